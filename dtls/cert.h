@@ -1,0 +1,68 @@
+/* cert.h — certificates, private keys and handshake signatures on libcrypto.
+ * Loading from PEM text (no file I/O here), chain verification against an
+ * X509_STORE with host name checks, and TLS 1.2 digital signatures
+ * (RFC 5246 4.7, 7.4.1.4.1; RSA-PSS per RFC 8446 4.2.3 as used in TLS 1.2).
+ */
+#ifndef DTLS_CERT_H
+#define DTLS_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* SignatureScheme code points (hash << 8 | signature in TLS 1.2 terms). */
+enum {
+    DTLS_SIG_RSA_PKCS1_SHA256 = 0x0401,
+    DTLS_SIG_RSA_PKCS1_SHA384 = 0x0501,
+    DTLS_SIG_RSA_PKCS1_SHA1 = 0x0201,
+    DTLS_SIG_ECDSA_SECP256R1_SHA256 = 0x0403,
+    DTLS_SIG_ECDSA_SECP384R1_SHA384 = 0x0503,
+    DTLS_SIG_ECDSA_SHA1 = 0x0203,
+    DTLS_SIG_RSA_PSS_RSAE_SHA256 = 0x0804,
+    DTLS_SIG_RSA_PSS_RSAE_SHA384 = 0x0805,
+};
+
+/* A certificate chain, leaf first, with each certificate's DER kept for
+ * sending as is. */
+typedef struct dtls_chain {
+    X509 **certs;
+    uint8_t **der;
+    size_t *der_len;
+    size_t n;
+} dtls_chain;
+
+/* Parse every CERTIFICATE block of pem into chain (appending). Returns 0,
+ * or -1 with a message in err when there is none or one is malformed. */
+int dtls_chain_from_pem(dtls_chain *chain, const char *pem, size_t len, char *err, size_t errlen);
+/* Parse DER certificates received in a Certificate message. */
+int dtls_chain_push_der(dtls_chain *chain, const uint8_t *der, size_t len);
+void dtls_chain_free(dtls_chain *chain);
+
+/* The first private key in pem (PKCS#8, SEC1 or PKCS#1; ECDSA or RSA). */
+EVP_PKEY *dtls_key_from_pem(const char *pem, size_t len, char *err, size_t errlen);
+/* 1 when key is the private half of cert's public key. */
+int dtls_key_matches_cert(EVP_PKEY *key, X509 *cert);
+/* Add every certificate in pem to store. Returns the count added, or -1. */
+int dtls_store_add_pem(X509_STORE *store, const char *pem, size_t len, char *err, size_t errlen);
+
+/* Verify chain (leaf first) against store; when hostname is non-NULL the leaf
+ * must match it (DNS SAN / CN, or IP address). Returns 0, or the TLS alert
+ * to send (bad_certificate, unknown_ca, certificate_expired, ...) with a
+ * reason in err. */
+int dtls_chain_verify(X509_STORE *store, const dtls_chain *chain, const char *hostname,
+                      char *err, size_t errlen);
+
+/* 1 when scheme can be used with key (type, curve for ECDSA). */
+int dtls_sig_scheme_fits_key(uint16_t scheme, EVP_PKEY *key);
+/* 1 when we can verify and produce this scheme at all. */
+int dtls_sig_scheme_supported(uint16_t scheme);
+/* Sign tbs with key under scheme; sig needs room for EVP_PKEY_get_size(key)
+ * bytes (sig_len in: capacity, out: length). Returns 0 or -1. */
+int dtls_sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *tbs, size_t tbs_len,
+                  uint8_t *sig, size_t *sig_len);
+/* Returns 0 when sig is a valid signature of tbs by pub under scheme. */
+int dtls_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *tbs, size_t tbs_len,
+                    const uint8_t *sig, size_t sig_len);
+
+#endif

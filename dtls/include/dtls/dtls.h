@@ -1,0 +1,243 @@
+/* dtls.h — the public API of the sans-IO DTLS engine.
+ *
+ * The engine turns (datagram bytes, time) into (datagram bytes, events). It
+ * never does I/O, never reads the clock, and knows nothing of sockets, libuv
+ * or Lua: the caller passes now_ms, hands received datagrams in, and receives
+ * datagrams to send and events through the callbacks set on the config.
+ *
+ * Re-entrancy: callbacks run inside dtls_conn_* calls. From inside a callback
+ * the caller may call dtls_conn_send() and dtls_conn_close() on any
+ * connection, but must not free the connection the callback is for; free it
+ * after the outer call returns (the runtime defers frees to its loop).
+ */
+#ifndef DTLS_DTLS_H
+#define DTLS_DTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dtls_config dtls_config;
+typedef struct dtls_conn dtls_conn;
+
+typedef enum { DTLS_ROLE_CLIENT = 0, DTLS_ROLE_SERVER = 1 } dtls_role;
+
+/* Return codes. Negative values are errors; where a TLS alert applies, the
+ * error is -(256 + alert description) so the alert is recoverable with
+ * dtls_err_alert(). */
+enum {
+    DTLS_OK = 0,
+    DTLS_ERR_INTERNAL = -1,    /* allocation or libcrypto failure */
+    DTLS_ERR_ARG = -2,         /* the caller passed something invalid */
+    DTLS_ERR_STATE = -3,       /* not allowed in the connection's state */
+    DTLS_ERR_TOO_BIG = -4,     /* message larger than one record can carry */
+    DTLS_ERR_CLOSED = -5,      /* the connection is closed or failed */
+    DTLS_ERR_TIMEOUT = -6,     /* the handshake did not finish in time */
+    DTLS_ERR_ALERT_BASE = -256,
+};
+#define DTLS_ERR_FROM_ALERT(desc) (DTLS_ERR_ALERT_BASE - (int)(desc))
+/* The alert description an error names, or -1 when it names none. */
+int dtls_err_alert(int err);
+/* A short, static, key-free description of an error code. */
+const char *dtls_strerror(int err);
+
+/* TLS alert descriptions (RFC 5246 7.2, RFC 4279, RFC 5746). */
+enum {
+    DTLS_ALERT_CLOSE_NOTIFY = 0,
+    DTLS_ALERT_UNEXPECTED_MESSAGE = 10,
+    DTLS_ALERT_BAD_RECORD_MAC = 20,
+    DTLS_ALERT_RECORD_OVERFLOW = 22,
+    DTLS_ALERT_HANDSHAKE_FAILURE = 40,
+    DTLS_ALERT_BAD_CERTIFICATE = 42,
+    DTLS_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+    DTLS_ALERT_CERTIFICATE_REVOKED = 44,
+    DTLS_ALERT_CERTIFICATE_EXPIRED = 45,
+    DTLS_ALERT_CERTIFICATE_UNKNOWN = 46,
+    DTLS_ALERT_ILLEGAL_PARAMETER = 47,
+    DTLS_ALERT_UNKNOWN_CA = 48,
+    DTLS_ALERT_ACCESS_DENIED = 49,
+    DTLS_ALERT_DECODE_ERROR = 50,
+    DTLS_ALERT_DECRYPT_ERROR = 51,
+    DTLS_ALERT_PROTOCOL_VERSION = 70,
+    DTLS_ALERT_INSUFFICIENT_SECURITY = 71,
+    DTLS_ALERT_INTERNAL_ERROR = 80,
+    DTLS_ALERT_USER_CANCELED = 90,
+    DTLS_ALERT_NO_RENEGOTIATION = 100,
+    DTLS_ALERT_UNSUPPORTED_EXTENSION = 110,
+    DTLS_ALERT_UNRECOGNIZED_NAME = 112,
+    DTLS_ALERT_UNKNOWN_PSK_IDENTITY = 115,
+};
+/* "handshake_failure" etc.; "unknown_alert_N" never — unknown ones give "alert". */
+const char *dtls_alert_name(int desc);
+
+/* ---- events ------------------------------------------------------------ */
+
+typedef enum {
+    DTLS_EV_HANDSHAKE_DONE = 1, /* the association is established */
+    DTLS_EV_APP_DATA,           /* data/len: one decrypted record's payload */
+    DTLS_EV_ALERT,              /* alert_level/alert_desc/alert_sent */
+    DTLS_EV_CLOSED,             /* final: error says why (DTLS_OK = close_notify) */
+} dtls_event_type;
+
+typedef struct dtls_event {
+    dtls_event_type type;
+    const uint8_t *data; /* APP_DATA only; valid during the callback only */
+    size_t len;
+    int alert_level;     /* 1 warning, 2 fatal */
+    int alert_desc;
+    int alert_sent;      /* 1 when we sent it, 0 when the peer did */
+    int error;           /* CLOSED: DTLS_OK or a DTLS_ERR_* code */
+} dtls_event;
+
+/* Counters of silently dropped input, per connection (RFC 6347 4.1.2.7). */
+typedef struct dtls_stats {
+    uint64_t records_in, records_out;
+    uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
+             dropped_unexpected;
+    uint64_t retransmits;
+} dtls_stats;
+
+typedef struct dtls_callbacks {
+    /* A datagram to send to the connection's peer. */
+    void (*send)(void *user, const uint8_t *dgram, size_t len);
+    /* Something happened on the connection. */
+    void (*event)(void *user, const dtls_event *ev);
+    /* Server, PSK suites: find the key for identity. Write at most key_cap
+     * bytes to key and return its length, or return -1 for an unknown
+     * identity (the handshake then fails with unknown_psk_identity), or -2
+     * when the lookup itself failed (internal_error). May be NULL. */
+    int (*psk_lookup)(void *user, const uint8_t *identity, size_t identity_len,
+                      uint8_t *key, size_t key_cap);
+    /* Optional log line from the engine (no key material ever). level uses
+     * the DTLS_LOG_* values. */
+    void (*log)(void *user, int level, const char *msg);
+} dtls_callbacks;
+
+enum { DTLS_LOG_FINEST = 0, DTLS_LOG_FINER, DTLS_LOG_FINE, DTLS_LOG_INFO,
+       DTLS_LOG_WARN, DTLS_LOG_SEVERE };
+
+/* ---- configuration ------------------------------------------------------ */
+/* A config is shared by many connections and must not change once a
+ * connection made from it exists (except dtls_config_rotate_cookie_secret). */
+
+dtls_config *dtls_config_new(void);
+void dtls_config_free(dtls_config *cfg);
+void dtls_config_set_callbacks(dtls_config *cfg, const dtls_callbacks *cb);
+
+/* Setters return DTLS_OK or an error, with a message in err (may be NULL). */
+int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len,
+                                   char *err, size_t errlen);
+int dtls_config_set_key_pem(dtls_config *cfg, const char *pem, size_t len,
+                            char *err, size_t errlen);
+/* Trusted roots for verifying the peer. */
+int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
+                           char *err, size_t errlen);
+/* Client: verify the server's chain and name (default on).
+ * Server: request a client certificate (request) and fail without one
+ * (require). */
+void dtls_config_set_verify_peer(dtls_config *cfg, int verify);
+void dtls_config_set_request_cert(dtls_config *cfg, int request, int require);
+/* Colon-separated OpenSSL-style suite names, in preference order. */
+int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_t errlen);
+/* Client: the PSK identity and key to offer. */
+int dtls_config_set_psk(dtls_config *cfg, const uint8_t *identity, size_t identity_len,
+                        const uint8_t *key, size_t key_len);
+/* Server: the psk_identity_hint sent in ServerKeyExchange. */
+int dtls_config_set_psk_hint(dtls_config *cfg, const char *hint);
+/* Datagram size limit for everything we send (default 1400). */
+int dtls_config_set_mtu(dtls_config *cfg, size_t mtu);
+/* Give up a handshake after this long (default 60000 ms). */
+void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
+/* RFC 7627 extended master secret: 1 offer/accept (default), 0 never. */
+void dtls_config_set_extended_master_secret(dtls_config *cfg, int on);
+/* Checks that the configured key matches the leaf certificate, and that a
+ * server has something to offer. Call once after setting up. */
+int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t errlen);
+/* Cookie secrets rotate on their own (driven by now_ms passed to
+ * dtls_accept); this forces a rotation. */
+void dtls_config_rotate_cookie_secret(dtls_config *cfg);
+
+/* ---- server-side stateless front door ------------------------------------ */
+
+typedef enum {
+    DTLS_ACCEPT_DROP = 0, /* ignore the datagram */
+    DTLS_ACCEPT_REPLY,    /* send reply (a HelloVerifyRequest), keep no state */
+    DTLS_ACCEPT_NEW,      /* cookie verified: make a connection, feed it dgram */
+} dtls_accept_t;
+
+/* For a datagram from a peer with no connection. peer/peer_len identify the
+ * peer's transport address (opaque bytes, e.g. a sockaddr). reply must have
+ * room for reply_cap bytes; the reply is never larger than dgram. */
+dtls_accept_t dtls_accept(dtls_config *cfg, uint64_t now_ms,
+                          const uint8_t *peer, size_t peer_len,
+                          const uint8_t *dgram, size_t len,
+                          uint8_t *reply, size_t reply_cap, size_t *reply_len);
+
+/* True when dgram starts with an epoch-0 ClientHello record: on a live
+ * association this may be a new association from the same address
+ * (RFC 6347 4.2.8), to be passed to dtls_accept. */
+int dtls_is_client_hello(const uint8_t *dgram, size_t len);
+
+/* ---- connections -------------------------------------------------------- */
+
+typedef enum {
+    DTLS_STATE_HANDSHAKING = 0,
+    DTLS_STATE_ESTABLISHED,
+    DTLS_STATE_CLOSED,
+} dtls_state;
+
+/* user is passed to every callback for this connection. */
+dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
+                         size_t peer_len, void *user);
+void dtls_conn_free(dtls_conn *conn);
+/* Client: the name for server_name and certificate checks (before start). */
+int dtls_conn_set_servername(dtls_conn *conn, const char *name);
+/* Client: send the first flight. Server: nothing to do. */
+int dtls_conn_start(dtls_conn *conn, uint64_t now_ms);
+/* A datagram from the peer. Returns DTLS_OK while the connection lives,
+ * or the (sticky) error that ended it. Bad records are dropped silently. */
+int dtls_conn_recv(dtls_conn *conn, uint64_t now_ms, const uint8_t *dgram, size_t len);
+/* Application data: one record. */
+int dtls_conn_send(dtls_conn *conn, uint64_t now_ms, const uint8_t *data, size_t len);
+/* Largest len dtls_conn_send accepts now (depends on MTU and suite). */
+size_t dtls_conn_max_send(const dtls_conn *conn);
+/* Send close_notify and enter CLOSED (emits DTLS_EV_CLOSED). */
+int dtls_conn_close(dtls_conn *conn, uint64_t now_ms);
+/* When dtls_conn_tick must be called next; UINT64_MAX for never. */
+uint64_t dtls_conn_deadline(const dtls_conn *conn);
+void dtls_conn_tick(dtls_conn *conn, uint64_t now_ms);
+
+dtls_state dtls_conn_state(const dtls_conn *conn);
+void *dtls_conn_user(const dtls_conn *conn);
+void dtls_conn_set_user(dtls_conn *conn, void *user);
+const dtls_stats *dtls_conn_stats(const dtls_conn *conn);
+/* After the handshake: the negotiated suite's name ("ECDHE-ECDSA-AES128-GCM-SHA256"),
+ * protocol ("DTLSv1.2"), the peer's leaf certificate (DER) if any, and the PSK
+ * identity if a PSK suite was used. NULL / 0 when absent. */
+const char *dtls_conn_cipher_name(const dtls_conn *conn);
+const char *dtls_conn_version_name(const dtls_conn *conn);
+const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *conn, size_t *len);
+const uint8_t *dtls_conn_psk_identity(const dtls_conn *conn, size_t *len);
+/* Bytes of heap held by an established connection (for the benchmarks). */
+size_t dtls_conn_memory(const dtls_conn *conn);
+
+/* ---- helpers for hosts ---------------------------------------------------- */
+
+/* A fresh self-signed ECDSA P-256 certificate and key, as PEM text the caller
+ * frees with free(). */
+int dtls_make_self_signed(const char *common_name, unsigned days,
+                          char **cert_pem, char **key_pem, char *err, size_t errlen);
+/* SHA-256 fingerprint of a DER certificate as "AB:CD:..." (96 bytes incl. NUL). */
+int dtls_cert_fingerprint_sha256(const uint8_t *der, size_t len, char out[96]);
+/* The first certificate of a PEM chain as DER, for fingerprints; free() it. */
+int dtls_pem_first_cert_der(const char *pem, size_t len, uint8_t **der, size_t *der_len);
+/* Subject of a DER certificate in one line ("CN=foo,O=bar"), truncated to cap. */
+int dtls_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
