@@ -1,0 +1,119 @@
+/* prf.c — the TLS pseudo-random function on libcrypto's HMAC (EVP_MAC).
+ * Owns P_hash (RFC 5246 5) and the TLS 1.0/1.1 MD5 xor SHA-1 split
+ * (RFC 2246 5). Holds no state beyond the fetched HMAC; never logs secrets.
+ */
+#include "prf.h"
+
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+
+static EVP_MAC *hmac_alg;
+static CRYPTO_ONCE hmac_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void hmac_fetch(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+}
+
+/* The seed of RFC 5246 5 is label || seed; we keep its parts apart and feed
+ * them to HMAC one after the other instead of concatenating. */
+struct prf_seed {
+    const char *label;
+    size_t label_len;
+    const uint8_t *a, *b;
+    size_t a_len, b_len;
+};
+
+static int mac_seed(EVP_MAC_CTX *m, const struct prf_seed *s)
+{
+    return EVP_MAC_update(m, (const uint8_t *)s->label, s->label_len) &&
+           (s->a_len == 0 || EVP_MAC_update(m, s->a, s->a_len)) &&
+           (s->b_len == 0 || EVP_MAC_update(m, s->b, s->b_len));
+}
+
+/* P_hash(secret, seed) (RFC 5246 5), XORed into out when xor is set (the
+ * TLS 1.0 combination), written to out otherwise. */
+static int p_hash(const char *digest, const uint8_t *secret, size_t secret_len,
+                  const struct prf_seed *seed, uint8_t *out, size_t out_len, int xor)
+{
+    static const uint8_t no_key[1];
+    uint8_t a[EVP_MAX_MD_SIZE], block[EVP_MAX_MD_SIZE];
+    size_t a_len = 0, block_len = 0;
+    int ok = 0;
+    EVP_MAC_CTX *m = EVP_MAC_CTX_new(hmac_alg);
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+
+    if (m == NULL)
+        return -1;
+    /* A(1) = HMAC(secret, seed); later inits pass no key and reuse it. */
+    if (!EVP_MAC_init(m, secret_len ? secret : no_key, secret_len, params) ||
+        !mac_seed(m, seed) || !EVP_MAC_final(m, a, &a_len, sizeof a))
+        goto done;
+    while (out_len > 0) {
+        if (!EVP_MAC_init(m, NULL, 0, NULL) || !EVP_MAC_update(m, a, a_len) ||
+            !mac_seed(m, seed) || !EVP_MAC_final(m, block, &block_len, sizeof block))
+            goto done;
+        size_t n = block_len < out_len ? block_len : out_len;
+        if (xor) {
+            for (size_t i = 0; i < n; i++)
+                out[i] ^= block[i];
+        } else {
+            memcpy(out, block, n);
+        }
+        out += n;
+        out_len -= n;
+        /* A(i+1) = HMAC(secret, A(i)) */
+        if (out_len > 0 && (!EVP_MAC_init(m, NULL, 0, NULL) || !EVP_MAC_update(m, a, a_len) ||
+                            !EVP_MAC_final(m, a, &a_len, sizeof a)))
+            goto done;
+    }
+    ok = 1;
+done:
+    EVP_MAC_CTX_free(m);
+    OPENSSL_cleanse(a, sizeof a);
+    OPENSSL_cleanse(block, sizeof block);
+    return ok ? 0 : -1;
+}
+
+/* RFC 2246 5: S1 and S2 are the two halves of the secret, each of
+ * ceil(len/2) bytes, sharing the middle byte when the length is odd;
+ * PRF = P_MD5(S1, seed) XOR P_SHA-1(S2, seed). */
+static int prf_tls10(const uint8_t *secret, size_t secret_len, const struct prf_seed *seed,
+                     uint8_t *out, size_t out_len)
+{
+    size_t half = (secret_len + 1) / 2;
+    const uint8_t *s2 = secret_len ? secret + (secret_len - half) : secret;
+    memset(out, 0, out_len);
+    if (p_hash("MD5", secret, half, seed, out, out_len, 1) != 0 ||
+        p_hash("SHA1", s2, half, seed, out, out_len, 1) != 0) {
+        OPENSSL_cleanse(out, out_len);
+        return -1;
+    }
+    return 0;
+}
+
+int dtls_prf(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
+             const char *label, const uint8_t *seed_a, size_t seed_a_len,
+             const uint8_t *seed_b, size_t seed_b_len,
+             uint8_t *out, size_t out_len)
+{
+    struct prf_seed seed = {
+        label ? label : "", label ? strlen(label) : 0,
+        seed_a, seed_b, seed_a ? seed_a_len : 0, seed_b ? seed_b_len : 0,
+    };
+
+    if (out == NULL || (secret == NULL && secret_len != 0))
+        return -1;
+    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch) || hmac_alg == NULL)
+        return -1;
+    if (out_len == 0)
+        return 0;
+    if (md == NULL)
+        return prf_tls10(secret, secret_len, &seed, out, out_len);
+    return p_hash(EVP_MD_get0_name(md), secret, secret_len, &seed, out, out_len, 0);
+}
