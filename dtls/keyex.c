@@ -1,0 +1,174 @@
+/* keyex.c — ephemeral ECDH for X25519, P-256 and P-384 (RFC 8422 5.4, 5.10)
+ * on OpenSSL 3 EVP_PKEY. Owns point encoding/validation and a per-process
+ * cache of group templates; the caller owns and frees the private keys.
+ */
+#include "keyex.h"
+
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/params.h>
+
+struct group_info {
+    uint16_t id;
+    const char *keytype;   /* "EC" or "X25519" */
+    const char *curve;     /* group name for EC, NULL for X25519 */
+    size_t point_len;      /* TLS encoding (RFC 8422 5.4, 5.11) */
+    size_t secret_len;
+};
+
+static const struct group_info groups[] = {
+    { DTLS_GROUP_X25519, "X25519", NULL, 32, 32 },
+    { DTLS_GROUP_SECP256R1, "EC", "P-256", 65, 32 },
+    { DTLS_GROUP_SECP384R1, "EC", "P-384", 97, 48 },
+};
+#define N_GROUPS (sizeof groups / sizeof groups[0])
+
+/* One template key per group, made once: for EC it carries only the group
+ * parameters, so key generation and peer-key import skip the name lookup and
+ * group construction; for X25519 it only pins the key manager. */
+static EVP_PKEY *templates[N_GROUPS];
+static CRYPTO_ONCE templates_once = CRYPTO_ONCE_STATIC_INIT;
+
+static EVP_PKEY *make_template(const struct group_info *g)
+{
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, g->keytype, NULL);
+    if (pctx == NULL)
+        return NULL;
+    if (g->curve == NULL) {
+        /* X25519 has no parameters: a generated key serves as template. */
+        if (EVP_PKEY_keygen_init(pctx) <= 0 || EVP_PKEY_generate(pctx, &pkey) <= 0)
+            pkey = NULL;
+    } else {
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)g->curve, 0),
+            OSSL_PARAM_construct_end(),
+        };
+        if (EVP_PKEY_fromdata_init(pctx) <= 0 ||
+            EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_KEY_PARAMETERS, params) <= 0)
+            pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return pkey;
+}
+
+static void templates_make(void)
+{
+    for (size_t i = 0; i < N_GROUPS; i++)
+        templates[i] = make_template(&groups[i]);
+}
+
+static const struct group_info *group_find(uint16_t id, EVP_PKEY **tmpl)
+{
+    for (size_t i = 0; i < N_GROUPS; i++) {
+        if (groups[i].id != id)
+            continue;
+        if (!CRYPTO_THREAD_run_once(&templates_once, templates_make) || templates[i] == NULL)
+            return NULL;
+        *tmpl = templates[i];
+        return &groups[i];
+    }
+    return NULL;
+}
+
+int dtls_group_supported(uint16_t group)
+{
+    EVP_PKEY *tmpl;
+    return group_find(group, &tmpl) != NULL;
+}
+
+EVP_PKEY *dtls_ecdhe_generate(uint16_t group, uint8_t *pub, size_t *pub_len)
+{
+    EVP_PKEY *tmpl, *key = NULL;
+    const struct group_info *g = group_find(group, &tmpl);
+    if (g == NULL || pub == NULL || pub_len == NULL)
+        return NULL;
+
+    /* For EC the context's key acts as the generation template (its group). */
+    EVP_PKEY_CTX *pctx = g->curve ? EVP_PKEY_CTX_new_from_pkey(NULL, tmpl, NULL)
+                                  : EVP_PKEY_CTX_new_from_name(NULL, g->keytype, NULL);
+    if (pctx == NULL)
+        return NULL;
+    if (EVP_PKEY_keygen_init(pctx) <= 0 || EVP_PKEY_generate(pctx, &key) <= 0)
+        key = NULL;
+    EVP_PKEY_CTX_free(pctx);
+    if (key == NULL)
+        return NULL;
+
+    /* Uncompressed X9.62 for EC (the provider's default form), raw u for
+     * X25519. */
+    size_t n = 0;
+    if (!EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub,
+                                         DTLS_MAX_POINT_LEN, &n) ||
+        n != g->point_len) {
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+    *pub_len = n;
+    return key;
+}
+
+/* The peer's public key from its TLS encoding. For the NIST curves the
+ * import decodes the point and refuses one that is not on the curve; both
+ * curves have cofactor 1, so that is the whole check (RFC 8422 5.11). */
+static EVP_PKEY *peer_key(const struct group_info *g, EVP_PKEY *tmpl, const uint8_t *p,
+                          size_t len)
+{
+    if (len != g->point_len)
+        return NULL;
+    if (g->curve == NULL)
+        return EVP_PKEY_new_raw_public_key_ex(NULL, g->keytype, NULL, p, len);
+    if (p[0] != 0x04) /* only the uncompressed form (RFC 8422 5.1.2) */
+        return NULL;
+    EVP_PKEY *peer = EVP_PKEY_new();
+    if (peer == NULL || EVP_PKEY_copy_parameters(peer, tmpl) <= 0 ||
+        EVP_PKEY_set1_encoded_public_key(peer, p, len) <= 0) {
+        EVP_PKEY_free(peer);
+        return NULL;
+    }
+    return peer;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+int dtls_ecdhe_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer_pub,
+                      size_t peer_len, uint8_t *secret, size_t *secret_len)
+{
+    EVP_PKEY *tmpl;
+    const struct group_info *g = group_find(group, &tmpl);
+    int ok = 0;
+
+    if (g == NULL || priv == NULL || peer_pub == NULL || secret == NULL || secret_len == NULL)
+        return -1;
+    EVP_PKEY *peer = peer_key(g, tmpl, peer_pub, peer_len);
+    if (peer == NULL) {
+        ERR_clear_error();
+        return -1;
+    }
+    EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    size_t n = g->secret_len;
+    /* The point was validated on import above; skipping the library's second
+     * public-key check (a full scalar multiplication for EC) halves the cost. */
+    if (dctx != NULL && EVP_PKEY_derive_init(dctx) > 0 &&
+        EVP_PKEY_derive_set_peer_ex(dctx, peer, 0) > 0 &&
+        EVP_PKEY_derive(dctx, secret, &n) > 0 && n == g->secret_len &&
+        !all_zero(secret, n)) /* RFC 7748 6.1 / RFC 8422 5.11: no all-zero X25519 result */
+        ok = 1;
+    EVP_PKEY_CTX_free(dctx);
+    EVP_PKEY_free(peer);
+    if (!ok) {
+        OPENSSL_cleanse(secret, g->secret_len);
+        ERR_clear_error();
+        return -1;
+    }
+    *secret_len = n;
+    return 0;
+}
