@@ -1,0 +1,436 @@
+/* client.c — the client's handshake state machine (RFC 5246 7.3, RFC 6347
+ * 4.2): ClientHello (again with the cookie after a HelloVerifyRequest),
+ * then one function per server message, checked against the state.
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "keyex.h"
+
+static bool is_ip_literal(const char *name)
+{
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+    ASN1_OCTET_STRING_free(ip);
+    return ip != NULL;
+}
+
+static int write_client_hello(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *suites[MAX_SUITES];
+    size_t nsuites = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, suites, MAX_SUITES);
+    if (nsuites == 0)
+        return DTLS_ERR_STATE;
+    dtls_wr w = flight_msg_begin(c, 512 + 2 * MAX_SUITES + 255 + 255);
+    wr_u16(&w, DTLS1_2_VERSION);
+    wr_bytes(&w, hs->client_random, 32);
+    wr_u8(&w, 0);
+    size_t m = wr_vec_begin(&w, 1);
+    wr_bytes(&w, hs->cookie, hs->cookie_len);
+    wr_vec_end(&w, m, 1);
+    m = wr_vec_begin(&w, 2);
+    bool ecc = false;
+    for (size_t i = 0; i < nsuites; i++) {
+        wr_u16(&w, suites[i]->id);
+        ecc |= dtls_suite_uses_ecdhe(suites[i]);
+    }
+    wr_vec_end(&w, m, 2);
+    wr_u8(&w, 1);
+    wr_u8(&w, 0); /* null compression */
+    size_t exts = wr_vec_begin(&w, 2);
+    if (hs->servername && !is_ip_literal(hs->servername)) {
+        /* RFC 6066 3: one host_name, never an IP literal. */
+        size_t len = strlen(hs->servername);
+        wr_u16(&w, EXT_SERVER_NAME);
+        wr_u16(&w, (uint16_t)(len + 5));
+        wr_u16(&w, (uint16_t)(len + 3));
+        wr_u8(&w, 0);
+        wr_u16(&w, (uint16_t)len);
+        wr_bytes(&w, hs->servername, len);
+    }
+    if (ecc) {
+        size_t n;
+        const uint16_t *groups = hello_groups(&n);
+        wr_u16(&w, EXT_SUPPORTED_GROUPS);
+        size_t e = wr_vec_begin(&w, 2);
+        size_t l = wr_vec_begin(&w, 2);
+        for (size_t i = 0; i < n; i++)
+            wr_u16(&w, groups[i]);
+        wr_vec_end(&w, l, 2);
+        wr_vec_end(&w, e, 2);
+        wr_u16(&w, EXT_EC_POINT_FORMATS);
+        wr_u16(&w, 2);
+        wr_u8(&w, 1);
+        wr_u8(&w, 0);
+    }
+    wr_u16(&w, EXT_SIGNATURE_ALGORITHMS);
+    size_t e = wr_vec_begin(&w, 2);
+    hello_write_sig_schemes(&w);
+    wr_vec_end(&w, e, 2);
+    if (c->cfg->ems) {
+        wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
+        wr_u16(&w, 0);
+    }
+    wr_u16(&w, EXT_RENEGOTIATION_INFO); /* RFC 5746 3.4 */
+    wr_u16(&w, 1);
+    wr_u8(&w, 0);
+    wr_vec_end(&w, exts, 2);
+    return flight_msg_end(c, HT_CLIENT_HELLO, &w);
+}
+
+static int send_client_hello(dtls_conn *c, uint64_t now_ms)
+{
+    flight_reset(&c->flight);
+    int rc = write_client_hello(c);
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not send ClientHello");
+    flight_start_timer(c, now_ms);
+    return DTLS_OK;
+}
+
+int client_start(dtls_conn *c, uint64_t now_ms)
+{
+    if (RAND_bytes(c->hs->client_random, 32) != 1)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
+    c->version = DTLS1_2_VERSION;
+    return send_client_hello(c, now_ms);
+}
+
+/* RFC 6347 4.2.1: resend the hello with the cookie; neither the first
+ * hello nor the HelloVerifyRequest count in the transcript. */
+static int on_hello_verify_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    dtls_rd r = rd_init(m->body, m->len);
+    rd_u16(&r); /* server_version: any DTLS version may appear here */
+    dtls_rd cookie = rd_vec(&r, 1);
+    if (!rd_done(&r) || !rd_ok(&cookie) || cookie.len == 0)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed HelloVerifyRequest");
+    memcpy(hs->cookie, cookie.p, cookie.len);
+    hs->cookie_len = cookie.len;
+    hs->transcript_len = 0;
+    return send_client_hello(c, now_ms);
+}
+
+static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
+{
+    dtls_hs *hs = c->hs;
+    uint32_t seen = 0;
+    while (rd_left(&exts) > 0) {
+        uint16_t type = rd_u16(&exts);
+        dtls_rd data = rd_vec(&exts, 2);
+        if (!rd_ok(&exts))
+            return DTLS_ALERT_DECODE_ERROR;
+        int bit;
+        switch (type) {
+        case EXT_RENEGOTIATION_INFO: {
+            bit = 0;
+            dtls_rd v = rd_vec(&data, 1);
+            if (!rd_done(&data) || v.len != 0) /* RFC 5746 3.4 */
+                return DTLS_ALERT_HANDSHAKE_FAILURE;
+            hs->peer_secure_reneg = true;
+            break;
+        }
+        case EXT_EXTENDED_MASTER_SECRET:
+            bit = 1;
+            if (data.len != 0 || !c->cfg->ems)
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            hs->peer_ems = true;
+            break;
+        case EXT_EC_POINT_FORMATS:
+            bit = 2;
+            break;
+        case EXT_SERVER_NAME:
+            bit = 3; /* empty acknowledgement, RFC 6066 3 */
+            if (data.len != 0 || !hs->servername)
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            break;
+        default:
+            /* RFC 5246 7.4.1.4: nothing we did not ask for. */
+            return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+        }
+        if (seen & (1u << bit))
+            return DTLS_ALERT_DECODE_ERROR;
+        seen |= 1u << bit;
+    }
+    return rd_ok(&exts) ? 0 : DTLS_ALERT_DECODE_ERROR;
+}
+
+static int on_server_hello(dtls_conn *c, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    dtls_rd r = rd_init(m->body, m->len);
+    uint16_t version = rd_u16(&r);
+    rd_copy(&r, hs->server_random, 32);
+    dtls_rd sid = rd_vec(&r, 1);
+    uint16_t suite_id = rd_u16(&r);
+    uint8_t compression = rd_u8(&r);
+    dtls_rd exts = rd_left(&r) ? rd_vec(&r, 2) : rd_init(NULL, 0);
+    if (!rd_done(&r) || !rd_ok(&sid) || sid.len > 32 || !rd_ok(&exts))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerHello");
+    if (version != DTLS1_2_VERSION)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "server chose another version");
+    const dtls_suite *offered[MAX_SUITES];
+    size_t n = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, offered, MAX_SUITES);
+    hs->suite = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (offered[i]->id == suite_id)
+            hs->suite = offered[i];
+    if (!hs->suite || compression != 0)
+        return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "server chose what we did not offer");
+    int alert = parse_server_extensions(c, exts);
+    if (alert)
+        return conn_fail(c, alert, "bad ServerHello extensions");
+    transcript_add_msg(hs, m);
+    hs->state = dtls_suite_uses_cert(hs->suite) ? HS_C_WAIT_CERTIFICATE : HS_C_WAIT_SERVER_KEY_EXCHANGE;
+    return DTLS_OK;
+}
+
+static int on_certificate(dtls_conn *c, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    bool empty;
+    int alert = kx_parse_certificate(c, m, &empty);
+    if (!alert && empty)
+        alert = DTLS_ALERT_DECODE_ERROR; /* RFC 5246 7.4.2: the server must send one */
+    if (alert)
+        return conn_fail(c, alert, "bad server Certificate");
+    int key_type = EVP_PKEY_get_base_id(hs->peer_key);
+    if ((hs->suite->kx == DTLS_KX_ECDHE_ECDSA) != (key_type == EVP_PKEY_EC))
+        return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE, "certificate key does not fit the suite");
+    if (c->cfg->verify_peer) {
+        char why[160];
+        if (!c->cfg->ca)
+            return conn_fail(c, DTLS_ALERT_UNKNOWN_CA, "no CA to verify the server (set ca, or rejectUnauthorized = false)");
+        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, hs->servername, why, sizeof why);
+        if (alert)
+            return conn_fail(c, alert, why);
+    }
+    transcript_add_msg(hs, m);
+    hs->state = HS_C_WAIT_SERVER_KEY_EXCHANGE;
+    return DTLS_OK;
+}
+
+static int on_server_key_exchange(dtls_conn *c, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *s = hs->suite;
+    dtls_rd r = rd_init(m->body, m->len);
+    if (dtls_suite_uses_psk(s)) {
+        dtls_rd hint = rd_vec(&r, 2);
+        if (!rd_ok(&hint) || hint.len > MAX_PSK_IDENTITY)
+            return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "bad PSK identity hint");
+        memcpy(hs->psk_hint, hint.p, hint.len);
+        hs->psk_hint_len = hint.len;
+    }
+    if (dtls_suite_uses_ecdhe(s)) {
+        const uint8_t *params = rd_ptr(&r);
+        uint8_t curve_type = rd_u8(&r);
+        hs->group = rd_u16(&r);
+        dtls_rd point = rd_vec(&r, 1);
+        size_t params_len = (size_t)(rd_ptr(&r) - params);
+        if (!rd_ok(&r) || !rd_ok(&point))
+            return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerKeyExchange");
+        size_t ngroups;
+        const uint16_t *groups = hello_groups(&ngroups);
+        if (curve_type != 3 || !hello_list_has(groups, ngroups, hs->group))
+            return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "server chose a group we did not offer");
+        if (dtls_suite_uses_cert(s)) {
+            uint16_t scheme = rd_u16(&r);
+            dtls_rd sig = rd_vec(&r, 2);
+            if (!rd_done(&r) || !rd_ok(&sig))
+                return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerKeyExchange");
+            if (!hello_peer_scheme_ok(scheme, hs->peer_key))
+                return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "signature scheme we did not offer");
+            uint8_t tbs[64 + 4 + 255];
+            if (params_len > sizeof tbs - 64)
+                return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "ServerKeyExchange too long");
+            memcpy(tbs, hs->client_random, 32);
+            memcpy(tbs + 32, hs->server_random, 32);
+            memcpy(tbs + 64, params, params_len);
+            if (dtls_sig_verify(hs->peer_key, scheme, tbs, 64 + params_len, sig.p, sig.len) != 0)
+                return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "ServerKeyExchange signature does not verify");
+        }
+        /* Our key now; the shared secret once we know we go on. */
+        EVP_PKEY_free(hs->ecdhe);
+        hs->ecdhe = dtls_ecdhe_generate(hs->group, hs->ecdhe_pub, &hs->ecdhe_pub_len);
+        if (!hs->ecdhe)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key generation failed");
+        uint8_t z[DTLS_MAX_ECDH_SECRET];
+        size_t zlen = 0;
+        int alert = kx_ecdhe_secret(c, point.p, point.len, z, &zlen);
+        if (alert)
+            return conn_fail(c, alert, "bad server ECDH point");
+        if (s->kx == DTLS_KX_ECDHE_PSK) {
+            kx_psk_premaster(hs, z, zlen, c->cfg->psk_key, c->cfg->psk_key_len);
+        } else {
+            memcpy(hs->premaster, z, zlen);
+            hs->premaster_len = zlen;
+        }
+        OPENSSL_cleanse(z, sizeof z);
+    }
+    if (!rd_done(&r))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerKeyExchange");
+    transcript_add_msg(hs, m);
+    hs->state = dtls_suite_uses_cert(s) ? HS_C_WAIT_CERT_REQUEST_OR_DONE : HS_C_WAIT_SERVER_HELLO_DONE;
+    return DTLS_OK;
+}
+
+static int on_certificate_request(dtls_conn *c, const hs_msg *m)
+{
+    dtls_rd r = rd_init(m->body, m->len);
+    dtls_rd types = rd_vec(&r, 1);
+    dtls_rd schemes = rd_vec(&r, 2);
+    dtls_rd cas = rd_vec(&r, 2);
+    if (!rd_done(&r) || !rd_ok(&types) || !rd_ok(&schemes) || !rd_ok(&cas) || types.len == 0)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed CertificateRequest");
+    dtls_hs *hs = c->hs;
+    hs->cert_requested = true;
+    /* The scheme for our CertificateVerify: ours in order, theirs. */
+    hs->sig_scheme = 0;
+    size_t n;
+    const uint16_t *ours = hello_sig_schemes(&n);
+    for (size_t i = 0; c->cfg->key && i < n && !hs->sig_scheme; i++) {
+        dtls_rd list = schemes;
+        while (rd_left(&list) > 0)
+            if (rd_u16(&list) == ours[i] && dtls_sig_scheme_fits_key(ours[i], c->cfg->key))
+                hs->sig_scheme = ours[i];
+    }
+    transcript_add_msg(hs, m);
+    hs->state = HS_C_WAIT_SERVER_HELLO_DONE;
+    return DTLS_OK;
+}
+
+/* Our second flight: [Certificate] ClientKeyExchange [CertificateVerify]
+ * ChangeCipherSpec Finished (RFC 5246 7.3). */
+static int send_client_flight(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *s = hs->suite;
+    flight_reset(&c->flight);
+    int rc = DTLS_OK;
+    bool send_cert = hs->cert_requested && c->cfg->chain.n && hs->sig_scheme;
+    if (hs->cert_requested)
+        rc = kx_write_certificate(c, !send_cert);
+    dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 1 + DTLS_MAX_POINT_LEN);
+    if (dtls_suite_uses_psk(s)) {
+        size_t mk = wr_vec_begin(&w, 2);
+        wr_bytes(&w, c->cfg->psk_identity, c->cfg->psk_identity_len);
+        wr_vec_end(&w, mk, 2);
+    }
+    if (dtls_suite_uses_ecdhe(s)) {
+        wr_u8(&w, (uint8_t)hs->ecdhe_pub_len);
+        wr_bytes(&w, hs->ecdhe_pub, hs->ecdhe_pub_len);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_msg_end(c, HT_CLIENT_KEY_EXCHANGE, &w);
+    if (rc == DTLS_OK && s->kx == DTLS_KX_PSK)
+        rc = kx_psk_premaster(hs, NULL, 0, c->cfg->psk_key, c->cfg->psk_key_len);
+    if (rc == DTLS_OK && dtls_suite_uses_psk(s))
+        rc = kx_keep_psk_identity(c, c->cfg->psk_identity, c->cfg->psk_identity_len);
+    if (rc == DTLS_OK)
+        rc = keys_master_secret(c);
+    if (rc == DTLS_OK)
+        rc = keys_install(c);
+    if (rc == DTLS_OK && send_cert) {
+        size_t sig_max = (size_t)EVP_PKEY_get_size(c->cfg->key);
+        if (hs->transcript_len == SIZE_MAX)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "transcript lost");
+        w = flight_msg_begin(c, 4 + sig_max);
+        wr_u16(&w, hs->sig_scheme);
+        size_t mk = wr_vec_begin(&w, 2);
+        size_t sig_len = wr_room(&w);
+        if (dtls_sig_sign(c->cfg->key, hs->sig_scheme, hs->transcript, hs->transcript_len,
+                          wr_ptr(&w), &sig_len) != 0)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "signing CertificateVerify failed");
+        w.len += sig_len;
+        wr_vec_end(&w, mk, 2);
+        rc = flight_msg_end(c, HT_CERTIFICATE_VERIFY, &w);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_add_ccs(c);
+    if (rc == DTLS_OK)
+        rc = keys_finished(c, true, hs->verify_data_client);
+    if (rc == DTLS_OK) {
+        w = flight_msg_begin(c, 12);
+        wr_bytes(&w, hs->verify_data_client, 12);
+        rc = flight_msg_end(c, HT_FINISHED, &w);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not build the client flight");
+    flight_start_timer(c, now_ms);
+    return hs_wait_ccs(c, now_ms, HS_C_WAIT_CCS);
+}
+
+static int on_server_hello_done(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    if (m->len != 0)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "ServerHelloDone not empty");
+    /* Plain PSK without a hint: no ServerKeyExchange came. */
+    if (hs->suite->kx == DTLS_KX_ECDHE_PSK && hs->state != HS_C_WAIT_SERVER_HELLO_DONE)
+        return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "ServerKeyExchange missing");
+    transcript_add_msg(hs, m);
+    return send_client_flight(c, now_ms);
+}
+
+static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    uint8_t want[12];
+    if (m->len != 12)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "Finished of the wrong length");
+    if (keys_finished(c, false, want) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
+    if (CRYPTO_memcmp(want, m->body, 12) != 0)
+        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "server Finished does not verify");
+    conn_established(c, now_ms);
+    return DTLS_OK;
+}
+
+int client_handle(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    switch (hs->state) {
+    case HS_C_WAIT_SERVER_HELLO:
+        if (m->type == HT_HELLO_VERIFY_REQUEST)
+            return on_hello_verify_request(c, now_ms, m);
+        if (m->type == HT_SERVER_HELLO)
+            return on_server_hello(c, m);
+        break;
+    case HS_C_WAIT_CERTIFICATE:
+        if (m->type == HT_CERTIFICATE)
+            return on_certificate(c, m);
+        break;
+    case HS_C_WAIT_SERVER_KEY_EXCHANGE:
+        if (m->type == HT_SERVER_KEY_EXCHANGE)
+            return on_server_key_exchange(c, m);
+        if (m->type == HT_SERVER_HELLO_DONE && hs->suite->kx == DTLS_KX_PSK)
+            return on_server_hello_done(c, now_ms, m);
+        break;
+    case HS_C_WAIT_CERT_REQUEST_OR_DONE:
+        if (m->type == HT_CERTIFICATE_REQUEST)
+            return on_certificate_request(c, m);
+        if (m->type == HT_SERVER_HELLO_DONE)
+            return on_server_hello_done(c, now_ms, m);
+        break;
+    case HS_C_WAIT_SERVER_HELLO_DONE:
+        if (m->type == HT_SERVER_HELLO_DONE)
+            return on_server_hello_done(c, now_ms, m);
+        break;
+    case HS_C_WAIT_FINISHED:
+        if (m->type == HT_FINISHED)
+            return on_finished(c, now_ms, m);
+        break;
+    default:
+        break;
+    }
+    return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
+}

@@ -1,0 +1,238 @@
+/* config.c — the shared, read-mostly configuration: credentials, suites,
+ * limits and the cookie secret. Loads from PEM text handed in by the host;
+ * never touches files. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+}
+
+dtls_config *dtls_config_new(void)
+{
+    dtls_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    cfg->verify_peer = true;
+    cfg->mtu = 1400;
+    cfg->handshake_timeout_ms = 60000;
+    cfg->ems = true;
+    return cfg;
+}
+
+void dtls_config_free(dtls_config *cfg)
+{
+    if (!cfg)
+        return;
+    dtls_chain_free(&cfg->chain);
+    EVP_PKEY_free(cfg->key);
+    X509_STORE_free(cfg->ca);
+    free(cfg->psk_hint);
+    OPENSSL_cleanse(cfg->psk_key, sizeof cfg->psk_key);
+    OPENSSL_cleanse(cfg->cookie_secret, sizeof cfg->cookie_secret);
+    EVP_MAC_CTX_free(cfg->cookie_mac[0]);
+    EVP_MAC_CTX_free(cfg->cookie_mac[1]);
+    OPENSSL_cleanse(cfg->rbuf, sizeof cfg->rbuf);
+    free(cfg);
+}
+
+void dtls_config_set_callbacks(dtls_config *cfg, const dtls_callbacks *cb)
+{
+    cfg->cb = *cb;
+}
+
+int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len,
+                                   char *err, size_t errlen)
+{
+    dtls_chain chain = { 0 };
+    if (dtls_chain_from_pem(&chain, pem, len, err, errlen) != 0) {
+        dtls_chain_free(&chain);
+        return DTLS_ERR_ARG;
+    }
+    dtls_chain_free(&cfg->chain);
+    cfg->chain = chain;
+    return DTLS_OK;
+}
+
+int dtls_config_set_key_pem(dtls_config *cfg, const char *pem, size_t len,
+                            char *err, size_t errlen)
+{
+    EVP_PKEY *key = dtls_key_from_pem(pem, len, err, errlen);
+    if (!key)
+        return DTLS_ERR_ARG;
+    EVP_PKEY_free(cfg->key);
+    cfg->key = key;
+    return DTLS_OK;
+}
+
+int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
+                           char *err, size_t errlen)
+{
+    if (!cfg->ca && !(cfg->ca = X509_STORE_new())) {
+        set_err(err, errlen, "out of memory");
+        return DTLS_ERR_INTERNAL;
+    }
+    return dtls_store_add_pem(cfg->ca, pem, len, err, errlen) > 0 ? DTLS_OK : DTLS_ERR_ARG;
+}
+
+void dtls_config_set_verify_peer(dtls_config *cfg, int verify) { cfg->verify_peer = verify != 0; }
+
+void dtls_config_set_request_cert(dtls_config *cfg, int request, int require)
+{
+    cfg->request_cert = request || require;
+    cfg->require_cert = require != 0;
+}
+
+int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_t errlen)
+{
+    const dtls_suite *suites[MAX_SUITES];
+    size_t n = 0;
+    const char *p = list;
+    while (*p) {
+        size_t len = strcspn(p, ":, ");
+        if (len) {
+            const dtls_suite *s = dtls_suite_by_name(p, len);
+            if (!s) {
+                if (err && errlen)
+                    snprintf(err, errlen, "unknown cipher suite '%.*s'", (int)(len > 64 ? 64 : len), p);
+                return DTLS_ERR_ARG;
+            }
+            bool dup = false;
+            for (size_t i = 0; i < n; i++)
+                dup |= suites[i] == s;
+            if (!dup && n < MAX_SUITES)
+                suites[n++] = s;
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+    if (n == 0) {
+        set_err(err, errlen, "no cipher suites given");
+        return DTLS_ERR_ARG;
+    }
+    memcpy(cfg->suites, suites, n * sizeof suites[0]);
+    cfg->nsuites = n;
+    cfg->ciphers_set = true;
+    return DTLS_OK;
+}
+
+int dtls_config_set_psk(dtls_config *cfg, const uint8_t *identity, size_t identity_len,
+                        const uint8_t *key, size_t key_len)
+{
+    if (identity_len == 0 || identity_len > MAX_PSK_IDENTITY || key_len == 0 || key_len > MAX_PSK_KEY)
+        return DTLS_ERR_ARG;
+    memcpy(cfg->psk_identity, identity, identity_len);
+    cfg->psk_identity_len = identity_len;
+    memcpy(cfg->psk_key, key, key_len);
+    cfg->psk_key_len = key_len;
+    return DTLS_OK;
+}
+
+int dtls_config_set_psk_hint(dtls_config *cfg, const char *hint)
+{
+    if (hint && strlen(hint) > MAX_PSK_IDENTITY)
+        return DTLS_ERR_ARG;
+    free(cfg->psk_hint);
+    cfg->psk_hint = hint ? strdup(hint) : NULL;
+    return hint && !cfg->psk_hint ? DTLS_ERR_INTERNAL : DTLS_OK;
+}
+
+int dtls_config_set_mtu(dtls_config *cfg, size_t mtu)
+{
+    /* Small enough for the smallest IPv6 path, big enough for a fragment of
+     * every handshake message with headers. */
+    if (mtu < 256 || mtu > MAX_DATAGRAM)
+        return DTLS_ERR_ARG;
+    cfg->mtu = mtu;
+    return DTLS_OK;
+}
+
+void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms)
+{
+    cfg->handshake_timeout_ms = ms ? ms : 60000;
+}
+
+void dtls_config_set_extended_master_secret(dtls_config *cfg, int on) { cfg->ems = on != 0; }
+
+size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
+                            const dtls_suite **out, size_t cap)
+{
+    size_t count = 0, n = 0;
+    const dtls_suite *const *all = cfg->ciphers_set ? cfg->suites : dtls_suite_defaults(&count);
+    if (cfg->ciphers_set)
+        count = cfg->nsuites;
+    int key_type = cfg->key ? EVP_PKEY_get_base_id(cfg->key) : EVP_PKEY_NONE;
+    bool have_psk = role == DTLS_ROLE_SERVER ? cfg->cb.psk_lookup != NULL : cfg->psk_key_len > 0;
+    for (size_t i = 0; i < count && n < cap; i++) {
+        const dtls_suite *s = all[i];
+        bool ok;
+        if (dtls_suite_uses_psk(s))
+            ok = have_psk;
+        else if (role == DTLS_ROLE_CLIENT)
+            ok = !cfg->psk_key_len || cfg->ciphers_set; /* a PSK client offers PSK only unless told */
+        else if (s->kx == DTLS_KX_ECDHE_ECDSA)
+            ok = key_type == EVP_PKEY_EC && cfg->chain.n;
+        else
+            ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n;
+        if (ok)
+            out[n++] = s;
+    }
+    return n;
+}
+
+int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t errlen)
+{
+    if ((cfg->key != NULL) != (cfg->chain.n > 0)) {
+        set_err(err, errlen, cfg->key ? "key given without cert" : "cert given without key");
+        return DTLS_ERR_ARG;
+    }
+    if (cfg->key && !dtls_key_matches_cert(cfg->key, cfg->chain.certs[0])) {
+        set_err(err, errlen, "key does not match the certificate");
+        return DTLS_ERR_ARG;
+    }
+    const dtls_suite *usable[MAX_SUITES];
+    if (config_usable_suites(cfg, role, usable, MAX_SUITES) == 0) {
+        set_err(err, errlen, role == DTLS_ROLE_SERVER
+                ? "no usable cipher suite: give a certificate and key, or psk"
+                : "no usable cipher suite for the given ciphers and credentials");
+        return DTLS_ERR_ARG;
+    }
+    return DTLS_OK;
+}
+
+static EVP_MAC_CTX *cookie_mac_new(const uint8_t key[32])
+{
+    static EVP_MAC *hmac;
+    if (!hmac && !(hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+        return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(hmac);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (ctx && EVP_MAC_init(ctx, key, 32, params) == 1)
+        return ctx;
+    EVP_MAC_CTX_free(ctx);
+    return NULL;
+}
+
+void dtls_config_rotate_cookie_secret(dtls_config *cfg)
+{
+    memcpy(cfg->cookie_secret[1], cfg->cookie_secret[0], sizeof cfg->cookie_secret[0]);
+    EVP_MAC_CTX_free(cfg->cookie_mac[1]);
+    cfg->cookie_mac[1] = cfg->cookie_mac[0];
+    cfg->cookie_mac[0] = NULL;
+    /* Without fresh randomness no cookie is issued or accepted. */
+    cfg->cookie_init = RAND_bytes(cfg->cookie_secret[0], sizeof cfg->cookie_secret[0]) == 1
+                       && (cfg->cookie_mac[0] = cookie_mac_new(cfg->cookie_secret[0])) != NULL;
+}

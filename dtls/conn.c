@@ -1,0 +1,416 @@
+/* conn.c — one association: the public connection API, the dispatch of
+ * records by content type and epoch, alerts, application data, closing and
+ * timers. Bad records are dropped and counted here (RFC 6347 4.1.2.7);
+ * handshake messages go to handshake.c.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+/* ---- events and logging ---- */
+
+void conn_emit(dtls_conn *c, const dtls_event *ev)
+{
+    if (c->cfg->cb.event)
+        c->cfg->cb.event(c->user, ev);
+}
+
+void conn_log(dtls_conn *c, int level, const char *fmt, ...)
+{
+    if (!c->cfg->cb.log)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->cfg->cb.log(c->user, level, msg);
+}
+
+static void conn_closed(dtls_conn *c, int error)
+{
+    if (c->state == DTLS_STATE_CLOSED)
+        return;
+    c->state = DTLS_STATE_CLOSED;
+    if (c->error == DTLS_OK)
+        c->error = error;
+    hs_free(c);
+    flight_free(&c->flight);
+    dtls_event ev = { .type = DTLS_EV_CLOSED, .error = c->error };
+    conn_emit(c, &ev);
+}
+
+int conn_send_alert(dtls_conn *c, int level, int desc)
+{
+    uint8_t alert[2] = { (uint8_t)level, (uint8_t)desc };
+    int rc = record_send(c, CT_ALERT, alert, sizeof alert);
+    if (desc != DTLS_ALERT_CLOSE_NOTIFY) {
+        dtls_event ev = { .type = DTLS_EV_ALERT, .alert_level = level, .alert_desc = desc,
+                          .alert_sent = 1 };
+        conn_emit(c, &ev);
+    }
+    return rc;
+}
+
+int conn_fail(dtls_conn *c, int alert, const char *why)
+{
+    if (c->state == DTLS_STATE_CLOSED)
+        return c->error;
+    conn_log(c, DTLS_LOG_WARN, "%s%s%s", why, alert >= 0 ? ": sending " : "",
+             alert >= 0 ? dtls_alert_name(alert) : "");
+    if (alert >= 0) {
+        if (c->error == DTLS_OK)
+            c->error = DTLS_ERR_FROM_ALERT(alert);
+        conn_send_alert(c, 2, alert);
+    }
+    conn_closed(c, c->error != DTLS_OK ? c->error : DTLS_ERR_INTERNAL);
+    return c->error;
+}
+
+void conn_established(dtls_conn *c, uint64_t now_ms)
+{
+    c->state = DTLS_STATE_ESTABLISHED;
+    dtls_hs *hs = c->hs;
+    /* Keep only what the record layer needs (and the peer's identity). */
+    if (hs->peer_chain.n && !c->peer_cert_der) {
+        c->peer_cert_der = malloc(hs->peer_chain.der_len[0]);
+        if (c->peer_cert_der) {
+            memcpy(c->peer_cert_der, hs->peer_chain.der[0], hs->peer_chain.der_len[0]);
+            c->peer_cert_der_len = hs->peer_chain.der_len[0];
+        }
+    }
+    hs_free(c);
+    if (c->role == DTLS_ROLE_CLIENT) {
+        /* The server's Finished proves it has our whole flight. */
+        flight_free(&c->flight);
+    } else {
+        /* Kept to answer a client that lost it, until the client shows it
+         * has it or the handshake timeout passes (RFC 6347 4.2.4). */
+        c->flight_expires = now_ms + c->cfg->handshake_timeout_ms;
+    }
+    conn_log(c, DTLS_LOG_INFO, "handshake done %s", c->suite ? c->suite->name : "");
+    dtls_event ev = { .type = DTLS_EV_HANDSHAKE_DONE };
+    conn_emit(c, &ev);
+}
+
+/* ---- lifetime ---- */
+
+dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
+                         size_t peer_len, void *user)
+{
+    if (!cfg || peer_len > sizeof ((dtls_conn *)0)->peer_addr)
+        return NULL;
+    dtls_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->role = role;
+    c->user = user;
+    c->state = DTLS_STATE_HANDSHAKING;
+    if (peer_len)
+        memcpy(c->peer_addr, peer, peer_len);
+    c->peer_addr_len = peer_len;
+    if (hs_new(c, 0) != DTLS_OK) {
+        free(c);
+        return NULL;
+    }
+    c->hs->give_up_at = 0; /* armed by the first call that brings a time */
+    return c;
+}
+
+void dtls_conn_free(dtls_conn *c)
+{
+    if (!c)
+        return;
+    hs_free(c);
+    flight_free(&c->flight);
+    dtls_aead_cleanup(&c->rd_aead);
+    dtls_aead_cleanup(&c->wr_aead);
+    dtls_aead_cleanup(&c->pending_rd_aead);
+    free(c->peer_cert_der);
+    if (c->psk_identity)
+        OPENSSL_cleanse(c->psk_identity, c->psk_identity_len);
+    free(c->psk_identity);
+    OPENSSL_cleanse(c, sizeof *c);
+    free(c);
+}
+
+static void arm_give_up(dtls_conn *c, uint64_t now_ms)
+{
+    if (c->hs && !c->hs->give_up_at)
+        c->hs->give_up_at = now_ms + c->cfg->handshake_timeout_ms;
+}
+
+int dtls_conn_set_servername(dtls_conn *c, const char *name)
+{
+    if (!c->hs || c->role != DTLS_ROLE_CLIENT || !name || strlen(name) > 255)
+        return DTLS_ERR_ARG;
+    free(c->hs->servername);
+    c->hs->servername = strdup(name);
+    return c->hs->servername ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
+{
+    if (c->role != DTLS_ROLE_CLIENT)
+        return DTLS_OK;
+    if (!c->hs || c->hs->state != HS_C_WAIT_SERVER_HELLO || c->flight.nmsgs)
+        return DTLS_ERR_STATE;
+    arm_give_up(c, now_ms);
+    return client_start(c, now_ms);
+}
+
+/* ---- input ---- */
+
+static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t len)
+{
+    if (len != 2) {
+        c->stats.dropped_malformed++;
+        return;
+    }
+    /* Once the association is protected, plaintext alerts could be forged
+     * by anyone: ignore them (RFC 6347 4.1.2.7). */
+    if (epoch == 0 && c->read_epoch > 0) {
+        c->stats.dropped_epoch++;
+        return;
+    }
+    int level = p[0], desc = p[1];
+    if (desc == DTLS_ALERT_CLOSE_NOTIFY) {
+        conn_log(c, DTLS_LOG_FINE, "peer sent close_notify");
+        /* RFC 5246 7.2.1: answer with our own close_notify. */
+        conn_send_alert(c, 1, DTLS_ALERT_CLOSE_NOTIFY);
+        conn_closed(c, DTLS_OK);
+        return;
+    }
+    dtls_event ev = { .type = DTLS_EV_ALERT, .alert_level = level, .alert_desc = desc };
+    conn_emit(c, &ev);
+    if (level == 2 || c->state == DTLS_STATE_CLOSED) {
+        conn_log(c, DTLS_LOG_WARN, "peer sent fatal alert %s", dtls_alert_name(desc));
+        if (c->error == DTLS_OK)
+            c->error = DTLS_ERR_FROM_ALERT(desc);
+        conn_closed(c, c->error);
+    } else {
+        conn_log(c, DTLS_LOG_INFO, "peer sent warning alert %s", dtls_alert_name(desc));
+    }
+}
+
+static void handle_app_data(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t len)
+{
+    /* Only protected data after our side of the handshake is complete. */
+    if (epoch == 0 || c->state != DTLS_STATE_ESTABLISHED) {
+        c->stats.dropped_unexpected++;
+        return;
+    }
+    /* The client has our final flight: it is talking to us in epoch 1. */
+    if (c->flight.nmsgs)
+        flight_free(&c->flight);
+    dtls_event ev = { .type = DTLS_EV_APP_DATA, .data = p, .len = len };
+    conn_emit(c, &ev);
+}
+
+/* A record of the next epoch before we switched: keep a bounded few
+ * (reordering around ChangeCipherSpec is normal, RFC 6347 4.1). */
+static void hold_early_record(dtls_conn *c, const record *rec)
+{
+    dtls_hs *hs = c->hs;
+    if (hs->nearly == MAX_EARLY_RECORDS || hs->early_bytes + rec->raw_len > MAX_EARLY_BYTES) {
+        c->stats.dropped_epoch++;
+        return;
+    }
+    uint8_t *copy = malloc(rec->raw_len);
+    if (!copy)
+        return;
+    memcpy(copy, rec->raw, rec->raw_len);
+    hs->early[hs->nearly].bytes = copy;
+    hs->early[hs->nearly].len = rec->raw_len;
+    hs->nearly++;
+    hs->early_bytes += rec->raw_len;
+}
+
+/* The client sent CCS and then, in the place of CertificateVerify, its
+ * Finished: a certificate without proof of the key (RFC 5246 7.4.8). The
+ * record is opened with the pending keys just to look at the message_seq. */
+static bool skips_certificate_verify(dtls_conn *c, const record *rec)
+{
+    dtls_hs *hs = c->hs;
+    if (!hs->ccs_early || hs->state != HS_S_WAIT_CERTIFICATE_VERIFY || rec->type != CT_HANDSHAKE)
+        return false;
+    const uint8_t *p;
+    size_t n;
+    if (!record_unprotect(c, &c->pending_rd_aead, rec, &p, &n))
+        return false;
+    dtls_rd r = rd_init(p, n);
+    rd_skip(&r, 4);
+    return rd_ok(&r) && rd_u16(&r) == c->next_recv_seq;
+}
+
+void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
+{
+    c->stats.records_in++;
+    replay_window *window;
+    dtls_aead *aead = &c->rd_aead;
+    if (rec->epoch == c->read_epoch) {
+        window = &c->replay[rec->epoch ? 1 : 0];
+    } else if (c->hs && rec->epoch == c->read_epoch + 1) {
+        if (c->pending_rd_ready && skips_certificate_verify(c, rec)) {
+            conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "client certificate without CertificateVerify");
+            return;
+        }
+        hold_early_record(c, rec);
+        return;
+    } else if (rec->epoch == 0 && rec->type == CT_HANDSHAKE) {
+        /* The peer resending its epoch-0 messages: handshake.c decides. */
+        window = &c->replay[0];
+    } else {
+        c->stats.dropped_epoch++;
+        return;
+    }
+    if (!replay_check(window, rec->seq)) {
+        c->stats.dropped_replay++;
+        return;
+    }
+    const uint8_t *p;
+    size_t n;
+    if (!record_unprotect(c, aead, rec, &p, &n)) {
+        c->stats.dropped_auth++;
+        /* Mid-handshake, the first protected record failing means the two
+         * sides derived different keys (a wrong PSK, say): fail now rather
+         * than at the timeout. */
+        if (c->hs && rec->epoch > 0)
+            conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "record does not authenticate (wrong key?)");
+        return;
+    }
+    replay_update(window, rec->seq);
+    switch (rec->type) {
+    case CT_HANDSHAKE:
+        hs_recv_record(c, now_ms, rec->epoch, p, n);
+        break;
+    case CT_CHANGE_CIPHER_SPEC:
+        if (n != 1 || p[0] != 1) {
+            c->stats.dropped_malformed++;
+            break;
+        }
+        hs_change_cipher_spec(c, now_ms);
+        break;
+    case CT_ALERT:
+        handle_alert(c, rec->epoch, p, n);
+        break;
+    case CT_APPLICATION_DATA:
+        handle_app_data(c, rec->epoch, p, n);
+        break;
+    }
+}
+
+int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t len)
+{
+    if (c->state == DTLS_STATE_CLOSED)
+        return c->error != DTLS_OK ? c->error : DTLS_ERR_CLOSED;
+    arm_give_up(c, now_ms);
+    if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO)
+        c->version = DTLS1_2_VERSION;
+    dtls_rd r = rd_init(dgram, len);
+    while (rd_left(&r) > 0 && c->state != DTLS_STATE_CLOSED) {
+        record rec;
+        if (!record_parse(&r, &rec)) {
+            c->stats.dropped_malformed++;
+            break;
+        }
+        conn_process_record(c, now_ms, &rec);
+    }
+    return c->state == DTLS_STATE_CLOSED && c->error != DTLS_OK ? c->error : DTLS_OK;
+}
+
+/* ---- output ---- */
+
+size_t dtls_conn_max_send(const dtls_conn *c)
+{
+    if (c->state != DTLS_STATE_ESTABLISHED)
+        return 0;
+    size_t overhead = record_overhead(c, c->write_epoch);
+    size_t n = c->cfg->mtu > overhead ? c->cfg->mtu - overhead : 0;
+    return n > MAX_RECORD_PLAINTEXT ? MAX_RECORD_PLAINTEXT : n;
+}
+
+int dtls_conn_send(dtls_conn *c, uint64_t now_ms, const uint8_t *data, size_t len)
+{
+    (void)now_ms;
+    if (c->state == DTLS_STATE_CLOSED)
+        return DTLS_ERR_CLOSED;
+    if (c->state != DTLS_STATE_ESTABLISHED)
+        return DTLS_ERR_STATE;
+    if (len > dtls_conn_max_send(c))
+        return DTLS_ERR_TOO_BIG;
+    return record_send(c, CT_APPLICATION_DATA, data, len);
+}
+
+int dtls_conn_close(dtls_conn *c, uint64_t now_ms)
+{
+    (void)now_ms;
+    if (c->state == DTLS_STATE_CLOSED)
+        return DTLS_OK;
+    /* During the handshake the peer has no keys for epoch 1 yet unless we
+     * sent our CCS; record_send uses the epoch we write in. */
+    conn_send_alert(c, 1, DTLS_ALERT_CLOSE_NOTIFY);
+    conn_closed(c, DTLS_OK);
+    return DTLS_OK;
+}
+
+uint64_t dtls_conn_deadline(const dtls_conn *c)
+{
+    if (c->state == DTLS_STATE_CLOSED)
+        return UINT64_MAX;
+    return hs_deadline(c);
+}
+
+void dtls_conn_tick(dtls_conn *c, uint64_t now_ms)
+{
+    if (c->state == DTLS_STATE_CLOSED)
+        return;
+    arm_give_up(c, now_ms);
+    hs_tick(c, now_ms);
+}
+
+/* ---- accessors ---- */
+
+dtls_state dtls_conn_state(const dtls_conn *c) { return c->state; }
+void *dtls_conn_user(const dtls_conn *c) { return c->user; }
+void dtls_conn_set_user(dtls_conn *c, void *user) { c->user = user; }
+const dtls_stats *dtls_conn_stats(const dtls_conn *c) { return &c->stats; }
+
+const char *dtls_conn_cipher_name(const dtls_conn *c)
+{
+    return c->state == DTLS_STATE_ESTABLISHED && c->suite ? c->suite->name : NULL;
+}
+
+const char *dtls_conn_version_name(const dtls_conn *c)
+{
+    if (c->state != DTLS_STATE_ESTABLISHED)
+        return NULL;
+    return c->version == DTLS1_0_VERSION ? "DTLSv1" : "DTLSv1.2";
+}
+
+const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *c, size_t *len)
+{
+    *len = c->peer_cert_der_len;
+    return c->peer_cert_der;
+}
+
+const uint8_t *dtls_conn_psk_identity(const dtls_conn *c, size_t *len)
+{
+    *len = c->psk_identity_len;
+    return c->psk_identity;
+}
+
+size_t dtls_conn_memory(const dtls_conn *c)
+{
+    /* What we allocate ourselves; libcrypto's cipher contexts are counted
+     * by the benchmark's RSS measurement, not here. */
+    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->flight.cap;
+    if (c->hs)
+        n += sizeof *c->hs + c->hs->transcript_cap;
+    return n;
+}

@@ -1,0 +1,488 @@
+/* handshake.c — the DTLS handshake layer (RFC 6347 4.2): message headers,
+ * the transcript, fragmentation of our flights to the MTU, reassembly of the
+ * peer's messages (bounded), and flight retransmission with backoff.
+ * What a message means is for server.c and client.c.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#define RTO_INITIAL_MS 1000   /* RFC 6347 4.2.4.1 */
+#define RTO_MAX_MS 60000
+#define TRIGGERED_RETRANSMIT_GAP_MS 100
+
+/* ---- lifetime ---- */
+
+int hs_new(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return DTLS_ERR_INTERNAL;
+    hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_CLIENT_HELLO : HS_C_WAIT_SERVER_HELLO;
+    hs->rto_ms = RTO_INITIAL_MS;
+    hs->give_up_at = now_ms + c->cfg->handshake_timeout_ms;
+    c->hs = hs;
+    return DTLS_OK;
+}
+
+static void reasm_clear(reasm_msg *m)
+{
+    free(m->body);
+    free(m->bitmap);
+    memset(m, 0, sizeof *m);
+}
+
+void hs_free(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    if (!hs)
+        return;
+    free(hs->transcript);
+    EVP_PKEY_free(hs->ecdhe);
+    EVP_PKEY_free(hs->peer_key);
+    dtls_chain_free(&hs->peer_chain);
+    free(hs->servername);
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        reasm_clear(&hs->reasm[i]);
+    for (size_t i = 0; i < hs->nearly; i++)
+        free(hs->early[i].bytes);
+    OPENSSL_cleanse(hs, sizeof *hs);
+    free(hs);
+    c->hs = NULL;
+}
+
+/* ---- transcript (RFC 6347 4.2.6: hashed as if sent unfragmented) ---- */
+
+static bool transcript_reserve(dtls_hs *hs, size_t more)
+{
+    if (hs->transcript_cap - hs->transcript_len >= more)
+        return true;
+    size_t cap = hs->transcript_cap ? hs->transcript_cap : 2048;
+    while (cap - hs->transcript_len < more)
+        cap *= 2;
+    uint8_t *p = realloc(hs->transcript, cap);
+    if (!p)
+        return false;
+    hs->transcript = p;
+    hs->transcript_cap = cap;
+    return true;
+}
+
+void transcript_add(dtls_hs *hs, uint8_t type, uint16_t seq, const uint8_t *body, size_t len)
+{
+    if (!transcript_reserve(hs, HANDSHAKE_HEADER_LEN + len)) {
+        hs->transcript_len = SIZE_MAX; /* poisons every later hash */
+        return;
+    }
+    if (hs->transcript_len == SIZE_MAX)
+        return;
+    dtls_wr w = wr_init(hs->transcript + hs->transcript_len, HANDSHAKE_HEADER_LEN + len);
+    wr_u8(&w, type);
+    wr_u24(&w, (uint32_t)len);
+    wr_u16(&w, seq);
+    wr_u24(&w, 0);
+    wr_u24(&w, (uint32_t)len);
+    wr_bytes(&w, body, len);
+    hs->transcript_len += w.len;
+}
+
+void transcript_add_msg(dtls_hs *hs, const hs_msg *m)
+{
+    transcript_add(hs, m->type, m->seq, m->body, m->len);
+}
+
+int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
+{
+    const dtls_hs *hs = c->hs;
+    unsigned int n = 0;
+    if (hs->transcript_len == SIZE_MAX)
+        return DTLS_ERR_INTERNAL;
+    if (EVP_Digest(hs->transcript, hs->transcript_len, out, &n, keys_prf_md(hs->suite), NULL) != 1)
+        return DTLS_ERR_INTERNAL;
+    *out_len = n;
+    return DTLS_OK;
+}
+
+/* ---- our flights ---- */
+
+void flight_reset(flight *f)
+{
+    f->nmsgs = 0;
+    f->len = 0;
+}
+
+void flight_free(flight *f)
+{
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+dtls_wr flight_msg_begin(dtls_conn *c, size_t max_len)
+{
+    flight *f = &c->flight;
+    if (f->cap - f->len < max_len) {
+        size_t cap = f->len + max_len;
+        uint8_t *p = realloc(f->buf, cap);
+        if (!p) {
+            dtls_wr bad = wr_init(NULL, 0);
+            bad.err = true;
+            return bad;
+        }
+        f->buf = p;
+        f->cap = cap;
+    }
+    return wr_init(f->buf + f->len, max_len);
+}
+
+static flight_msg *flight_push(dtls_conn *c, uint8_t type, size_t len)
+{
+    flight *f = &c->flight;
+    if (f->nmsgs == MAX_FLIGHT_MSGS)
+        return NULL;
+    flight_msg *m = &f->msgs[f->nmsgs++];
+    m->type = type;
+    m->epoch = c->write_epoch;
+    m->off = f->len;
+    m->len = len;
+    f->len += len;
+    return m;
+}
+
+int flight_msg_end(dtls_conn *c, uint8_t type, dtls_wr *w)
+{
+    if (!wr_ok(w) || w->len > MAX_HANDSHAKE_MESSAGE)
+        return DTLS_ERR_INTERNAL;
+    flight_msg *m = flight_push(c, type, w->len);
+    if (!m)
+        return DTLS_ERR_INTERNAL;
+    m->seq = c->hs->next_send_seq++;
+    transcript_add(c->hs, type, m->seq, c->flight.buf + m->off, m->len);
+    return DTLS_OK;
+}
+
+int flight_add_ccs(dtls_conn *c)
+{
+    if (!flight_push(c, FLIGHT_CCS, 0))
+        return DTLS_ERR_INTERNAL;
+    c->write_epoch = 1;
+    return DTLS_OK;
+}
+
+/* Append one message to the datagram being built, in as many fragments as
+ * the MTU needs (RFC 6347 4.2.3); full datagrams are sent on the way. */
+static bool flight_write_msg(dtls_conn *c, dtls_wr *w, const flight_msg *m)
+{
+    static const uint8_t ccs = 1;
+    if (m->type == FLIGHT_CCS) {
+        if (wr_room(w) < record_overhead(c, m->epoch) + 1)
+            datagram_flush(c, w);
+        return record_write(c, w, m->epoch, CT_CHANGE_CIPHER_SPEC, &ccs, 1);
+    }
+    const uint8_t *body = c->flight.buf + m->off;
+    size_t off = 0;
+    do {
+        size_t framing = record_overhead(c, m->epoch) + HANDSHAKE_HEADER_LEN;
+        size_t left = m->len - off;
+        /* Start a new datagram rather than send a sliver of a fragment. */
+        if (wr_room(w) < framing + (left < 64 ? left : 64))
+            datagram_flush(c, w);
+        if (wr_room(w) <= framing)
+            return false;
+        size_t flen = wr_room(w) - framing;
+        if (flen > left)
+            flen = left;
+        dtls_wr f = wr_init(c->cfg->fbuf, sizeof c->cfg->fbuf);
+        wr_u8(&f, m->type);
+        wr_u24(&f, (uint32_t)m->len);
+        wr_u16(&f, m->seq);
+        wr_u24(&f, (uint32_t)off);
+        wr_u24(&f, (uint32_t)flen);
+        wr_bytes(&f, body + off, flen);
+        if (!wr_ok(&f) || !record_write(c, w, m->epoch, CT_HANDSHAKE, f.p, f.len))
+            return false;
+        off += flen;
+    } while (off < m->len);
+    return true;
+}
+
+int flight_send(dtls_conn *c, uint64_t now_ms, bool retransmission)
+{
+    dtls_wr w = wr_init(c->cfg->wbuf, c->cfg->mtu);
+    for (size_t i = 0; i < c->flight.nmsgs; i++)
+        if (!flight_write_msg(c, &w, &c->flight.msgs[i]))
+            return DTLS_ERR_INTERNAL;
+    datagram_flush(c, &w);
+    c->last_retransmit_at = now_ms;
+    if (retransmission)
+        c->stats.retransmits++;
+    return DTLS_OK;
+}
+
+void flight_start_timer(dtls_conn *c, uint64_t now_ms)
+{
+    c->hs->retransmit_at = now_ms + c->hs->rto_ms;
+}
+
+/* The peer resent messages we already have: it lost (part of) our last
+ * flight, so resend it (RFC 6347 4.2.4), at most once per short gap so a
+ * forged stale fragment cannot make us a traffic amplifier. */
+static void retransmit_on_stale(dtls_conn *c, uint64_t now_ms)
+{
+    if (!c->flight.nmsgs || now_ms - c->last_retransmit_at < TRIGGERED_RETRANSMIT_GAP_MS)
+        return;
+    flight_send(c, now_ms, true);
+}
+
+/* ---- timers ---- */
+
+uint64_t hs_deadline(const dtls_conn *c)
+{
+    uint64_t d = UINT64_MAX;
+    if (c->hs) {
+        d = c->hs->give_up_at;
+        if (c->hs->retransmit_at && c->hs->retransmit_at < d)
+            d = c->hs->retransmit_at;
+    } else if (c->flight.nmsgs && c->flight_expires) {
+        d = c->flight_expires;
+    }
+    return d;
+}
+
+void hs_tick(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    if (!hs) {
+        if (c->flight.nmsgs && c->flight_expires && now_ms >= c->flight_expires)
+            flight_free(&c->flight);
+        return;
+    }
+    if (now_ms >= hs->give_up_at) {
+        c->error = DTLS_ERR_TIMEOUT;
+        conn_fail(c, -1, "handshake timed out");
+        return;
+    }
+    if (hs->retransmit_at && now_ms >= hs->retransmit_at) {
+        /* RFC 6347 4.2.4.1: double the timer on each retransmission. */
+        hs->rto_ms = hs->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : hs->rto_ms * 2;
+        conn_log(c, DTLS_LOG_FINE, "retransmitting flight (next timeout %llu ms)",
+                 (unsigned long long)hs->rto_ms);
+        flight_send(c, now_ms, true);
+        hs->retransmit_at = now_ms + hs->rto_ms;
+    }
+}
+
+/* ---- the peer's messages ---- */
+
+static int dispatch(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    /* Within the first handshake everything but Finished travels in epoch
+     * 0, and Finished only after ChangeCipherSpec (RFC 5246 7.4.9). */
+    if ((m->type == HT_FINISHED) != (m->epoch == 1))
+        return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "message in the wrong epoch");
+    c->next_recv_seq = (uint16_t)(m->seq + 1);
+    /* Part of the peer's next flight arrived: ours got through. */
+    c->hs->retransmit_at = 0;
+    c->hs->rto_ms = RTO_INITIAL_MS;
+    return c->role == DTLS_ROLE_SERVER ? server_handle(c, now_ms, m) : client_handle(c, now_ms, m);
+}
+
+static reasm_msg *reasm_find(dtls_hs *hs, uint16_t seq)
+{
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        if (hs->reasm[i].used && hs->reasm[i].seq == seq)
+            return &hs->reasm[i];
+    return NULL;
+}
+
+/* Slot for a fragment: all fragments of a message must agree on its type
+ * and length with the first one seen (else NULL: dropped). */
+static reasm_msg *reasm_slot(dtls_hs *hs, uint8_t type, uint16_t seq, uint32_t len)
+{
+    reasm_msg *m = reasm_find(hs, seq);
+    if (m)
+        return m->type == type && m->len == len ? m : NULL;
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
+        m = &hs->reasm[i];
+        if (m->used)
+            continue;
+        m->body = malloc(len ? len : 1);
+        m->bitmap = calloc(1, (len + 7) / 8 + 1);
+        if (!m->body || !m->bitmap) {
+            reasm_clear(m);
+            return NULL;
+        }
+        m->used = true;
+        m->type = type;
+        m->seq = seq;
+        m->len = len;
+        return m;
+    }
+    return NULL;
+}
+
+static void reasm_add(reasm_msg *m, uint32_t off, const uint8_t *frag, uint32_t flen)
+{
+    for (uint32_t i = off; i < off + flen; i++) {
+        if (m->bitmap[i / 8] & (1u << (i % 8)))
+            continue;
+        m->bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
+        m->body[i] = frag[i - off];
+        m->have++;
+    }
+}
+
+static bool reasm_complete(const reasm_msg *m)
+{
+    return m->have == m->len;
+}
+
+/* Handle every complete message that is next in sequence. */
+static int drain(dtls_conn *c, uint64_t now_ms, uint16_t epoch)
+{
+    reasm_msg *m;
+    while (c->hs && c->state == DTLS_STATE_HANDSHAKING
+           && (m = reasm_find(c->hs, c->next_recv_seq)) && reasm_complete(m)) {
+        /* Take the body out of the slot: the handler may free the whole
+         * handshake state when it completes. */
+        hs_msg msg = { m->type, m->seq, epoch, NULL, m->len };
+        uint8_t *body = m->body;
+        m->body = NULL;
+        reasm_clear(m);
+        msg.body = body;
+        int rc = dispatch(c, now_ms, &msg);
+        free(body);
+        if (rc != DTLS_OK)
+            return rc;
+    }
+    return DTLS_OK;
+}
+
+/* After the handshake: the peer either resends its last flight (we lost
+ * our final one) or tries to renegotiate, which we refuse (RFC 5746 4.5
+ * lets a server decline with a no_renegotiation warning). */
+static void post_handshake_message(dtls_conn *c, uint64_t now_ms, uint16_t epoch,
+                                   uint8_t type, uint16_t seq)
+{
+    if (seq < c->next_recv_seq) {
+        retransmit_on_stale(c, now_ms);
+        return;
+    }
+    bool reneg = epoch > 0 && (c->role == DTLS_ROLE_SERVER ? type == HT_CLIENT_HELLO
+                                                            : type == HT_HELLO_REQUEST);
+    if (reneg) {
+        conn_log(c, DTLS_LOG_INFO, "renegotiation refused");
+        conn_send_alert(c, 1, DTLS_ALERT_NO_RENEGOTIATION);
+    } else {
+        c->stats.dropped_unexpected++;
+    }
+}
+
+int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t *p, size_t len)
+{
+    dtls_rd r = rd_init(p, len);
+    while (rd_left(&r) > 0 && c->state != DTLS_STATE_CLOSED) {
+        uint8_t type = rd_u8(&r);
+        uint32_t mlen = rd_u24(&r);
+        uint16_t seq = rd_u16(&r);
+        uint32_t foff = rd_u24(&r);
+        uint32_t flen = rd_u24(&r);
+        const uint8_t *frag = rd_bytes(&r, flen);
+        if (!frag || foff > mlen || flen > mlen - foff) {
+            /* Malformed or inconsistent fragment: drop the rest of the
+             * record (RFC 6347 4.1.2.7), never the association. */
+            c->stats.dropped_malformed++;
+            return DTLS_OK;
+        }
+        if (mlen > MAX_HANDSHAKE_MESSAGE)
+            return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "handshake message too large");
+        if (!c->hs) {
+            post_handshake_message(c, now_ms, epoch, type, seq);
+            continue;
+        }
+        /* The server learns the numbering from the client's first hello
+         * (after a HelloVerifyRequest it is 1, RFC 6347 4.2.2). */
+        if (c->hs->state == HS_S_WAIT_CLIENT_HELLO && type == HT_CLIENT_HELLO && foff == 0)
+            c->next_recv_seq = seq;
+        if (seq < c->next_recv_seq) {
+            retransmit_on_stale(c, now_ms);
+            continue;
+        }
+        if (seq > c->next_recv_seq + MAX_FUTURE_MESSAGES) {
+            c->stats.dropped_unexpected++;
+            continue;
+        }
+        if (seq == c->next_recv_seq && foff == 0 && flen == mlen && !reasm_find(c->hs, seq)) {
+            hs_msg m = { type, seq, epoch, frag, mlen };
+            int rc = dispatch(c, now_ms, &m);
+            if (rc != DTLS_OK)
+                return rc;
+        } else {
+            reasm_msg *m = reasm_slot(c->hs, type, seq, mlen);
+            if (!m) {
+                c->stats.dropped_malformed++;
+                continue;
+            }
+            reasm_add(m, foff, frag, flen);
+        }
+        int rc = drain(c, now_ms, epoch);
+        if (rc != DTLS_OK)
+            return rc;
+    }
+    if (!rd_ok(&r))
+        c->stats.dropped_malformed++;
+    return c->state == DTLS_STATE_CLOSED ? c->error : DTLS_OK;
+}
+
+/* ---- ChangeCipherSpec (RFC 5246 7.1, RFC 6347 4.1) ---- */
+
+static int apply_ccs(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    dtls_aead_cleanup(&c->rd_aead);
+    c->rd_aead = c->pending_rd_aead;
+    memset(&c->pending_rd_aead, 0, sizeof c->pending_rd_aead);
+    c->pending_rd_ready = false;
+    c->read_epoch = 1;
+    hs->ccs_early = false;
+    hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_FINISHED : HS_C_WAIT_FINISHED;
+    /* Records of the new epoch that came before the CCS, in arrival order. */
+    size_t n = hs->nearly;
+    early_record early[MAX_EARLY_RECORDS];
+    memcpy(early, hs->early, sizeof early);
+    hs->nearly = 0;
+    hs->early_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (c->state != DTLS_STATE_CLOSED) {
+            dtls_rd r = rd_init(early[i].bytes, early[i].len);
+            record rec;
+            if (record_parse(&r, &rec))
+                conn_process_record(c, now_ms, &rec);
+        }
+        free(early[i].bytes);
+    }
+    return c->state == DTLS_STATE_CLOSED ? c->error : DTLS_OK;
+}
+
+int hs_change_cipher_spec(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    if (!hs) /* a resent CCS of the peer's last flight */
+        return DTLS_OK;
+    if (hs->state == HS_S_WAIT_CCS || hs->state == HS_C_WAIT_CCS)
+        return apply_ccs(c, now_ms);
+    /* Reordered ahead of a message we still miss: keep it in mind once the
+     * keys exist, drop it before that (RFC 6347 4.1: CCS may arrive early). */
+    if (c->pending_rd_ready)
+        hs->ccs_early = true;
+    else
+        c->stats.dropped_unexpected++;
+    return DTLS_OK;
+}
+
+int hs_wait_ccs(dtls_conn *c, uint64_t now_ms, hs_state state)
+{
+    c->hs->state = state;
+    return c->hs->ccs_early ? apply_ccs(c, now_ms) : DTLS_OK;
+}

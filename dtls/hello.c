@@ -1,0 +1,76 @@
+/* hello.c — parsing the ClientHello (RFC 5246 7.4.1.2 with the DTLS cookie,
+ * RFC 6347 4.2.1). Shared by the stateless cookie check and the server
+ * state machine so that both read the message the same way. */
+#include "internal.h"
+#include "keyex.h"
+
+bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch)
+{
+    dtls_rd r = rd_init(body, len);
+    ch->version = rd_u16(&r);
+    ch->random = rd_bytes(&r, 32);
+    dtls_rd sid = rd_vec(&r, 1);
+    dtls_rd cookie = rd_vec(&r, 1);
+    ch->suites = rd_vec(&r, 2);
+    ch->compressions = rd_vec(&r, 1);
+    ch->has_extensions = rd_left(&r) > 0;
+    ch->extensions = ch->has_extensions ? rd_vec(&r, 2) : rd_init(NULL, 0);
+    if (!rd_done(&r) || !rd_ok(&sid) || !rd_ok(&cookie) || !rd_ok(&ch->extensions))
+        return false;
+    if (sid.len > 32 || ch->suites.len < 2 || ch->suites.len % 2 || ch->compressions.len < 1)
+        return false;
+    ch->session_id = sid.p;
+    ch->session_id_len = sid.len;
+    ch->cookie = cookie.p;
+    ch->cookie_len = cookie.len;
+    return true;
+}
+
+/* What we offer and accept, in preference order. */
+static const uint16_t SIG_SCHEMES[] = {
+    DTLS_SIG_ECDSA_SECP256R1_SHA256, DTLS_SIG_ECDSA_SECP384R1_SHA384,
+    DTLS_SIG_RSA_PSS_RSAE_SHA256, DTLS_SIG_RSA_PSS_RSAE_SHA384,
+    DTLS_SIG_RSA_PKCS1_SHA256, DTLS_SIG_RSA_PKCS1_SHA384,
+};
+static const uint16_t GROUPS[] = { DTLS_GROUP_X25519, DTLS_GROUP_SECP256R1, DTLS_GROUP_SECP384R1 };
+
+const uint16_t *hello_sig_schemes(size_t *n)
+{
+    *n = sizeof SIG_SCHEMES / sizeof SIG_SCHEMES[0];
+    return SIG_SCHEMES;
+}
+
+const uint16_t *hello_groups(size_t *n)
+{
+    *n = sizeof GROUPS / sizeof GROUPS[0];
+    return GROUPS;
+}
+
+bool hello_list_has(const uint16_t *list, size_t n, uint16_t v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == v)
+            return true;
+    return false;
+}
+
+void hello_write_sig_schemes(dtls_wr *w)
+{
+    size_t mark = wr_vec_begin(w, 2);
+    for (size_t i = 0; i < sizeof SIG_SCHEMES / sizeof SIG_SCHEMES[0]; i++)
+        wr_u16(w, SIG_SCHEMES[i]);
+    wr_vec_end(w, mark, 2);
+}
+
+/* A signature on a handshake by the peer's key: the scheme must be one we
+ * asked for, and its algorithm must be the key's (RFC 5246 7.4.1.4.1; in
+ * TLS 1.2 an ECDSA hash is not bound to the curve). */
+bool hello_peer_scheme_ok(uint16_t scheme, EVP_PKEY *key)
+{
+    if (!hello_list_has(SIG_SCHEMES, sizeof SIG_SCHEMES / sizeof SIG_SCHEMES[0], scheme) || !key)
+        return false;
+    int type = EVP_PKEY_get_base_id(key);
+    if ((scheme & 0xFF) == 0x03)
+        return type == EVP_PKEY_EC;
+    return type == EVP_PKEY_RSA;
+}

@@ -1,0 +1,74 @@
+/* keys.c — from premaster secret to record keys and Finished values
+ * (RFC 5246 8.1, 6.3, 7.4.9; RFC 7627 4 for the extended master secret).
+ * Every intermediate secret is wiped as soon as it has been used. */
+#include "internal.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "prf.h"
+
+const EVP_MD *keys_prf_md(const dtls_suite *s)
+{
+    return s && s->prf_sha384 ? EVP_sha384() : EVP_sha256();
+}
+
+int keys_master_secret(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    const EVP_MD *md = keys_prf_md(hs->suite);
+    int rc;
+    if (hs->peer_ems && c->cfg->ems) {
+        /* session_hash covers the transcript through ClientKeyExchange. */
+        uint8_t session_hash[EVP_MAX_MD_SIZE];
+        size_t n = 0;
+        if (transcript_hash(c, session_hash, &n) != DTLS_OK)
+            return DTLS_ERR_INTERNAL;
+        rc = dtls_prf(md, hs->premaster, hs->premaster_len, "extended master secret",
+                      session_hash, n, NULL, 0, c->master_secret, 48);
+    } else {
+        rc = dtls_prf(md, hs->premaster, hs->premaster_len, "master secret",
+                      hs->client_random, 32, hs->server_random, 32, c->master_secret, 48);
+    }
+    OPENSSL_cleanse(hs->premaster, sizeof hs->premaster);
+    hs->premaster_len = 0;
+    return rc == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+/* Derive the key block and key both directions: writes go out in epoch 1
+ * once our ChangeCipherSpec is sent; reads wait in pending_rd_aead for the
+ * peer's. AEAD suites have no MAC keys (RFC 5246 6.3). */
+int keys_install(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    dtls_aead_alg alg = hs->suite->aead;
+    size_t klen = dtls_aead_key_len(alg), ivlen = dtls_aead_fixed_iv_len(alg);
+    uint8_t block[2 * 32 + 2 * 12];
+    if (dtls_prf(keys_prf_md(hs->suite), c->master_secret, 48, "key expansion",
+                 hs->server_random, 32, hs->client_random, 32, block, 2 * (klen + ivlen)) != 0)
+        return DTLS_ERR_INTERNAL;
+    const uint8_t *ckey = block, *skey = block + klen;
+    const uint8_t *civ = block + 2 * klen, *siv = civ + ivlen;
+    bool client = c->role == DTLS_ROLE_CLIENT;
+    dtls_aead_cleanup(&c->wr_aead);
+    dtls_aead_cleanup(&c->pending_rd_aead);
+    int ok = dtls_aead_init(&c->wr_aead, alg, client ? ckey : skey, client ? civ : siv, 1) == 0
+          && dtls_aead_init(&c->pending_rd_aead, alg, client ? skey : ckey, client ? siv : civ, 0) == 0;
+    OPENSSL_cleanse(block, sizeof block);
+    if (!ok)
+        return DTLS_ERR_INTERNAL;
+    c->pending_rd_ready = true;
+    c->suite = hs->suite;
+    return DTLS_OK;
+}
+
+int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
+{
+    uint8_t hash[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+    if (transcript_hash(c, hash, &n) != DTLS_OK)
+        return DTLS_ERR_INTERNAL;
+    return dtls_prf(keys_prf_md(c->hs->suite), c->master_secret, 48,
+                    client ? "client finished" : "server finished",
+                    hash, n, NULL, 0, out, 12) == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
+}

@@ -1,0 +1,464 @@
+/* server.c — the server's handshake state machine (RFC 5246 7.3, RFC 6347
+ * 4.2): one function per expected message, each checking the message
+ * against the state before acting. Flights go out through handshake.c.
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "keyex.h"
+
+/* ---- ClientHello ---- */
+
+typedef struct offer {
+    uint16_t groups[16];
+    size_t ngroups;
+    bool has_groups;
+} offer;
+
+/* RFC 5246 7.4.1.4: each extension at most once; unknown ones ignored. */
+static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
+{
+    dtls_hs *hs = c->hs;
+    uint32_t seen = 0;
+    while (rd_left(&exts) > 0) {
+        uint16_t type = rd_u16(&exts);
+        dtls_rd data = rd_vec(&exts, 2);
+        if (!rd_ok(&exts))
+            return DTLS_ALERT_DECODE_ERROR;
+        int bit = type == EXT_SERVER_NAME ? 0 : type == EXT_SUPPORTED_GROUPS ? 1
+                : type == EXT_EC_POINT_FORMATS ? 2 : type == EXT_SIGNATURE_ALGORITHMS ? 3
+                : type == EXT_EXTENDED_MASTER_SECRET ? 4 : type == EXT_RENEGOTIATION_INFO ? 5 : -1;
+        if (bit < 0)
+            continue;
+        if (seen & (1u << bit))
+            return DTLS_ALERT_DECODE_ERROR;
+        seen |= 1u << bit;
+        switch (type) {
+        case EXT_SUPPORTED_GROUPS: {
+            dtls_rd list = rd_vec(&data, 2);
+            if (!rd_done(&data) || list.len % 2)
+                return DTLS_ALERT_DECODE_ERROR;
+            o->has_groups = true;
+            while (rd_left(&list) > 0) {
+                uint16_t g = rd_u16(&list);
+                if (o->ngroups < 16)
+                    o->groups[o->ngroups++] = g;
+            }
+            break;
+        }
+        case EXT_EC_POINT_FORMATS: {
+            dtls_rd list = rd_vec(&data, 1);
+            if (!rd_done(&data) || list.len == 0)
+                return DTLS_ALERT_DECODE_ERROR;
+            while (rd_left(&list) > 0)
+                hs->peer_point_formats_ok |= rd_u8(&list) == 0; /* uncompressed */
+            if (!hs->peer_point_formats_ok)
+                return DTLS_ALERT_ILLEGAL_PARAMETER; /* RFC 8422 5.1.2 */
+            break;
+        }
+        case EXT_SIGNATURE_ALGORITHMS: {
+            dtls_rd list = rd_vec(&data, 2);
+            if (!rd_done(&data) || list.len % 2 || list.len == 0)
+                return DTLS_ALERT_DECODE_ERROR;
+            while (rd_left(&list) > 0) {
+                uint16_t s = rd_u16(&list);
+                if (hs->npeer_sig_schemes < 32)
+                    hs->peer_sig_schemes[hs->npeer_sig_schemes++] = s;
+            }
+            break;
+        }
+        case EXT_EXTENDED_MASTER_SECRET:
+            if (data.len != 0)
+                return DTLS_ALERT_DECODE_ERROR;
+            hs->peer_ems = true;
+            break;
+        case EXT_RENEGOTIATION_INFO: {
+            /* RFC 5746 3.6: on an initial handshake it must be empty. */
+            dtls_rd v = rd_vec(&data, 1);
+            if (!rd_done(&data))
+                return DTLS_ALERT_DECODE_ERROR;
+            if (v.len != 0)
+                return DTLS_ALERT_HANDSHAKE_FAILURE;
+            hs->peer_secure_reneg = true;
+            break;
+        }
+        default: /* server_name: accepted, one name, not acted on */
+            break;
+        }
+    }
+    return rd_ok(&exts) ? 0 : DTLS_ALERT_DECODE_ERROR;
+}
+
+/* The first of our groups the client supports (RFC 8422 5.1.1; absent the
+ * extension, any curve we like). */
+static uint16_t choose_group(const offer *o)
+{
+    size_t n;
+    const uint16_t *ours = hello_groups(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!o->has_groups || hello_list_has(o->groups, o->ngroups, ours[i]))
+            return ours[i];
+    return 0;
+}
+
+/* The scheme we sign ServerKeyExchange with: ours in order, offered by the
+ * client (RFC 5246 7.4.1.4.1) and fitting our key. */
+static uint16_t choose_sig_scheme(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    size_t n;
+    const uint16_t *ours = hello_sig_schemes(&n);
+    for (size_t i = 0; i < n; i++) {
+        bool offered = hs->npeer_sig_schemes == 0
+            ? ours[i] == DTLS_SIG_ECDSA_SECP256R1_SHA256 || ours[i] == DTLS_SIG_RSA_PKCS1_SHA256
+            : hello_list_has(hs->peer_sig_schemes, hs->npeer_sig_schemes, ours[i]);
+        if (offered && dtls_sig_scheme_fits_key(ours[i], c->cfg->key))
+            return ours[i];
+    }
+    return 0;
+}
+
+static bool suite_offered(dtls_rd suites, uint16_t id)
+{
+    while (rd_left(&suites) > 0)
+        if (rd_u16(&suites) == id)
+            return true;
+    return false;
+}
+
+/* Server preference among the client's offer (the rule). */
+static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, const offer *o)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *usable[MAX_SUITES];
+    size_t n = config_usable_suites(c->cfg, DTLS_ROLE_SERVER, usable, MAX_SUITES);
+    for (size_t i = 0; i < n; i++) {
+        const dtls_suite *s = usable[i];
+        if (!suite_offered(ch->suites, s->id))
+            continue;
+        uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
+        if (dtls_suite_uses_ecdhe(s) && !group)
+            continue;
+        uint16_t scheme = dtls_suite_uses_cert(s) ? choose_sig_scheme(c) : 0;
+        if (dtls_suite_uses_cert(s) && !scheme)
+            continue;
+        hs->group = group;
+        hs->sig_scheme = scheme;
+        return s;
+    }
+    return NULL;
+}
+
+static int write_server_hello(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    dtls_wr w = flight_msg_begin(c, 128);
+    wr_u16(&w, DTLS1_2_VERSION);
+    wr_bytes(&w, hs->server_random, 32);
+    wr_u8(&w, 0); /* no session id: we do not resume */
+    wr_u16(&w, hs->suite->id);
+    wr_u8(&w, 0);
+    size_t exts = wr_vec_begin(&w, 2);
+    if (hs->peer_secure_reneg) {
+        wr_u16(&w, EXT_RENEGOTIATION_INFO);
+        wr_u16(&w, 1);
+        wr_u8(&w, 0);
+    }
+    if (hs->peer_ems && c->cfg->ems) {
+        wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
+        wr_u16(&w, 0);
+    }
+    if (dtls_suite_uses_ecdhe(hs->suite) && hs->peer_point_formats_ok) {
+        wr_u16(&w, EXT_EC_POINT_FORMATS);
+        wr_u16(&w, 2);
+        wr_u8(&w, 1);
+        wr_u8(&w, 0);
+    }
+    wr_vec_end(&w, exts, 2);
+    if (w.len == exts + 2)
+        w.len = exts; /* no extensions at all: leave the block out */
+    return flight_msg_end(c, HT_SERVER_HELLO, &w);
+}
+
+static int write_server_key_exchange(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *s = hs->suite;
+    const char *hint = c->cfg->psk_hint;
+    if (s->kx == DTLS_KX_PSK && !hint)
+        return DTLS_OK; /* RFC 4279 2: omitted without a hint */
+    size_t sig_max = c->cfg->key ? (size_t)EVP_PKEY_get_size(c->cfg->key) : 0;
+    dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 4 + DTLS_MAX_POINT_LEN + 4 + sig_max);
+    if (dtls_suite_uses_psk(s)) {
+        size_t m = wr_vec_begin(&w, 2);
+        if (hint)
+            wr_bytes(&w, hint, strlen(hint));
+        wr_vec_end(&w, m, 2);
+    }
+    if (dtls_suite_uses_ecdhe(s)) {
+        size_t params_at = w.len;
+        if (kx_write_ecdhe_params(c, &w) != DTLS_OK)
+            return DTLS_ERR_INTERNAL;
+        if (dtls_suite_uses_cert(s)) {
+            /* RFC 8422 5.4: signed over both randoms and the params. */
+            size_t params_len = w.len - params_at;
+            uint8_t tbs[64 + 4 + DTLS_MAX_POINT_LEN];
+            memcpy(tbs, hs->client_random, 32);
+            memcpy(tbs + 32, hs->server_random, 32);
+            memcpy(tbs + 64, w.p + params_at, params_len);
+            wr_u16(&w, hs->sig_scheme);
+            size_t m = wr_vec_begin(&w, 2);
+            size_t sig_len = wr_room(&w);
+            if (sig_len < sig_max
+                || dtls_sig_sign(c->cfg->key, hs->sig_scheme, tbs, 64 + params_len,
+                                 wr_ptr(&w), &sig_len) != 0)
+                return DTLS_ERR_INTERNAL;
+            w.len += sig_len;
+            wr_vec_end(&w, m, 2);
+        }
+    }
+    return flight_msg_end(c, HT_SERVER_KEY_EXCHANGE, &w);
+}
+
+static int write_certificate_request(dtls_conn *c)
+{
+    dtls_wr w = flight_msg_begin(c, 64);
+    wr_u8(&w, 2);
+    wr_u8(&w, 64); /* ecdsa_sign */
+    wr_u8(&w, 1);  /* rsa_sign */
+    hello_write_sig_schemes(&w);
+    wr_u16(&w, 0); /* no CA names: any (RFC 5246 7.4.4) */
+    return flight_msg_end(c, HT_CERTIFICATE_REQUEST, &w);
+}
+
+static int send_server_flight(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    dtls_wr w;
+    flight_reset(&c->flight);
+    int rc = write_server_hello(c);
+    if (rc == DTLS_OK && dtls_suite_uses_cert(hs->suite))
+        rc = kx_write_certificate(c, false);
+    if (rc == DTLS_OK)
+        rc = write_server_key_exchange(c);
+    hs->cert_requested = c->cfg->request_cert && dtls_suite_uses_cert(hs->suite);
+    if (rc == DTLS_OK && hs->cert_requested)
+        rc = write_certificate_request(c);
+    if (rc == DTLS_OK) {
+        w = flight_msg_begin(c, 0);
+        rc = flight_msg_end(c, HT_SERVER_HELLO_DONE, &w);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not build the server flight");
+    flight_start_timer(c, now_ms);
+    return DTLS_OK;
+}
+
+static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    client_hello ch;
+    if (!client_hello_parse(m->body, m->len, &ch))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ClientHello");
+    /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
+    if (!cookie_check(c->cfg, c->peer_addr, c->peer_addr_len, &ch))
+        return conn_fail(c, -1, "ClientHello without a valid cookie");
+    /* DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0). */
+    if (ch.version > DTLS1_2_VERSION)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "client does not offer DTLS 1.2");
+    bool null_compression = false;
+    while (rd_left(&ch.compressions) > 0)
+        null_compression |= rd_u8(&ch.compressions) == 0;
+    if (!null_compression)
+        return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "no null compression offered");
+    offer o = { .ngroups = 0 };
+    int alert = parse_client_extensions(c, ch.extensions, &o);
+    if (alert)
+        return conn_fail(c, alert, "bad ClientHello extensions");
+    if (suite_offered(ch.suites, DTLS_SCSV_RENEGOTIATION))
+        hs->peer_secure_reneg = true; /* RFC 5746 3.6 */
+    hs->suite = choose_suite(c, &ch, &o);
+    if (!hs->suite)
+        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
+    memcpy(hs->client_random, ch.random, 32);
+    if (RAND_bytes(hs->server_random, 32) != 1)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
+    transcript_add_msg(hs, m);
+    /* Our numbering follows the client's (RFC 6347 4.2.2). */
+    hs->next_send_seq = m->seq;
+    int rc = send_server_flight(c, now_ms);
+    if (rc != DTLS_OK)
+        return rc;
+    hs->state = hs->cert_requested ? HS_S_WAIT_CERTIFICATE : HS_S_WAIT_CLIENT_KEY_EXCHANGE;
+    conn_log(c, DTLS_LOG_FINE, "ClientHello: chose %s", hs->suite->name);
+    return DTLS_OK;
+}
+
+/* ---- the client's flight ---- */
+
+static int on_certificate(dtls_conn *c, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    bool empty;
+    int alert = kx_parse_certificate(c, m, &empty);
+    if (alert)
+        return conn_fail(c, alert, "bad client Certificate");
+    if (empty && c->cfg->require_cert)
+        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "client sent no certificate");
+    if (!empty && c->cfg->ca) {
+        char why[160];
+        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, NULL, why, sizeof why);
+        if (alert)
+            return conn_fail(c, alert, why);
+    } else if (!empty && c->cfg->require_cert) {
+        return conn_fail(c, DTLS_ALERT_UNKNOWN_CA, "no CA configured to verify client certificates");
+    }
+    hs->peer_sent_cert = !empty;
+    transcript_add_msg(hs, m);
+    hs->state = HS_S_WAIT_CLIENT_KEY_EXCHANGE;
+    return DTLS_OK;
+}
+
+/* RFC 4279 5: ask the host for the identity's key. */
+static int psk_for_identity(dtls_conn *c, dtls_rd id, uint8_t *key, size_t *key_len)
+{
+    if (!c->cfg->cb.psk_lookup)
+        return DTLS_ALERT_HANDSHAKE_FAILURE;
+    if (id.len == 0 || id.len > MAX_PSK_IDENTITY)
+        return DTLS_ALERT_UNKNOWN_PSK_IDENTITY;
+    int n = c->cfg->cb.psk_lookup(c->user, id.p, id.len, key, MAX_PSK_KEY);
+    if (n == -1 || n == 0)
+        return DTLS_ALERT_UNKNOWN_PSK_IDENTITY;
+    if (n < 0 || n > MAX_PSK_KEY)
+        return DTLS_ALERT_INTERNAL_ERROR;
+    *key_len = (size_t)n;
+    return kx_keep_psk_identity(c, id.p, id.len) == DTLS_OK ? 0 : DTLS_ALERT_INTERNAL_ERROR;
+}
+
+static int on_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    const dtls_suite *s = hs->suite;
+    dtls_rd r = rd_init(m->body, m->len);
+    dtls_rd identity = rd_init(NULL, 0);
+    if (dtls_suite_uses_psk(s))
+        identity = rd_vec(&r, 2);
+    dtls_rd point = rd_init(NULL, 0);
+    if (dtls_suite_uses_ecdhe(s))
+        point = rd_vec(&r, 1);
+    if (!rd_done(&r) || !rd_ok(&identity) || !rd_ok(&point))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ClientKeyExchange");
+    uint8_t z[DTLS_MAX_ECDH_SECRET];
+    size_t zlen = 0;
+    int alert = 0;
+    if (dtls_suite_uses_ecdhe(s))
+        alert = kx_ecdhe_secret(c, point.p, point.len, z, &zlen);
+    if (!alert && dtls_suite_uses_psk(s)) {
+        uint8_t psk[MAX_PSK_KEY];
+        size_t psk_len = 0;
+        alert = psk_for_identity(c, identity, psk, &psk_len);
+        if (!alert && kx_psk_premaster(hs, s->kx == DTLS_KX_ECDHE_PSK ? z : NULL, zlen,
+                                       psk, psk_len) != DTLS_OK)
+            alert = DTLS_ALERT_INTERNAL_ERROR;
+        OPENSSL_cleanse(psk, sizeof psk);
+    } else if (!alert) {
+        memcpy(hs->premaster, z, zlen);
+        hs->premaster_len = zlen;
+    }
+    OPENSSL_cleanse(z, sizeof z);
+    if (alert)
+        return conn_fail(c, alert, alert == DTLS_ALERT_UNKNOWN_PSK_IDENTITY
+                         ? "unknown PSK identity" : "key exchange failed");
+    transcript_add_msg(hs, m);
+    if (keys_master_secret(c) != DTLS_OK || keys_install(c) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key derivation failed");
+    if (hs->peer_sent_cert) {
+        hs->state = HS_S_WAIT_CERTIFICATE_VERIFY;
+        return DTLS_OK;
+    }
+    return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
+}
+
+static int on_certificate_verify(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    dtls_rd r = rd_init(m->body, m->len);
+    uint16_t scheme = rd_u16(&r);
+    dtls_rd sig = rd_vec(&r, 2);
+    if (!rd_done(&r) || !rd_ok(&sig))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed CertificateVerify");
+    if (!hello_peer_scheme_ok(scheme, hs->peer_key))
+        return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "CertificateVerify scheme not offered");
+    /* RFC 5246 7.4.8: over every handshake message before this one. */
+    if (hs->transcript_len == SIZE_MAX
+        || dtls_sig_verify(hs->peer_key, scheme, hs->transcript, hs->transcript_len,
+                           sig.p, sig.len) != 0)
+        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "CertificateVerify does not verify");
+    transcript_add_msg(hs, m);
+    return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
+}
+
+static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    uint8_t want[12];
+    if (m->len != 12)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "Finished of the wrong length");
+    if (keys_finished(c, true, want) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
+    if (CRYPTO_memcmp(want, m->body, 12) != 0)
+        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "client Finished does not verify");
+    transcript_add_msg(hs, m);
+    /* Our final flight: ChangeCipherSpec and Finished (RFC 5246 7.3). */
+    flight_reset(&c->flight);
+    uint8_t verify[12];
+    if (keys_finished(c, false, verify) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
+    dtls_wr w;
+    int rc = flight_add_ccs(c);
+    if (rc == DTLS_OK) {
+        w = flight_msg_begin(c, 12);
+        wr_bytes(&w, verify, 12);
+        rc = flight_msg_end(c, HT_FINISHED, &w);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not send Finished");
+    conn_established(c, now_ms);
+    return DTLS_OK;
+}
+
+int server_handle(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    switch (c->hs->state) {
+    case HS_S_WAIT_CLIENT_HELLO:
+        if (m->type == HT_CLIENT_HELLO)
+            return on_client_hello(c, now_ms, m);
+        break;
+    case HS_S_WAIT_CERTIFICATE:
+        if (m->type == HT_CERTIFICATE)
+            return on_certificate(c, m);
+        break;
+    case HS_S_WAIT_CLIENT_KEY_EXCHANGE:
+        if (m->type == HT_CLIENT_KEY_EXCHANGE)
+            return on_client_key_exchange(c, now_ms, m);
+        break;
+    case HS_S_WAIT_CERTIFICATE_VERIFY:
+        if (m->type == HT_CERTIFICATE_VERIFY)
+            return on_certificate_verify(c, now_ms, m);
+        break;
+    case HS_S_WAIT_FINISHED:
+        if (m->type == HT_FINISHED)
+            return on_finished(c, now_ms, m);
+        break;
+    default:
+        break;
+    }
+    return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
+}
