@@ -1,0 +1,263 @@
+/* test_handshake.c — whole handshakes between our client and our server
+ * engines in memory: every suite, client certificates, PSK identities, and
+ * a lossy, reordering, duplicating network. */
+#include "unit.h"
+#include "pair.h"
+
+static char *srv_cert, *srv_key, *cli_cert, *cli_key;
+
+static dtls_config *server_config(const char *ciphers)
+{
+    dtls_config *cfg = dtls_config_new();
+    char err[256];
+    CHECK(dtls_config_set_cert_chain_pem(cfg, srv_cert, strlen(srv_cert), err, sizeof err) == DTLS_OK);
+    CHECK(dtls_config_set_key_pem(cfg, srv_key, strlen(srv_key), err, sizeof err) == DTLS_OK);
+    if (ciphers)
+        CHECK(dtls_config_set_ciphers(cfg, ciphers, err, sizeof err) == DTLS_OK);
+    return cfg;
+}
+
+static dtls_config *client_config(const char *ciphers)
+{
+    dtls_config *cfg = dtls_config_new();
+    char err[256];
+    CHECK(dtls_config_add_ca_pem(cfg, srv_cert, strlen(srv_cert), err, sizeof err) == DTLS_OK);
+    if (ciphers)
+        CHECK(dtls_config_set_ciphers(cfg, ciphers, err, sizeof err) == DTLS_OK);
+    return cfg;
+}
+
+static void set_client_psk(dtls_config *cfg, const char *id, uint8_t first_key_byte)
+{
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)(first_key_byte + i);
+    CHECK(dtls_config_set_psk(cfg, (const uint8_t *)id, strlen(id), key, sizeof key) == DTLS_OK);
+}
+
+/* Handshake, then one message each way, compared byte for byte. */
+static bool handshake_and_echo(pair *p, uint64_t limit_ms)
+{
+    dtls_conn_set_servername(p->client.conn, "localhost");
+    CHECK(dtls_conn_start(p->client.conn, p->now) == DTLS_OK);
+    if (!pair_run(p, pair_both_established, limit_ms))
+        return false;
+    const char *msg = "hello over dtls";
+    p->drop = p->dup = p->reorder = 0; /* application data is not retransmitted */
+    CHECK(dtls_conn_send(p->client.conn, p->now, (const uint8_t *)msg, strlen(msg)) == DTLS_OK);
+    CHECK(dtls_conn_send(p->server.conn, p->now, (const uint8_t *)"pong", 4) == DTLS_OK);
+    pair_run(p, pair_never, 1000);
+    bool ok = p->server.app_len == strlen(msg) && memcmp(p->server.app, msg, strlen(msg)) == 0
+           && p->client.app_len == 4 && memcmp(p->client.app, "pong", 4) == 0;
+    CHECK(ok);
+    return ok;
+}
+
+static void test_suite(const char *name, bool psk)
+{
+    dtls_config *s = server_config(name), *c = client_config(name);
+    if (psk)
+        set_client_psk(c, "client1", 1);
+    pair p;
+    pair_init(&p, c, s, 0);
+    bool ok = handshake_and_echo(&p, 5000);
+    if (!ok)
+        fprintf(stderr, "suite %s failed\n", name);
+    CHECK(ok);
+    CHECK(p.hvr_sent == 1);
+    if (ok) {
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), name) == 0);
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), name) == 0);
+        size_t n = 0;
+        const uint8_t *id = dtls_conn_psk_identity(p.server.conn, &n);
+        CHECK(!psk || (n == 7 && memcmp(id, "client1", 7) == 0));
+    }
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
+static void test_all_suites(void)
+{
+    const char *cert_suites[] = {
+        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA-AES128-CCM", "ECDHE-ECDSA-AES128-CCM8",
+    };
+    for (size_t i = 0; i < sizeof cert_suites / sizeof cert_suites[0]; i++)
+        test_suite(cert_suites[i], false);
+    const char *psk_suites[] = {
+        "PSK-AES128-CCM8", "PSK-AES128-CCM", "PSK-AES128-GCM-SHA256", "PSK-AES256-GCM-SHA384",
+        "ECDHE-PSK-CHACHA20-POLY1305", "ECDHE-PSK-AES128-GCM-SHA256",
+    };
+    for (size_t i = 0; i < sizeof psk_suites / sizeof psk_suites[0]; i++)
+        test_suite(psk_suites[i], true);
+}
+
+static void test_client_certificate(void)
+{
+    dtls_config *s = server_config(NULL), *c = client_config(NULL);
+    char err[256];
+    CHECK(dtls_config_add_ca_pem(s, cli_cert, strlen(cli_cert), err, sizeof err) == DTLS_OK);
+    dtls_config_set_request_cert(s, 1, 1);
+    CHECK(dtls_config_set_cert_chain_pem(c, cli_cert, strlen(cli_cert), err, sizeof err) == DTLS_OK);
+    CHECK(dtls_config_set_key_pem(c, cli_key, strlen(cli_key), err, sizeof err) == DTLS_OK);
+    pair p;
+    pair_init(&p, c, s, 0);
+    CHECK(handshake_and_echo(&p, 5000));
+    size_t n = 0;
+    CHECK(dtls_conn_peer_cert_der(p.server.conn, &n) != NULL && n > 100);
+    pair_free(&p);
+    dtls_config_free(c);
+
+    /* Required but not given: handshake_failure. */
+    c = client_config(NULL);
+    pair_init(&p, c, s, 0);
+    dtls_conn_set_servername(p.client.conn, "localhost");
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, pair_any_closed, 5000);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+    pair_free(&p);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+static void test_psk_failures(void)
+{
+    /* Unknown identity: unknown_psk_identity, both sides closed. */
+    dtls_config *s = server_config("PSK-AES128-CCM8"), *c = client_config("PSK-AES128-CCM8");
+    set_client_psk(c, "nobody", 1);
+    pair p;
+    pair_init(&p, c, s, 0);
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, pair_any_closed, 5000);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_UNKNOWN_PSK_IDENTITY);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.client.nalerts == 1 && p.client.alerts_received[0] == DTLS_ALERT_UNKNOWN_PSK_IDENTITY);
+    pair_free(&p);
+    dtls_config_free(c);
+
+    /* Wrong key: the server cannot open the client's Finished. */
+    c = client_config("PSK-AES128-CCM8");
+    set_client_psk(c, "client1", 7);
+    pair_init(&p, c, s, 0);
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, pair_any_closed, 5000);
+    CHECK(p.server.closed && !p.server.established);
+    bool client_done(pair * q);
+    pair_run(&p, client_done, 5000);
+    CHECK(p.client.closed && !p.client.established);
+    pair_free(&p);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+bool client_done(pair *q);
+bool client_done(pair *q) { return q->client.closed; }
+
+/* RFC 6347 4.2.4: everything survives 20 % loss, duplicates, reordering. */
+static void test_lossy_network(void)
+{
+    dtls_config *s = server_config(NULL), *c = client_config(NULL);
+    int ok = 0;
+    uint64_t retransmits = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        pair p;
+        pair_init(&p, c, s, seed);
+        p.drop = 200;
+        p.dup = 100;
+        p.reorder = 100;
+        if (handshake_and_echo(&p, 120000))
+            ok++;
+        else
+            fprintf(stderr, "lossy handshake failed with seed %llu\n", (unsigned long long)seed);
+        retransmits += dtls_conn_stats(p.client.conn)->retransmits;
+        if (p.server.conn)
+            retransmits += dtls_conn_stats(p.server.conn)->retransmits;
+        pair_free(&p);
+    }
+    CHECK(ok == 100);
+    CHECK(retransmits > 20); /* the loss was real and was recovered from */
+    printf("lossy network: %d/100 handshakes, %llu retransmissions\n", ok, (unsigned long long)retransmits);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
+/* A small MTU: every flight is fragmented and reassembled. */
+static void test_small_mtu(void)
+{
+    dtls_config *s = server_config(NULL), *c = client_config(NULL);
+    CHECK(dtls_config_set_mtu(s, 256) == DTLS_OK);
+    CHECK(dtls_config_set_mtu(c, 256) == DTLS_OK);
+    pair p;
+    pair_init(&p, c, s, 5);
+    p.reorder = 300;
+    CHECK(handshake_and_echo(&p, 20000));
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
+static void test_close_notify(void)
+{
+    dtls_config *s = server_config(NULL), *c = client_config(NULL);
+    pair p;
+    pair_init(&p, c, s, 0);
+    CHECK(handshake_and_echo(&p, 5000));
+    CHECK(dtls_conn_close(p.client.conn, p.now) == DTLS_OK);
+    CHECK(p.client.closed && p.client.close_error == DTLS_OK);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.server.closed && p.server.close_error == DTLS_OK);
+    CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"x", 1) == DTLS_ERR_CLOSED);
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
+static void test_verify_failures(void)
+{
+    /* The client trusts another CA: unknown_ca, and the server learns it. */
+    dtls_config *s = server_config(NULL), *c = dtls_config_new();
+    char err[256];
+    CHECK(dtls_config_add_ca_pem(c, cli_cert, strlen(cli_cert), err, sizeof err) == DTLS_OK);
+    pair p;
+    pair_init(&p, c, s, 0);
+    dtls_conn_set_servername(p.client.conn, "localhost");
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, client_done, 5000);
+    CHECK(p.client.closed && dtls_err_alert(p.client.close_error) == DTLS_ALERT_UNKNOWN_CA);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.server.closed);
+    pair_free(&p);
+    dtls_config_free(c);
+
+    /* Wrong name. */
+    c = client_config(NULL);
+    pair_init(&p, c, s, 0);
+    dtls_conn_set_servername(p.client.conn, "example.org");
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, client_done, 5000);
+    CHECK(p.client.closed && !p.client.established);
+    pair_free(&p);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+int main(void)
+{
+    char err[256];
+    CHECK(dtls_make_self_signed("localhost", 30, &srv_cert, &srv_key, err, sizeof err) == DTLS_OK);
+    CHECK(dtls_make_self_signed("test-client", 30, &cli_cert, &cli_key, err, sizeof err) == DTLS_OK);
+    test_all_suites();
+    test_client_certificate();
+    test_psk_failures();
+    test_small_mtu();
+    test_close_notify();
+    test_verify_failures();
+    test_lossy_network();
+    free(srv_cert);
+    free(srv_key);
+    free(cli_cert);
+    free(cli_key);
+    return unit_report();
+}
