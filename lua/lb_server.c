@@ -1,0 +1,342 @@
+/* lb_server.c — dtls.createServer and the server object: bind, on, close,
+ * address; events listening, secureConnection, clientError, error, close;
+ * PSK lookups from a table or a Lua function. Owns the lb_server struct,
+ * freed only when both the userdata and the runtime server are gone.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb.h"
+
+static lb_server *check_server(lua_State *L, int idx)
+{
+    lb_server **box = luaL_checkudata(L, idx, LB_SERVER_MT);
+    if (*box == NULL)
+        luaL_argerror(L, idx, "server already collected");
+    return *box;
+}
+
+static void maybe_free(lb_server *srv)
+{
+    if (!srv->ud_alive && srv->rt == NULL)
+        free(srv);
+}
+
+static void pin(lua_State *L, lb_server *srv, int ud_idx)
+{
+    if (srv->self_ref == LUA_NOREF)
+        srv->self_ref = lb_ref_value(L, ud_idx);
+}
+
+/* ---- runtime callbacks ---- */
+
+static void on_secure(void *host, rt_conn *conn)
+{
+    lb_server *srv = host;
+    lb_state *lb = srv->lb;
+    if (!lb_can_call(lb) || !srv->ud_alive)
+        return;
+    lb_socket *sock = lb_socket_push_new(lb, srv, conn); /* pushed */
+    if (sock == NULL)
+        return;
+    lb_emit(lb, srv->self_ref, "secureConnection", 1, srv->self_ref, "a 'secureConnection' listener");
+}
+
+static void on_message(void *host, rt_conn *conn, const uint8_t *data, size_t len)
+{
+    lb_socket *sock = rt_conn_user(conn);
+    (void)host;
+    if (sock)
+        lb_socket_message(sock->lb, sock, data, len);
+}
+
+static void on_error(void *host, rt_conn *conn, int err, const char *msg)
+{
+    lb_server *srv = host;
+    lb_socket *sock = rt_conn_user(conn);
+    (void)err;
+    if (sock) {
+        lb_socket_error(sock->lb, sock, msg);
+        return;
+    }
+    /* No socket yet: the handshake failed. Tell the server, node's
+     * tlsClientError, without making it a server 'error'. */
+    lb_state *lb = srv->lb;
+    if (!lb_can_call(lb) || !srv->ud_alive)
+        return;
+    lua_State *L = lb->L;
+    if (!lua_checkstack(L, 4))
+        return;
+    lua_pushstring(L, msg);
+    lb_push_sockname(L, rt_conn_peer(conn));
+    lb_emit(lb, srv->self_ref, "clientError", 2, srv->self_ref, "a 'clientError' listener");
+}
+
+static void on_closed(void *host, rt_conn *conn)
+{
+    lb_socket *sock = rt_conn_user(conn);
+    (void)host;
+    rt_conn_set_user(conn, NULL);
+    if (sock)
+        lb_socket_closed(sock->lb, sock);
+}
+
+static int on_psk_lookup(void *host, rt_conn *conn, const uint8_t *identity, size_t identity_len,
+                         uint8_t *key, size_t cap)
+{
+    lb_server *srv = host;
+    lb_state *lb = srv->lb;
+    if (!lb_can_call(lb) || srv->psk_ref == LUA_NOREF)
+        return -2;
+    lua_State *L = lb->L;
+    if (!lua_checkstack(L, 8))
+        return -2;
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->psk_ref);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pushlstring(L, (const char *)identity, identity_len);
+        lua_rawget(L, -2);
+    } else {
+        lua_pushlstring(L, (const char *)identity, identity_len);
+        lb_push_sockname(L, rt_conn_peer(conn));
+        /* An error fails this one handshake (internal_error), logged. */
+        if (!lb_pcall(lb, 2, 1, "the psk function", srv->ud_alive ? srv->self_ref : LUA_NOREF)) {
+            lua_settop(L, top);
+            return -2;
+        }
+    }
+    int rc;
+    size_t len = 0;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *k = lua_tolstring(L, -1, &len);
+        if (len == 0 || len > cap) {
+            rt_log(RT_LOG_WARN, rt_conn_peer_text(conn), "psk: key of %zu bytes is not usable "
+                   "(1-%zu)", len, cap);
+            rc = -2;
+        } else {
+            memcpy(key, k, len);
+            rc = (int)len;
+        }
+    } else if (lua_isnil(L, -1) || lua_type(L, -1) == LUA_TBOOLEAN) {
+        rc = -1; /* unknown identity */
+    } else {
+        rt_log(RT_LOG_WARN, rt_conn_peer_text(conn), "psk function returned a %s, not a key string",
+               luaL_typename(L, -1));
+        rc = -2;
+    }
+    lua_settop(L, top);
+    return rc;
+}
+
+static void on_server_closed(void *host)
+{
+    lb_server *srv = host;
+    lb_state *lb = srv->lb;
+    srv->rt = NULL;
+    if (lb_can_call(lb) && srv->ud_alive) {
+        lb_emit(lb, srv->self_ref, "close", 0, LUA_NOREF, "a server 'close' listener");
+        lb_unref(lb->L, &srv->self_ref);
+        lb_unref(lb->L, &srv->psk_ref);
+    }
+    maybe_free(srv);
+}
+
+static const rt_handlers server_handlers = {
+    on_secure, on_message, on_error, on_closed, on_psk_lookup, on_server_closed,
+};
+
+/* ---- Lua API ---- */
+
+int lb_create_server(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    lb_options opt;
+    char err[256] = "";
+    if (lb_read_options(L, 1, true, &opt, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lb_server **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = NULL;
+    int ud = lua_gettop(L);
+    lb_init_uservalue(L);
+    luaL_setmetatable(L, LB_SERVER_MT);
+    lb_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return luaL_error(L, "out of memory");
+    srv->lb = lb;
+    srv->self_ref = srv->psk_ref = LUA_NOREF;
+    srv->ud_alive = true;
+    *box = srv;
+    srv->rt = rt_server_new(lb->loop, opt.family, &opt.tls, &server_handlers, srv, err, sizeof err);
+    if (srv->rt == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    if (opt.psk_idx)
+        srv->psk_ref = lb_ref_value(L, opt.psk_idx);
+    if (!lua_isnil(L, 2))
+        lb_add_listener(L, ud, "secureConnection", 2);
+    lua_pushvalue(L, ud);
+    return 1;
+}
+
+static void emit_listening(void *a, intptr_t ref, int status)
+{
+    lb_state *lb = a;
+    (void)status;
+    if (!lb_can_call(lb))
+        return;
+    lua_State *L = lb->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, (int)ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, (int)ref);
+    lb_server **box = lua_touserdata(L, -1);
+    lb_server *srv = box ? *box : NULL;
+    lua_pop(L, 1);
+    if (srv && srv->rt && !srv->closing && rt_server_bound(srv->rt))
+        lb_emit(lb, srv->self_ref, "listening", 0, srv->self_ref, "a 'listening' listener");
+}
+
+static int server_bind(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    lua_Integer port = luaL_checkinteger(L, 2);
+    int cb = 0;
+    const char *address = NULL;
+    if (lua_type(L, 3) == LUA_TFUNCTION) {
+        cb = 3;
+    } else {
+        address = luaL_optstring(L, 3, NULL);
+        if (!lua_isnoneornil(L, 4)) {
+            luaL_checktype(L, 4, LUA_TFUNCTION);
+            cb = 4;
+        }
+    }
+    if (port < 0 || port > 65535)
+        return luaL_argerror(L, 2, "port out of range (0-65535)");
+    if (srv->rt == NULL || srv->closing) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is closed");
+        return 2;
+    }
+    char err[256] = "";
+    if (rt_server_bind(srv->rt, address, (int)port, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    pin(L, srv, 1);
+    if (cb)
+        lb_add_listener(L, 1, "listening", cb);
+    /* 'listening' comes from the loop, after the caller set its listeners. */
+    int ref = lb_ref_value(L, 1);
+    if (rt_loop_defer(srv->lb->loop, emit_listening, srv->lb, ref, 0) != 0)
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int server_close(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+        if (srv->rt && !srv->closing)
+            lb_add_listener(L, 1, "close", 2);
+    }
+    if (srv->rt && !srv->closing) {
+        srv->closing = true;
+        pin(L, srv, 1); /* until 'close' is emitted */
+        lua_State *saved = lb_enter(srv->lb, L);
+        rt_server_close(srv->rt);
+        lb_leave(srv->lb, saved);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int server_close_meta(lua_State *L)
+{
+    lua_settop(L, 1); /* __close passes the pending error, not a callback */
+    return server_close(L);
+}
+
+static int server_address(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    rt_sockname name;
+    if (srv->rt == NULL || srv->closing || rt_server_sockname(srv->rt, &name) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is not bound");
+        return 2;
+    }
+    lb_push_sockname(L, &name);
+    return 1;
+}
+
+static int server_connections(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    lua_pushinteger(L, srv->rt ? (lua_Integer)rt_server_connection_count(srv->rt) : 0);
+    return 1;
+}
+
+static int server_gc(lua_State *L)
+{
+    lb_server **box = luaL_checkudata(L, 1, LB_SERVER_MT);
+    lb_server *srv = *box;
+    if (srv == NULL)
+        return 0;
+    *box = NULL;
+    srv->ud_alive = false;
+    if (srv->self_ref != LUA_NOREF)
+        srv->lb->closing = true; /* a pinned object is only collected by lua_close */
+    if (srv->rt && !srv->closing) {
+        srv->closing = true;
+        rt_server_close(srv->rt);
+    }
+    maybe_free(srv);
+    return 0;
+}
+
+static int server_tostring(lua_State *L)
+{
+    lb_server **box = luaL_checkudata(L, 1, LB_SERVER_MT);
+    lb_server *srv = *box;
+    rt_sockname name;
+    if (srv && srv->rt && !srv->closing && rt_server_sockname(srv->rt, &name) == 0)
+        lua_pushfstring(L, "dtls.server (%s:%d)", name.address, name.port);
+    else
+        lua_pushfstring(L, "dtls.server (%s)", srv && srv->rt && !srv->closing ? "unbound" : "closed");
+    return 1;
+}
+
+void lb_server_register(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        { "bind", server_bind },       { "on", lb_on },
+        { "off", lb_off },             { "close", server_close },
+        { "address", server_address }, { "connections", server_connections },
+        { NULL, NULL },
+    };
+    luaL_newmetatable(L, LB_SERVER_MT);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "methods");
+    lua_pushcfunction(L, lb_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, lb_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, server_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, server_close_meta);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, server_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}

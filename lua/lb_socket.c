@@ -1,0 +1,415 @@
+/* lb_socket.c — the socket object (one DTLS association) for both roles,
+ * and dtls.connect. Methods send, close, address, on/off; events
+ * secureConnect, message, error, close; fields rinfo, cipher, protocol,
+ * pskIdentity, peerCertificate. Owns the lb_socket struct, freed when both
+ * its userdata and its connection are gone. A closed socket's send is
+ * nil, "socket is closed", never a crash.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb.h"
+
+static lb_socket *check_socket(lua_State *L, int idx)
+{
+    lb_socket **box = luaL_checkudata(L, idx, LB_SOCKET_MT);
+    if (*box == NULL)
+        luaL_argerror(L, idx, "socket already collected");
+    return *box;
+}
+
+static void maybe_free(lb_socket *sock)
+{
+    if (!sock->ud_alive && sock->conn == NULL)
+        free(sock);
+}
+
+int lb_socket_error_target(const lb_socket *sock)
+{
+    if (sock->server && sock->server->ud_alive)
+        return sock->server->self_ref;
+    return sock->self_ref;
+}
+
+static lb_socket *push_socket(lua_State *L, lb_state *lb)
+{
+    lb_socket **box = lua_newuserdatauv(L, sizeof *box, 1);
+    *box = NULL;
+    lb_init_uservalue(L);
+    luaL_setmetatable(L, LB_SOCKET_MT);
+    lb_socket *sock = calloc(1, sizeof *sock);
+    if (sock == NULL)
+        return NULL;
+    sock->lb = lb;
+    sock->self_ref = LUA_NOREF;
+    sock->ud_alive = true;
+    *box = sock;
+    return sock;
+}
+
+void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
+{
+    ud_idx = lua_absindex(L, ud_idx);
+    lua_pushstring(L, rt_conn_cipher(conn));
+    lb_set_field(L, ud_idx, "cipher");
+    lua_pushstring(L, rt_conn_protocol(conn));
+    lb_set_field(L, ud_idx, "protocol");
+    size_t id_len = 0;
+    const uint8_t *id = rt_conn_psk_identity(conn, &id_len);
+    if (id)
+        lua_pushlstring(L, (const char *)id, id_len);
+    else
+        lua_pushnil(L);
+    lb_set_field(L, ud_idx, "pskIdentity");
+    size_t der_len = 0;
+    const uint8_t *der = rt_conn_peer_cert_der(conn, &der_len);
+    rt_cert_info info;
+    if (der && rt_cert_describe(der, der_len, &info) == 0) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, info.subject);
+        lua_setfield(L, -2, "subject");
+        lua_pushstring(L, info.fingerprint256);
+        lua_setfield(L, -2, "fingerprint256");
+        char *pem = rt_der_to_pem(der, der_len);
+        if (pem) {
+            lua_pushstring(L, pem);
+            free(pem);
+            lua_setfield(L, -2, "pem");
+        }
+    } else {
+        lua_pushnil(L);
+    }
+    lb_set_field(L, ud_idx, "peerCertificate");
+}
+
+lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
+{
+    lua_State *L = lb->L;
+    if (!lua_checkstack(L, 10))
+        return NULL;
+    lb_socket *sock = push_socket(L, lb);
+    if (sock == NULL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    int ud = lua_gettop(L);
+    sock->conn = conn;
+    sock->server = srv;
+    sock->self_ref = lb_ref_value(L, ud);
+    rt_conn_set_user(conn, sock);
+    lb_push_sockname(L, rt_conn_peer(conn));
+    lb_set_field(L, ud, "rinfo");
+    lb_socket_fill_secure_fields(L, ud, conn);
+    return sock;
+}
+
+/* ---- runtime events ---- */
+
+void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn)
+{
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 6))
+        return;
+    lua_rawgeti(lb->L, LUA_REGISTRYINDEX, sock->self_ref);
+    lb_socket_fill_secure_fields(lb->L, -1, conn);
+    lua_pop(lb->L, 1);
+    lb_emit(lb, sock->self_ref, "secureConnect", 0, lb_socket_error_target(sock),
+            "a 'secureConnect' listener");
+}
+
+void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_t len)
+{
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 4))
+        return;
+    lua_pushlstring(lb->L, (const char *)data, len);
+    lb_emit(lb, sock->self_ref, "message", 1, lb_socket_error_target(sock), "a 'message' listener");
+}
+
+void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg)
+{
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 4))
+        return;
+    lua_pushstring(lb->L, msg);
+    lb_emit(lb, sock->self_ref, "error", 1, LUA_NOREF, "a socket 'error' listener");
+}
+
+void lb_socket_closed(lb_state *lb, lb_socket *sock)
+{
+    sock->conn = NULL;
+    sock->server = NULL;
+    if (lb_can_call(lb) && sock->ud_alive) {
+        lb_emit(lb, sock->self_ref, "close", 0, sock->self_ref, "a socket 'close' listener");
+        lb_unref(lb->L, &sock->self_ref);
+    }
+    maybe_free(sock);
+}
+
+/* Client connections: the socket is the runtime host. */
+static void client_secure(void *host, rt_conn *conn) { lb_socket_secure(((lb_socket *)host)->lb, host, conn); }
+static void client_message(void *host, rt_conn *conn, const uint8_t *data, size_t len)
+{
+    (void)conn;
+    lb_socket_message(((lb_socket *)host)->lb, host, data, len);
+}
+static void client_error(void *host, rt_conn *conn, int err, const char *msg)
+{
+    (void)conn;
+    (void)err;
+    lb_socket_error(((lb_socket *)host)->lb, host, msg);
+}
+static void client_closed(void *host, rt_conn *conn)
+{
+    rt_conn_set_user(conn, NULL);
+    lb_socket_closed(((lb_socket *)host)->lb, host);
+}
+
+static const rt_handlers client_handlers = {
+    client_secure, client_message, client_error, client_closed, NULL, NULL,
+};
+
+/* ---- Lua API ---- */
+
+static void start_handshake(void *a, intptr_t ref, int status)
+{
+    lb_state *lb = a;
+    (void)status;
+    if (!lb_can_call(lb))
+        return;
+    lua_State *L = lb->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, (int)ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, (int)ref);
+    lb_socket **box = lua_touserdata(L, -1);
+    lb_socket *sock = box ? *box : NULL;
+    lua_pop(L, 1);
+    if (sock && sock->conn)
+        rt_conn_start_handshake(sock->conn);
+}
+
+int lb_connect(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    lb_options opt;
+    char err[256] = "";
+    int cb = 0;
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        if (!lua_isnoneornil(L, 2)) {
+            luaL_checktype(L, 2, LUA_TFUNCTION);
+            cb = 2;
+        }
+        if (lb_read_options(L, 1, false, &opt, err, sizeof err) != 0) {
+            lua_pushnil(L);
+            lua_pushstring(L, err);
+            return 2;
+        }
+    } else {
+        /* node-dtls: connect(port, address, type[, callback]) */
+        lua_Integer port = luaL_checkinteger(L, 1);
+        const char *address = luaL_checkstring(L, 2);
+        const char *type = luaL_checkstring(L, 3);
+        if (!lua_isnoneornil(L, 4)) {
+            luaL_checktype(L, 4, LUA_TFUNCTION);
+            cb = 4;
+        }
+        memset(&opt, 0, sizeof opt);
+        rt_tls_options_init(&opt.tls);
+        opt.family = lb_family_from_type(type);
+        if (opt.family == 0) {
+            lua_pushnil(L);
+            lua_pushstring(L, "type: must be \"udp4\" or \"udp6\"");
+            return 2;
+        }
+        if (port < 1 || port > 65535)
+            return luaL_argerror(L, 1, "port out of range (1-65535)");
+        opt.port = (int)port;
+        opt.address = address;
+    }
+    lb_socket *sock = push_socket(L, lb);
+    if (sock == NULL)
+        return luaL_error(L, "out of memory");
+    int ud = lua_gettop(L);
+    sock->is_client = true;
+    sock->conn = rt_client_connect(lb->loop, opt.family, opt.address, opt.port, &opt.tls,
+                                   &client_handlers, sock, err, sizeof err);
+    if (sock->conn == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    rt_conn_set_user(sock->conn, sock);
+    sock->self_ref = lb_ref_value(L, ud);
+    lb_push_sockname(L, rt_conn_peer(sock->conn));
+    lb_set_field(L, ud, "rinfo");
+    if (cb)
+        lb_add_listener(L, ud, "secureConnect", cb);
+    /* Like node, the handshake starts from the loop, after the caller has
+     * had a chance to add listeners. */
+    int ref = lb_ref_value(L, ud);
+    if (rt_loop_defer(lb->loop, start_handshake, lb, ref, 0) != 0) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        rt_conn_start_handshake(sock->conn);
+    }
+    lua_settop(L, ud);
+    return 1;
+}
+
+static void on_send_done(void *a, intptr_t ref, int status)
+{
+    lb_state *lb = a;
+    if (!lb_can_call(lb))
+        return;
+    lua_State *L = lb->L;
+    if (!lua_checkstack(L, 4))
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, (int)ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, (int)ref);
+    if (status == 0)
+        lua_pushnil(L);
+    else
+        lua_pushstring(L, rt_io_error_string(status));
+    lb_pcall(lb, 1, 0, "a send callback", LUA_NOREF);
+}
+
+static int socket_send(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    lua_Integer offset = 0, length = -1;
+    int idx = 3;
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        offset = luaL_checkinteger(L, idx++);
+        if (lua_type(L, idx) == LUA_TNUMBER)
+            length = luaL_checkinteger(L, idx++);
+    }
+    int cb = 0;
+    if (!lua_isnoneornil(L, idx)) {
+        luaL_checktype(L, idx, LUA_TFUNCTION);
+        cb = idx;
+    }
+    if (offset < 0 || (size_t)offset > len)
+        return luaL_argerror(L, 3, "offset out of range");
+    if (length < 0)
+        length = (lua_Integer)len - offset;
+    if ((size_t)length > len - (size_t)offset)
+        return luaL_argerror(L, 4, "length out of range");
+    if (sock->conn == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, "socket is closed");
+        return 2;
+    }
+    if (!rt_conn_established(sock->conn)) {
+        lua_pushnil(L);
+        lua_pushstring(L, "socket is not connected yet (wait for 'secureConnect')");
+        return 2;
+    }
+    size_t max = rt_conn_max_send(sock->conn);
+    if ((size_t)length > max) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "message too long: %d bytes, at most %d fit in one record",
+                        (int)length, (int)max);
+        return 2;
+    }
+    int ref = cb ? lb_ref_value(L, cb) : LUA_NOREF;
+    lua_State *saved = lb_enter(sock->lb, L);
+    int r = rt_conn_send(sock->conn, (const uint8_t *)data + offset, (size_t)length,
+                         cb ? on_send_done : NULL, sock->lb, ref);
+    lb_leave(sock->lb, saved);
+    if (r < 0) {
+        if (cb)
+            luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        lua_pushnil(L);
+        lua_pushstring(L, rt_error_string(r));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int socket_close(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    if (sock->conn) {
+        lua_State *saved = lb_enter(sock->lb, L);
+        rt_conn_close(sock->conn); /* 'close' is emitted before this returns */
+        lb_leave(sock->lb, saved);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int socket_close_meta(lua_State *L)
+{
+    lua_settop(L, 1);
+    return socket_close(L);
+}
+
+static int socket_address(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    rt_sockname name;
+    if (sock->conn == NULL || rt_conn_local(sock->conn, &name) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, "socket is closed");
+        return 2;
+    }
+    lb_push_sockname(L, &name);
+    return 1;
+}
+
+static int socket_is_closed(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    lua_pushboolean(L, sock->conn == NULL);
+    return 1;
+}
+
+static int socket_gc(lua_State *L)
+{
+    lb_socket **box = luaL_checkudata(L, 1, LB_SOCKET_MT);
+    lb_socket *sock = *box;
+    if (sock == NULL)
+        return 0;
+    *box = NULL;
+    sock->ud_alive = false;
+    if (sock->conn) {
+        /* Only lua_close collects a connected (pinned) socket. */
+        sock->lb->closing = true;
+        rt_conn_close(sock->conn);
+    }
+    maybe_free(sock);
+    return 0;
+}
+
+static int socket_tostring(lua_State *L)
+{
+    lb_socket **box = luaL_checkudata(L, 1, LB_SOCKET_MT);
+    lb_socket *sock = *box;
+    if (sock && sock->conn)
+        lua_pushfstring(L, "dtls.socket (%s)", rt_conn_peer_text(sock->conn));
+    else
+        lua_pushstring(L, "dtls.socket (closed)");
+    return 1;
+}
+
+void lb_socket_register(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        { "send", socket_send },       { "close", socket_close },
+        { "address", socket_address }, { "isClosed", socket_is_closed },
+        { "on", lb_on },               { "off", lb_off },
+        { NULL, NULL },
+    };
+    luaL_newmetatable(L, LB_SOCKET_MT);
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "methods");
+    lua_pushcfunction(L, lb_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, lb_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, socket_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, socket_close_meta);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, socket_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}

@@ -1,0 +1,23 @@
+/* ldtls.h — the Lua binding's entry points for hosts: the module opener
+ * (require "dtls") and what dtlsrun needs to run a script's loop.
+ * Nothing here exposes runtime internals to Lua scripts.
+ */
+#ifndef DTLSRUN_LDTLS_H
+#define DTLSRUN_LDTLS_H
+
+#include <lua.h>
+
+#if defined(__GNUC__)
+#define LDTLS_EXPORT __attribute__((visibility("default")))
+#else
+#define LDTLS_EXPORT
+#endif
+
+LDTLS_EXPORT int luaopen_dtls(lua_State *L);
+
+/* For dtlsrun: if the script loaded the dtls module, stop gracefully on
+ * SIGINT/SIGTERM and run its loop until nothing is left. Returns 0, or -1
+ * when the loop could not run. */
+int ldtls_host_run(lua_State *L);
+
+#endif

@@ -1,0 +1,95 @@
+/* client.c — dtls.connect's side: a connection with its own UDP socket on an
+ * ephemeral port, talking to one server address. Owns that socket and the
+ * client's engine config (freed with the connection). Datagrams from any
+ * other address are dropped; never blocks on name lookups.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+static void on_client_datagram(rt_endpoint *ep, const rt_addr *from, const uint8_t *data, size_t len)
+{
+    rt_conn *c = ep->owner;
+    if (c == NULL || c->finished)
+        return;
+    if (from->key_len != c->peer.key_len || memcmp(from->key, c->peer.key, from->key_len) != 0) {
+        rt_log(RT_LOG_FINEST, c->peer_text, "dropped a datagram from another address");
+        return;
+    }
+    rt_conn_feed(c, data, len);
+}
+
+static void on_client_endpoint_closed(rt_endpoint *ep)
+{
+    rt_endpoint_free_closed(ep);
+}
+
+rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int port,
+                           const rt_tls_options *opt, const rt_handlers *handlers,
+                           void *host, char *err, size_t errlen)
+{
+    if (loop->shutting_down) {
+        rt_errf(err, errlen, "the loop is shutting down");
+        return NULL;
+    }
+    if (family != 4 && family != 6) {
+        rt_errf(err, errlen, "type: must be \"udp4\" or \"udp6\"");
+        return NULL;
+    }
+    if (port <= 0 || port > 65535) {
+        rt_errf(err, errlen, "port: %d is out of range (1-65535)", port);
+        return NULL;
+    }
+    rt_addr peer, local;
+    if (address == NULL || rt_addr_parse(&peer, family, address, port) != 0) {
+        rt_errf(err, errlen, "address: '%s' is not an IPv%d address", address ? address : "",
+                family);
+        return NULL;
+    }
+    rt_addr_parse(&local, family, NULL, 0);
+    dtls_config *config = rt_tls_config_build(opt, DTLS_ROLE_CLIENT, err, errlen);
+    if (config == NULL)
+        return NULL;
+    rt_endpoint *ep = rt_endpoint_new(loop, family, false, NULL, on_client_datagram,
+                                      on_client_endpoint_closed);
+    if (ep == NULL) {
+        dtls_config_free(config);
+        rt_errf(err, errlen, "cannot create a UDP socket");
+        return NULL;
+    }
+    int r = rt_endpoint_bind(ep, (const struct sockaddr *)&local.sa);
+    if (r == 0)
+        r = rt_endpoint_start(ep);
+    rt_conn *c = NULL;
+    if (r == 0)
+        c = rt_conn_create(loop, NULL, ep, config, DTLS_ROLE_CLIENT, &peer, handlers, host);
+    if (c == NULL) {
+        rt_errf(err, errlen, "cannot open a UDP socket: %s", r ? uv_strerror(r) : "out of memory");
+        rt_endpoint_close(ep);
+        dtls_config_free(config);
+        return NULL;
+    }
+    /* The name checked against the certificate (and sent as server_name,
+     * RFC 6066 3, which the engine omits for IP literals). */
+    const char *name = opt->servername ? opt->servername : address;
+    if (dtls_conn_set_servername(c->engine, name) != DTLS_OK) {
+        rt_errf(err, errlen, "servername: '%s' is not usable", name);
+        rt_conn_free_finished(c);
+        rt_endpoint_close(ep);
+        return NULL;
+    }
+    ep->owner = c;
+    rt_list_push(&loop->clients, &c->link);
+    return c;
+}
+
+void rt_client_conn_finished(rt_conn *c)
+{
+    rt_link_remove(&c->link);
+    if (c->ep) {
+        c->ep->owner = NULL;
+        rt_endpoint_close(c->ep);
+        c->ep = NULL;
+    }
+}

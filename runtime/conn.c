@@ -1,0 +1,301 @@
+/* conn.c — one DTLS association: the engine's connection plus its peer
+ * address, deadline and host callbacks. Owns the engine callbacks (send,
+ * events, PSK lookup, log) and the rule that a connection is never freed
+ * inside an engine call: finished connections go to the loop's graveyard
+ * and are freed from deferred work.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+static bool host_ok(const rt_conn *c)
+{
+    return !c->detached && !(c->server && c->server->detached);
+}
+
+static void engine_send(void *user, const uint8_t *dgram, size_t len)
+{
+    rt_conn *c = user;
+    if (c->ep == NULL)
+        return;
+    /* Only the first datagram of an rt_conn_send carries its completion. */
+    rt_send_capture *cap = c->capture;
+    c->capture = NULL;
+    rt_endpoint_send(c->ep, (const struct sockaddr *)&c->peer.sa, dgram, len, cap);
+}
+
+static void report_error(rt_conn *c, int err, const char *msg)
+{
+    if (c->error_reported)
+        return;
+    c->error_reported = true;
+    if (host_ok(c) && c->handlers->conn_error)
+        c->handlers->conn_error(c->host, c, err, msg);
+}
+
+static void finish(rt_conn *c)
+{
+    if (c->finished)
+        return;
+    c->finished = true;
+    rt_heap_remove(&c->loop->heap, c);
+    if (c->server)
+        rt_server_conn_finished(c->server, c);
+    else
+        rt_client_conn_finished(c);
+    rt_log(RT_LOG_FINE, c->peer_text, "association closed");
+    if (host_ok(c) && c->handlers->conn_closed)
+        c->handlers->conn_closed(c->host, c);
+    rt_list_push(&c->loop->graveyard, &c->link);
+    rt_loop_schedule_graveyard(c->loop);
+}
+
+static void on_established(rt_conn *c)
+{
+    c->established = true;
+    if (c->server)
+        rt_server_conn_established(c->server, c);
+    c->handshaking = false;
+    if (c->finished)
+        return;
+    rt_log(RT_LOG_INFO, c->peer_text, "handshake done %s%s%s",
+           rt_conn_cipher(c) ? rt_conn_cipher(c) : "?",
+           rt_conn_psk_identity(c, NULL) ? " psk" : "",
+           rt_conn_peer_cert_der(c, NULL) ? " peer-cert" : "");
+    if (host_ok(c) && c->handlers->conn_secure)
+        c->handlers->conn_secure(c->host, c);
+}
+
+static void on_alert(rt_conn *c, const dtls_event *ev)
+{
+    const char *name = dtls_alert_name(ev->alert_desc);
+    const char *dir = ev->alert_sent ? "sent" : "received";
+    if (ev->alert_desc == DTLS_ALERT_CLOSE_NOTIFY) {
+        rt_log(RT_LOG_FINE, c->peer_text, "close_notify %s", dir);
+        return;
+    }
+    if (ev->alert_level != 2) {
+        /* RFC 5246 7.2: warnings do not end the session; log them. */
+        rt_log(RT_LOG_INFO, c->peer_text, "warning alert %s %s", name, dir);
+        return;
+    }
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s alert %s", name, dir);
+    rt_log(RT_LOG_INFO, c->peer_text, "%s%s", c->established ? "" : "handshake failed: ", msg);
+    report_error(c, DTLS_ERR_FROM_ALERT(ev->alert_desc), msg);
+}
+
+static void on_closed(rt_conn *c, int error)
+{
+    if (error != DTLS_OK && !c->error_reported) {
+        const char *msg = dtls_strerror(error);
+        rt_log(RT_LOG_INFO, c->peer_text, "%s%s", c->established ? "" : "handshake failed: ", msg);
+        report_error(c, error, msg);
+    }
+    finish(c);
+}
+
+static void engine_event(void *user, const dtls_event *ev)
+{
+    rt_conn *c = user;
+    if (c->finished)
+        return;
+    switch (ev->type) {
+    case DTLS_EV_HANDSHAKE_DONE:
+        on_established(c);
+        break;
+    case DTLS_EV_APP_DATA:
+        rt_log(RT_LOG_FINEST, c->peer_text, "received %zu bytes", ev->len);
+        if (host_ok(c) && c->handlers->conn_message)
+            c->handlers->conn_message(c->host, c, ev->data, ev->len);
+        break;
+    case DTLS_EV_ALERT:
+        on_alert(c, ev);
+        break;
+    case DTLS_EV_CLOSED:
+        on_closed(c, ev->error);
+        break;
+    }
+}
+
+static int engine_psk_lookup(void *user, const uint8_t *identity, size_t identity_len,
+                             uint8_t *key, size_t key_cap)
+{
+    rt_conn *c = user;
+    if (c == NULL || c->finished || !host_ok(c) || c->handlers->psk_lookup == NULL)
+        return -2;
+    return c->handlers->psk_lookup(c->host, c, identity, identity_len, key, key_cap);
+}
+
+static void engine_log(void *user, int level, const char *msg)
+{
+    rt_conn *c = user;
+    rt_log(level, c ? c->peer_text : NULL, "%s", msg);
+}
+
+void rt_conn_install_callbacks(dtls_config *config, bool with_psk)
+{
+    dtls_callbacks cb = { engine_send, engine_event, with_psk ? engine_psk_lookup : NULL, engine_log };
+    dtls_config_set_callbacks(config, &cb);
+}
+
+rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
+                        dtls_config *config, dtls_role role, const rt_addr *peer,
+                        const rt_handlers *handlers, void *host)
+{
+    rt_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->loop = loop;
+    c->server = server;
+    c->ep = ep;
+    c->config = config;
+    c->handlers = handlers;
+    c->host = host;
+    c->peer = *peer;
+    rt_addr_name((const struct sockaddr *)&peer->sa, &c->peer_name);
+    rt_addr_text(&c->peer_name, c->peer_text, sizeof c->peer_text);
+    c->heap_index = RT_HEAP_NONE;
+    c->deadline = UINT64_MAX;
+    c->handshaking = true;
+    rt_link_init(&c->link);
+    c->engine = dtls_conn_new(config, role, peer->key, peer->key_len, c);
+    if (c->engine == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* After every engine call: end a connection the engine ended, else follow
+ * its deadline (RFC 6347 4.2.4 retransmission timers live in the engine). */
+static void after_engine_call(rt_conn *c, int rc, uint64_t min_deadline)
+{
+    if (c->finished)
+        return;
+    if (rc < 0 && dtls_conn_state(c->engine) == DTLS_STATE_CLOSED) {
+        on_closed(c, rc);
+        return;
+    }
+    uint64_t d = dtls_conn_deadline(c->engine);
+    if (d != UINT64_MAX && d < min_deadline)
+        d = min_deadline;
+    if (rt_heap_set(&c->loop->heap, c, d) != 0) {
+        rt_log(RT_LOG_SEVERE, c->peer_text, "out of memory for timers: closing");
+        rt_conn_close(c);
+        return;
+    }
+    rt_loop_arm_deadlines(c->loop);
+}
+
+void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
+{
+    if (c->finished)
+        return;
+    int rc = dtls_conn_recv(c->engine, rt_loop_now(c->loop), dgram, len);
+    after_engine_call(c, rc, 0);
+}
+
+void rt_conn_tick(rt_conn *c, uint64_t now)
+{
+    if (c->finished)
+        return;
+    dtls_conn_tick(c->engine, now);
+    /* A deadline left in the past is retried a millisecond later, never in
+     * a tight loop. */
+    after_engine_call(c, DTLS_OK, now + 1);
+}
+
+int rt_conn_start_handshake(rt_conn *c)
+{
+    if (c->finished)
+        return DTLS_ERR_CLOSED;
+    int rc = dtls_conn_start(c->engine, rt_loop_now(c->loop));
+    after_engine_call(c, rc, 0);
+    return rc;
+}
+
+int rt_conn_send(rt_conn *c, const uint8_t *data, size_t len, rt_send_done done,
+                 void *a, intptr_t b)
+{
+    if (c->finished)
+        return DTLS_ERR_CLOSED;
+    rt_send_capture cap = { done, a, b, false, 0 };
+    c->capture = &cap;
+    int rc = dtls_conn_send(c->engine, rt_loop_now(c->loop), data, len);
+    c->capture = NULL;
+    after_engine_call(c, rc, 0);
+    if (rc < 0)
+        return rc;
+    if (done && !cap.attached)
+        rt_loop_defer(c->loop, done, a, b, cap.status);
+    return 0;
+}
+
+size_t rt_conn_max_send(const rt_conn *c)
+{
+    return c->finished ? 0 : dtls_conn_max_send(c->engine);
+}
+
+void rt_conn_close(rt_conn *c)
+{
+    if (c->finished)
+        return;
+    /* RFC 5246 7.2.1: close_notify before closing the write side. */
+    dtls_conn_close(c->engine, rt_loop_now(c->loop));
+    if (!c->finished)
+        finish(c);
+}
+
+void rt_conn_abandon(rt_conn *c, const char *why)
+{
+    if (c->finished)
+        return;
+    rt_log(RT_LOG_FINE, c->peer_text, "association abandoned: %s", why);
+    finish(c);
+}
+
+void rt_conn_free_finished(rt_conn *c)
+{
+    dtls_conn_free(c->engine);
+    if (c->server == NULL)
+        dtls_config_free(c->config); /* a client's config is its own */
+    free(c);
+}
+
+void rt_conn_detach(rt_conn *c) { c->detached = true; }
+void *rt_conn_user(const rt_conn *c) { return c->user; }
+void rt_conn_set_user(rt_conn *c, void *user) { c->user = user; }
+int rt_conn_is_client(const rt_conn *c) { return c->server == NULL; }
+int rt_conn_established(const rt_conn *c) { return c->established && !c->finished; }
+const rt_sockname *rt_conn_peer(const rt_conn *c) { return &c->peer_name; }
+const char *rt_conn_peer_text(const rt_conn *c) { return c->peer_text; }
+
+int rt_conn_local(const rt_conn *c, rt_sockname *out)
+{
+    if (c->ep == NULL || c->ep->closing)
+        return UV_EBADF;
+    return rt_endpoint_sockname(c->ep, out);
+}
+
+const char *rt_conn_cipher(const rt_conn *c) { return dtls_conn_cipher_name(c->engine); }
+const char *rt_conn_protocol(const rt_conn *c) { return dtls_conn_version_name(c->engine); }
+
+const uint8_t *rt_conn_psk_identity(const rt_conn *c, size_t *len)
+{
+    size_t n = 0;
+    const uint8_t *p = dtls_conn_psk_identity(c->engine, &n);
+    if (len)
+        *len = n;
+    return p;
+}
+
+const uint8_t *rt_conn_peer_cert_der(const rt_conn *c, size_t *len)
+{
+    size_t n = 0;
+    const uint8_t *p = dtls_conn_peer_cert_der(c->engine, &n);
+    if (len)
+        *len = n;
+    return p;
+}

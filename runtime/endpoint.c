@@ -1,0 +1,193 @@
+/* endpoint.c — one UDP socket: receive into a buffer allocated once, send
+ * with uv_udp_try_send and fall back to a copied uv_udp_send on EAGAIN.
+ * Owns the uv_udp_t and its receive buffer; knows nothing of DTLS. Never
+ * allocates per received datagram, and never lets the send queue grow
+ * without bound (UDP may drop; so do we, counted).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+/* libuv hands recvmmsg chunks of this size (UV__UDP_DGRAM_MAXSIZE). */
+#define RT_UV_DGRAM_CHUNK (64u * 1024u)
+/* A server reads up to this many datagrams per recvmmsg call. */
+#define RT_SERVER_BATCH 8u
+/* Bytes queued for sending past which new datagrams are dropped. */
+#define RT_SEND_QUEUE_MAX (4u * 1024u * 1024u)
+
+typedef struct rt_queued_send {
+    uv_udp_send_t req;
+    rt_send_capture completion; /* done == NULL: nobody waits */
+    rt_loop *loop;
+    uint8_t data[];
+} rt_queued_send;
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+    rt_endpoint *ep = handle->data;
+    (void)suggested;
+    /* The same buffer every time: libuv delivers every datagram of a read
+     * (each recvmmsg chunk, then UV_UDP_MMSG_FREE) before asking again. */
+    *buf = uv_buf_init((char *)ep->rxbuf, (unsigned)ep->rxcap);
+}
+
+static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags)
+{
+    rt_endpoint *ep = udp->data;
+    (void)buf;
+    if (flags & UV_UDP_MMSG_FREE)
+        return; /* end of a recvmmsg batch: the buffer is ours, keep it */
+    if (ep->closing)
+        return; /* libuv may still deliver the rest of a batch after close */
+    if (nread < 0) {
+        rt_log(RT_LOG_FINE, NULL, "udp receive error: %s", uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 || addr == NULL)
+        return; /* nothing read, or an empty datagram */
+    if (flags & UV_UDP_PARTIAL)
+        return; /* truncated: not a DTLS datagram we could use */
+    rt_addr from;
+    if (rt_addr_from_sockaddr(&from, addr) != 0)
+        return;
+    ep->on_datagram(ep, &from, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
+                             rt_datagram_fn on_datagram, rt_endpoint_closed_fn on_closed)
+{
+    rt_endpoint *ep = calloc(1, sizeof *ep);
+    if (ep == NULL)
+        return NULL;
+    ep->loop = loop;
+    ep->owner = owner;
+    ep->on_datagram = on_datagram;
+    ep->on_closed = on_closed;
+    ep->rxcap = big ? RT_SERVER_BATCH * RT_UV_DGRAM_CHUNK : RT_UV_DGRAM_CHUNK;
+    ep->rxbuf = malloc(ep->rxcap);
+    unsigned flags = family == 6 ? AF_INET6 : AF_INET;
+    /* recvmmsg only pays off when the buffer holds several chunks. */
+    if (big)
+        flags |= UV_UDP_RECVMMSG;
+    if (ep->rxbuf == NULL || uv_udp_init_ex(&loop->uv, &ep->udp, flags) != 0) {
+        free(ep->rxbuf);
+        free(ep);
+        return NULL;
+    }
+    ep->udp.data = ep;
+    return ep;
+}
+
+int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
+{
+    /* IPv6 sockets stay IPv6-only: "udp6" means IPv6, as in node. */
+    unsigned flags = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
+    return uv_udp_bind(&ep->udp, sa, flags);
+}
+
+int rt_endpoint_start(rt_endpoint *ep)
+{
+    int r = uv_udp_recv_start(&ep->udp, on_alloc, on_recv);
+    if (r == 0)
+        ep->started = true;
+    return r;
+}
+
+static void on_queued_send_done(uv_udp_send_t *req, int status)
+{
+    rt_queued_send *q = RT_CONTAINER(req, rt_queued_send, req);
+    if (q->completion.done)
+        q->completion.done(q->completion.a, q->completion.b, status);
+    free(q);
+}
+
+void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
+                      size_t len, rt_send_capture *capture)
+{
+    if (ep->closing) {
+        if (capture)
+            capture->status = UV_ECANCELED;
+        return;
+    }
+    uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
+    int r = uv_udp_try_send(&ep->udp, &buf, 1, to);
+    if (r >= 0) {
+        if (capture)
+            capture->status = 0;
+        return;
+    }
+    if (r != UV_EAGAIN) {
+        /* e.g. ECONNREFUSED from an earlier ICMP error: datagrams are lossy,
+         * the engine's retransmission copes; report it to a waiting sender. */
+        rt_log(RT_LOG_FINER, NULL, "udp send: %s", uv_strerror(r));
+        if (capture)
+            capture->status = r;
+        return;
+    }
+    /* The bytes are only valid during the engine's callback: copy them. */
+    if (uv_udp_get_send_queue_size(&ep->udp) + len > RT_SEND_QUEUE_MAX) {
+        ep->dropped_sends++;
+        if (capture)
+            capture->status = UV_ENOBUFS;
+        return;
+    }
+    rt_queued_send *q = malloc(sizeof *q + len);
+    if (q == NULL) {
+        if (capture)
+            capture->status = UV_ENOMEM;
+        return;
+    }
+    memset(&q->completion, 0, sizeof q->completion);
+    q->loop = ep->loop;
+    memcpy(q->data, data, len);
+    buf = uv_buf_init((char *)q->data, (unsigned)len);
+    r = uv_udp_send(&q->req, &ep->udp, &buf, 1, to, on_queued_send_done);
+    if (r != 0) {
+        free(q);
+        if (capture)
+            capture->status = r;
+        return;
+    }
+    if (capture && capture->done) {
+        /* The sender's completion now waits for libuv's callback. */
+        q->completion = *capture;
+        capture->attached = true;
+    }
+    if (capture)
+        capture->status = 0;
+}
+
+int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out)
+{
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    int r = uv_udp_getsockname(&ep->udp, (struct sockaddr *)&ss, &len);
+    if (r != 0)
+        return r;
+    rt_addr_name((const struct sockaddr *)&ss, out);
+    return 0;
+}
+
+static void on_udp_closed(uv_handle_t *handle)
+{
+    rt_endpoint *ep = handle->data;
+    ep->on_closed(ep);
+}
+
+void rt_endpoint_close(rt_endpoint *ep)
+{
+    if (ep->closing)
+        return;
+    ep->closing = true;
+    /* recv_stop clears libuv's recv_cb, which ends a recvmmsg batch early. */
+    uv_udp_recv_stop(&ep->udp);
+    uv_close((uv_handle_t *)&ep->udp, on_udp_closed);
+}
+
+void rt_endpoint_free_closed(rt_endpoint *ep)
+{
+    free(ep->rxbuf);
+    free(ep);
+}

@@ -1,0 +1,139 @@
+/* main.c — the dtlsrun executable: `dtlsrun [options] script.lua [args...]`.
+ * Owns the command line, the Lua state (standard libraries, `dtls`
+ * preloaded, `arg` as lua.c builds it), running the script and then the
+ * loop. The only file in runtime/ that knows Lua; never touches the engine.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <uv.h>
+
+#include "ldtls.h"
+#include "runtime.h"
+
+#ifndef DTLSRUN_VERSION
+#define DTLSRUN_VERSION "0"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: dtlsrun [options] script.lua [args...]\n"
+            "Runs a DTLS service whose behaviour is a Lua 5.4 script.\n"
+            "\n"
+            "options:\n"
+            "  --log-level LEVEL  FINEST, FINER, FINE, INFO (default), WARN or SEVERE\n"
+            "  --version          print the version and exit\n"
+            "  --help             print this help and exit\n"
+            "  --                 stop handling options\n"
+            "\n"
+            "The script sees its arguments in `arg` (arg[0] is the script) and\n"
+            "loads the API with require \"dtls\". The loop runs after the script\n"
+            "returns, until nothing is left to do; SIGINT/SIGTERM close every\n"
+            "session with close_notify and exit 0.\n"
+            "A server given neither cert/key nor psk uses a self-signed default\n"
+            "certificate kept in $DTLSRUN_STATE_DIR, else $XDG_STATE_HOME/dtlsrun,\n"
+            "else $HOME/.local/state/dtlsrun.\n");
+}
+
+static int traceback_handler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* arg as lua.c makes it: arg[0] the script, positive indices its arguments,
+ * negative ones the interpreter and its options. */
+static void make_arg_table(lua_State *L, int argc, char **argv, int script)
+{
+    lua_createtable(L, argc - script - 1, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, const char *path, int nargs_from, int argc, char **argv)
+{
+    lua_pushcfunction(L, traceback_handler);
+    int handler = lua_gettop(L);
+    if (luaL_loadfile(L, path) != LUA_OK) {
+        /* Syntax errors already read "file:line: message". */
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    int n = 0;
+    for (int i = nargs_from; i < argc; i++, n++)
+        lua_pushstring(L, argv[i]);
+    if (lua_pcall(L, n, 0, handler) != LUA_OK) {
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+            printf("dtlsrun %s (%s, libuv %s)\n", DTLSRUN_VERSION, LUA_RELEASE, uv_version_string());
+            return 0;
+        } else if (strcmp(a, "--log-level") == 0 || strncmp(a, "--log-level=", 12) == 0) {
+            const char *v = a[11] == '=' ? a + 12 : (i + 1 < argc ? argv[++i] : NULL);
+            int level = v ? rt_log_level_parse(v) : -1;
+            if (level < 0) {
+                fprintf(stderr, "dtlsrun: --log-level needs one of FINEST, FINER, FINE, INFO, "
+                                "WARN, SEVERE\n");
+                return 2;
+            }
+            rt_log_set_level(level);
+        } else {
+            fprintf(stderr, "dtlsrun: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    int script = i;
+
+    lua_State *L = luaL_newstate();
+    if (L == NULL) {
+        fprintf(stderr, "dtlsrun: cannot create a Lua state\n");
+        return 1;
+    }
+    luaL_openlibs(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_dtls);
+    lua_setfield(L, -2, "dtls");
+    lua_pop(L, 1);
+    make_arg_table(L, argc, argv, script);
+
+    int status = run_script(L, argv[script], script + 1, argc, argv);
+    if (status == 0 && ldtls_host_run(L) != 0)
+        status = 1;
+    lua_close(L);
+    return status;
+}

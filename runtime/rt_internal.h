@@ -1,0 +1,197 @@
+/* rt_internal.h — the runtime's private structures, shared by its files.
+ * Owns the layout of loop, endpoint, server and connection objects; nothing
+ * outside runtime/ may include it, and it must never pull in Lua.
+ */
+#ifndef DTLSRUN_RT_INTERNAL_H
+#define DTLSRUN_RT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <uv.h>
+
+#include "dtls/dtls.h"
+#include "runtime.h"
+#include "deadline_heap.h"
+#include "peer_table.h"
+#include "rt_list.h"
+
+/* ---- addresses ---- */
+
+/* A peer's transport address: the sockaddr for sending, plus a compact,
+ * canonical key (family, port, address bytes) for hashing and for the
+ * engine's cookie (RFC 6347 4.2.1 binds the cookie to the address). */
+typedef struct rt_addr {
+    struct sockaddr_storage sa;
+    uint8_t key[RT_PEER_KEY_MAX];
+    uint8_t key_len;
+} rt_addr;
+
+int rt_addr_from_sockaddr(rt_addr *out, const struct sockaddr *sa);
+int rt_addr_parse(rt_addr *out, int family, const char *address, int port);
+void rt_addr_name(const struct sockaddr *sa, rt_sockname *out);
+void rt_addr_text(const rt_sockname *name, char *out, size_t cap);
+
+/* ---- the loop ---- */
+
+typedef struct rt_deferred {
+    struct rt_deferred *next;
+    rt_deferred_fn fn;
+    void *a;
+    intptr_t b;
+    int status;
+} rt_deferred;
+
+struct rt_loop {
+    uv_loop_t uv;
+    uv_timer_t deadline_timer; /* one timer for every engine deadline */
+    uint64_t armed_deadline;   /* UINT64_MAX when disarmed */
+    rt_deadline_heap heap;
+    uv_idle_t defer_idle;      /* runs deferred work; active only when queued */
+    rt_deferred *defer_head, *defer_tail, *defer_pool;
+    size_t defer_pool_size;
+    rt_list graveyard;         /* finished connections, freed from defer_idle */
+    rt_list servers;
+    rt_list clients;           /* client connections */
+    rt_list timers;
+    uv_signal_t sigint, sigterm;
+    bool signals_on;
+    int signals_seen;
+    bool running;
+    bool shutting_down;
+    bool freeing;
+};
+
+void rt_loop_arm_deadlines(rt_loop *loop);
+void rt_loop_schedule_graveyard(rt_loop *loop);
+/* Frees every finished connection now (only outside engine calls). */
+void rt_loop_sweep_graveyard(rt_loop *loop);
+void rt_timers_shutdown(rt_loop *loop);
+/* rt_loop_free: timers the host never freed are closed and freed here. */
+void rt_timers_free_all(rt_loop *loop);
+
+/* ---- UDP endpoints ---- */
+
+typedef struct rt_endpoint rt_endpoint;
+typedef void (*rt_datagram_fn)(rt_endpoint *ep, const rt_addr *from,
+                               const uint8_t *data, size_t len);
+typedef void (*rt_endpoint_closed_fn)(rt_endpoint *ep);
+
+struct rt_endpoint {
+    uv_udp_t udp;
+    rt_loop *loop;
+    void *owner;
+    rt_datagram_fn on_datagram;
+    rt_endpoint_closed_fn on_closed;
+    uint8_t *rxbuf;    /* preallocated once; libuv hands it back per read */
+    size_t rxcap;
+    bool started;
+    bool closing;
+    uint64_t dropped_sends;
+};
+
+/* A pending completion for the datagram an engine call is about to send. */
+typedef struct rt_send_capture {
+    rt_send_done done;
+    void *a;
+    intptr_t b;
+    bool attached; /* handed to a queued uv_udp_send */
+    int status;    /* result of an immediate send */
+} rt_send_capture;
+
+/* big: many datagrams per read (recvmmsg), for servers. */
+rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
+                             rt_datagram_fn on_datagram, rt_endpoint_closed_fn on_closed);
+int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa);
+int rt_endpoint_start(rt_endpoint *ep);
+/* Try now; copy and queue on EAGAIN. capture may be NULL. */
+void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
+                      size_t len, rt_send_capture *capture);
+int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out);
+/* Stops reading and closes; on_closed runs from the loop later. For an
+ * endpoint never started the handle is still closed the same way. */
+void rt_endpoint_close(rt_endpoint *ep);
+void rt_endpoint_free_closed(rt_endpoint *ep);
+
+/* ---- connections ---- */
+
+struct rt_conn {
+    rt_link link;              /* in its server's / the loop's live list, or the graveyard */
+    rt_loop *loop;
+    rt_server *server;         /* NULL for a client */
+    rt_endpoint *ep;
+    dtls_conn *engine;
+    dtls_config *config;       /* a client owns its config; a server's is shared */
+    const rt_handlers *handlers;
+    void *host;
+    void *user;
+    rt_addr peer;
+    rt_sockname peer_name;
+    char peer_text[64];
+    size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
+    uint64_t deadline;
+    /* RFC 6347 4.2.8: a new association from the same address waits here
+     * until its handshake completes; only then does it replace this one. */
+    rt_conn *successor;
+    rt_conn *predecessor;
+    rt_send_capture *capture;  /* set during rt_conn_send */
+    bool in_table;
+    bool handshaking;
+    bool established;
+    bool error_reported;
+    bool finished;             /* conn_closed was called; waiting to be freed */
+    bool detached;
+};
+
+/* Creates a connection and its engine state (not yet in any table). */
+rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
+                        dtls_config *config, dtls_role role, const rt_addr *peer,
+                        const rt_handlers *handlers, void *host);
+/* Engine entry points: each re-arms the deadline afterwards. */
+void rt_conn_feed(rt_conn *conn, const uint8_t *dgram, size_t len);
+void rt_conn_tick(rt_conn *conn, uint64_t now);
+/* Ends the connection without close_notify (abandoned association). */
+void rt_conn_abandon(rt_conn *conn, const char *why);
+void rt_conn_free_finished(rt_conn *conn);
+/* Shared engine callbacks for every config the runtime makes. */
+void rt_conn_install_callbacks(dtls_config *config, bool with_psk);
+
+/* ---- servers ---- */
+
+struct rt_server {
+    rt_link link;              /* in loop->servers until closed */
+    rt_loop *loop;
+    rt_endpoint *ep;
+    dtls_config *config;
+    rt_handlers handlers;
+    void *host;
+    int family;
+    rt_peer_table table;       /* address -> current association */
+    rt_list conns;             /* every live connection, successors included */
+    size_t conn_count, handshake_count;
+    size_t max_conns, max_handshakes;
+    uint64_t dropped_over_cap;
+    bool bound, closing, detached;
+    uint8_t reply[512];        /* HelloVerifyRequest; never larger than the hello */
+};
+
+
+void rt_server_conn_established(rt_server *server, rt_conn *conn);
+void rt_server_conn_finished(rt_server *server, rt_conn *conn);
+void rt_client_conn_finished(rt_conn *conn);
+
+/* ---- configuration ---- */
+
+dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
+                                 char *err, size_t errlen);
+
+/* err buffer helper */
+void rt_errf(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

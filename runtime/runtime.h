@@ -1,0 +1,245 @@
+/* runtime.h — the libuv host's C API: a loop, DTLS servers and clients over
+ * UDP, connections (one association each), timers and logging.
+ * It knows libuv and the engine's public API (dtls/dtls.h), never Lua: a
+ * host (the Lua binding, or a C program) plugs in through rt_handlers.
+ *
+ * Lifetime rules, the same for every object here:
+ * - Callbacks into the host run inside engine or libuv calls. From inside
+ *   one the host may send, close any connection, close any server; nothing is
+ *   freed until the outer call has returned (frees are deferred to the loop).
+ * - conn_closed is the last callback for a connection: the rt_conn pointer
+ *   must not be used after it returns.
+ * - server_closed is the last callback for a server: the rt_server pointer
+ *   must not be used after it returns.
+ */
+#ifndef DTLSRUN_RUNTIME_H
+#define DTLSRUN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rt_loop rt_loop;
+typedef struct rt_server rt_server;
+typedef struct rt_conn rt_conn;
+typedef struct rt_timer rt_timer;
+
+/* ---- logging ------------------------------------------------------------ */
+/* Levels are node-dtls's; the values equal the engine's DTLS_LOG_*. */
+enum { RT_LOG_FINEST = 0, RT_LOG_FINER, RT_LOG_FINE, RT_LOG_INFO, RT_LOG_WARN,
+       RT_LOG_SEVERE };
+
+void rt_log_set_level(int level);
+int rt_log_level(void);
+int rt_log_enabled(int level);
+/* "FINEST" .. "SEVERE", or NULL for an out-of-range level. */
+const char *rt_log_level_name(int level);
+/* The level for a name (case-insensitive), or -1. */
+int rt_log_level_parse(const char *name);
+/* One line on stderr: "<UTC time> <LEVEL> [<who> ]<message>". who is a peer
+ * address or NULL. Never pass key material. */
+void rt_log(int level, const char *who, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- addresses ------------------------------------------------------------ */
+
+typedef struct rt_sockname {
+    char address[46]; /* numeric, no brackets */
+    int port;
+    const char *family; /* "IPv4" or "IPv6" (static) */
+} rt_sockname;
+
+/* ---- the loop --------------------------------------------------------------- */
+
+rt_loop *rt_loop_new(void);
+/* Runs until nothing is left to do, rt_loop_stop, or the end of a shutdown.
+ * Returns 0, or -1 when called while already running. */
+int rt_loop_run(rt_loop *loop);
+/* Makes rt_loop_run return after the current iteration. */
+void rt_loop_stop(rt_loop *loop);
+int rt_loop_running(const rt_loop *loop);
+/* Graceful stop: close_notify to every live session, every server and timer
+ * closed. New servers, clients and timers are refused until rt_loop_run
+ * returns. */
+void rt_loop_shutdown(rt_loop *loop);
+int rt_loop_shutting_down(const rt_loop *loop);
+/* SIGINT and SIGTERM start rt_loop_shutdown (a second one stops at once).
+ * The signal watchers never keep the loop alive on their own. */
+int rt_loop_handle_signals(rt_loop *loop);
+/* Shuts down, runs until every handle is closed, frees. No host callback is
+ * made for objects whose host was detached. */
+void rt_loop_free(rt_loop *loop);
+/* Milliseconds on the loop's monotonic clock (the engine's now_ms). */
+uint64_t rt_loop_now(rt_loop *loop);
+
+/* Runs fn(a, b, status) once, soon, from the loop, outside every engine
+ * call. Used for completions that must not run inside the caller's frame. */
+typedef void (*rt_deferred_fn)(void *a, intptr_t b, int status);
+int rt_loop_defer(rt_loop *loop, rt_deferred_fn fn, void *a, intptr_t b, int status);
+
+/* ---- TLS options ------------------------------------------------------------ */
+
+typedef struct rt_tls_options {
+    /* Each of these is PEM text (contains "-----BEGIN") or a file path. */
+    const char *cert;
+    const char *key;
+    const char *ca;
+    int request_cert;        /* server: ask the client for a certificate */
+    int reject_unauthorized; /* client: verify the server (default 1);
+                                server: with request_cert, require one */
+    const char *ciphers;     /* OpenSSL-style names, colon separated */
+    size_t mtu;              /* 0: the engine's default */
+    uint64_t handshake_timeout_ms; /* 0: the engine's default */
+    const char *servername;  /* client: name to check and send */
+    /* client: the PSK to offer */
+    const uint8_t *psk_identity;
+    size_t psk_identity_len;
+    const uint8_t *psk_key;
+    size_t psk_key_len;
+    /* server: PSK suites on, keys come from handlers.psk_lookup */
+    int psk_server;
+    const char *psk_hint;
+    /* server caps; 0 means the default */
+    size_t max_connections;  /* default RT_DEFAULT_MAX_CONNECTIONS */
+    size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
+} rt_tls_options;
+
+#define RT_DEFAULT_MAX_CONNECTIONS 100000u
+#define RT_DEFAULT_MAX_HANDSHAKES 10000u
+
+/* Sets the defaults (reject_unauthorized = 1, everything else 0/NULL). */
+void rt_tls_options_init(rt_tls_options *opt);
+
+/* ---- host callbacks ---------------------------------------------------------- */
+
+typedef struct rt_handlers {
+    /* The handshake finished: cipher, protocol, peer certificate are known. */
+    void (*conn_secure)(void *host, rt_conn *conn);
+    /* One decrypted record; data is valid during the call only. */
+    void (*conn_message)(void *host, rt_conn *conn, const uint8_t *data, size_t len);
+    /* A fatal alert (sent or received) or a failure such as a handshake
+     * timeout; msg names the alert ("handshake_failure alert received").
+     * conn_closed follows. */
+    void (*conn_error)(void *host, rt_conn *conn, int err, const char *msg);
+    /* The last callback for conn. */
+    void (*conn_closed)(void *host, rt_conn *conn);
+    /* Server PSK lookup (see dtls_callbacks.psk_lookup): copy the key for
+     * identity into key (at most cap bytes) and return its length, -1 for
+     * an unknown identity, -2 when the lookup failed. */
+    int (*psk_lookup)(void *host, rt_conn *conn, const uint8_t *identity,
+                      size_t identity_len, uint8_t *key, size_t cap);
+    /* Server only: its socket is closed and every connection is gone. */
+    void (*server_closed)(void *host);
+} rt_handlers;
+
+/* ---- servers -------------------------------------------------------------- */
+
+/* Builds the server's DTLS configuration; when opt has neither cert/key nor
+ * psk_server, the embedded default certificate is used (see default_cert.c).
+ * family is 4 or 6. NULL with a message naming the option in err. */
+rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
+                         const rt_handlers *handlers, void *host,
+                         char *err, size_t errlen);
+/* address NULL means every address of the family. 0 or a negative uv error
+ * (message in err). */
+int rt_server_bind(rt_server *server, const char *address, int port,
+                   char *err, size_t errlen);
+int rt_server_bound(const rt_server *server);
+int rt_server_sockname(const rt_server *server, rt_sockname *out);
+/* close_notify to every connection, then close the socket; server_closed is
+ * called later from the loop (also for a server never bound). Idempotent. */
+void rt_server_close(rt_server *server);
+/* No more host callbacks for this server and its connections. */
+void rt_server_detach(rt_server *server);
+size_t rt_server_connection_count(const rt_server *server);
+
+/* ---- clients --------------------------------------------------------------- */
+
+/* A connection with its own UDP socket. Callbacks go to handlers with host.
+ * NULL with a message naming the option in err. The handshake begins with
+ * rt_conn_start_handshake, so the host can finish its own set-up first. The
+ * socket is closed after conn_closed. */
+rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int port,
+                           const rt_tls_options *opt, const rt_handlers *handlers,
+                           void *host, char *err, size_t errlen);
+/* Client: send the first flight. A negative DTLS_ERR_* when it failed (the
+ * connection is then closed and conn_closed was called). */
+int rt_conn_start_handshake(rt_conn *conn);
+
+/* ---- connections ------------------------------------------------------------ */
+
+/* Completion of one send: status 0 once the datagram was handed to the
+ * kernel, or a negative error. Always called from the loop, later. */
+typedef void (*rt_send_done)(void *a, intptr_t b, int status);
+
+/* Encrypts and sends one record. 0 on success (done, when not NULL, follows
+ * later), or a negative DTLS_ERR_* / uv error (done is not called). */
+int rt_conn_send(rt_conn *conn, const uint8_t *data, size_t len,
+                 rt_send_done done, void *a, intptr_t b);
+/* Largest payload rt_conn_send accepts now. */
+size_t rt_conn_max_send(const rt_conn *conn);
+/* close_notify, then conn_closed (synchronously). Idempotent. */
+void rt_conn_close(rt_conn *conn);
+/* No more host callbacks for this connection (conn_closed included). */
+void rt_conn_detach(rt_conn *conn);
+
+void *rt_conn_user(const rt_conn *conn);
+void rt_conn_set_user(rt_conn *conn, void *user);
+int rt_conn_is_client(const rt_conn *conn);
+int rt_conn_established(const rt_conn *conn);
+const rt_sockname *rt_conn_peer(const rt_conn *conn);
+/* "127.0.0.1:50000" or "[::1]:50000", for log lines. */
+const char *rt_conn_peer_text(const rt_conn *conn);
+int rt_conn_local(const rt_conn *conn, rt_sockname *out);
+const char *rt_conn_cipher(const rt_conn *conn);
+const char *rt_conn_protocol(const rt_conn *conn);
+const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
+const uint8_t *rt_conn_peer_cert_der(const rt_conn *conn, size_t *len);
+
+/* ---- timers ---------------------------------------------------------------- */
+
+typedef void (*rt_timer_fn)(void *arg);
+rt_timer *rt_timer_new(rt_loop *loop, rt_timer_fn fn, void *arg);
+/* One shot after timeout_ms, then every repeat_ms when repeat_ms > 0. */
+int rt_timer_start(rt_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms);
+void rt_timer_stop(rt_timer *timer);
+int rt_timer_active(const rt_timer *timer);
+/* An unref'ed timer does not keep rt_loop_run going on its own. */
+void rt_timer_set_ref(rt_timer *timer, int ref);
+/* Stops, and frees once libuv has let go of the handle. */
+void rt_timer_free(rt_timer *timer);
+
+/* ---- certificates and PEM ------------------------------------------------------ */
+
+/* PEM text as is, or the contents of the file it names (bounded size).
+ * *out is malloc'ed, NUL terminated. what names the option in messages. */
+int rt_pem_source_load(const char *what, const char *text_or_path, char **out,
+                       size_t *out_len, char *err, size_t errlen);
+/* DER certificate to PEM text (malloc'ed). */
+char *rt_der_to_pem(const uint8_t *der, size_t len);
+/* Subject ("CN=foo,O=bar") and SHA-256 fingerprint ("AB:CD:...") of a DER
+ * certificate. 0, or -1 when it does not parse. */
+typedef struct rt_cert_info {
+    char subject[256];
+    char fingerprint256[96];
+} rt_cert_info;
+int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out);
+/* Messages for rt_conn_send's return codes, and for send completion
+ * statuses (I/O errors). */
+const char *rt_error_string(int err);
+const char *rt_io_error_string(int status);
+/* The embedded default credentials (created on first use), see default_cert.c. */
+int rt_default_credentials(char **cert_pem, char **key_pem, char *err, size_t errlen);
+/* The directory they live in (no I/O). */
+int rt_state_dir(char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

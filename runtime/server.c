@@ -1,0 +1,274 @@
+/* server.c — a DTLS server on one UDP endpoint: the stateless front door
+ * (dtls_accept cookies), the peer table, connection caps, and RFC 6347
+ * 4.2.8 replacement of an association by a new one from the same address.
+ * Allocates nothing for a peer before its cookie verifies; never frees a
+ * connection itself (conn.c defers that).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8_t *data, size_t len);
+static void on_server_endpoint_closed(rt_endpoint *ep);
+
+rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
+                         const rt_handlers *handlers, void *host, char *err, size_t errlen)
+{
+    if (loop->shutting_down) {
+        rt_errf(err, errlen, "the loop is shutting down");
+        return NULL;
+    }
+    if (family != 4 && family != 6) {
+        rt_errf(err, errlen, "type: must be \"udp4\" or \"udp6\"");
+        return NULL;
+    }
+    rt_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        rt_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->family = family;
+    s->handlers = *handlers;
+    s->host = host;
+    s->max_conns = opt->max_connections ? opt->max_connections : RT_DEFAULT_MAX_CONNECTIONS;
+    s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
+    if (s->max_handshakes > s->max_conns)
+        s->max_handshakes = s->max_conns;
+    rt_list_init(&s->conns);
+    rt_link_init(&s->link);
+    s->config = rt_tls_config_build(opt, DTLS_ROLE_SERVER, err, errlen);
+    if (s->config == NULL) {
+        free(s);
+        return NULL;
+    }
+    if (rt_peer_table_init(&s->table) != 0 ||
+        (s->ep = rt_endpoint_new(loop, family, true, s, on_server_datagram,
+                                 on_server_endpoint_closed)) == NULL) {
+        rt_peer_table_free(&s->table);
+        dtls_config_free(s->config);
+        free(s);
+        rt_errf(err, errlen, "cannot create a UDP socket");
+        return NULL;
+    }
+    rt_list_push(&loop->servers, &s->link);
+    return s;
+}
+
+int rt_server_bind(rt_server *s, const char *address, int port, char *err, size_t errlen)
+{
+    if (s->closing) {
+        rt_errf(err, errlen, "server is closed");
+        return UV_EINVAL;
+    }
+    if (s->bound) {
+        rt_errf(err, errlen, "server is already bound");
+        return UV_EINVAL;
+    }
+    if (port < 0 || port > 65535) {
+        rt_errf(err, errlen, "port: %d is out of range (0-65535)", port);
+        return UV_EINVAL;
+    }
+    rt_addr local;
+    int r = rt_addr_parse(&local, s->family, address, port);
+    if (r != 0) {
+        rt_errf(err, errlen, "address: '%s' is not an IPv%d address", address ? address : "",
+                s->family);
+        return r;
+    }
+    r = rt_endpoint_bind(s->ep, (const struct sockaddr *)&local.sa);
+    if (r == 0)
+        r = rt_endpoint_start(s->ep);
+    if (r != 0) {
+        rt_sockname name;
+        char text[64];
+        rt_addr_name((const struct sockaddr *)&local.sa, &name);
+        rt_addr_text(&name, text, sizeof text);
+        rt_errf(err, errlen, "bind %s: %s", text, uv_strerror(r));
+        return r;
+    }
+    s->bound = true;
+    rt_sockname name;
+    if (rt_endpoint_sockname(s->ep, &name) == 0) {
+        char text[64];
+        rt_addr_text(&name, text, sizeof text);
+        rt_log(RT_LOG_INFO, NULL, "listening on %s", text);
+    }
+    return 0;
+}
+
+int rt_server_bound(const rt_server *s) { return s->bound && !s->closing; }
+size_t rt_server_connection_count(const rt_server *s) { return s->conn_count; }
+
+int rt_server_sockname(const rt_server *s, rt_sockname *out)
+{
+    if (!s->bound || s->closing || s->ep == NULL)
+        return UV_EBADF;
+    return rt_endpoint_sockname(s->ep, out);
+}
+
+/* Cookie exchange for a peer with no association, or a new ClientHello from
+ * a peer whose association is established (RFC 6347 4.2.8). */
+static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, size_t len,
+                       rt_conn *existing)
+{
+    size_t reply_len = 0;
+    dtls_accept_t verdict = dtls_accept(s->config, rt_loop_now(s->loop), from->key, from->key_len,
+                                        data, len, s->reply, sizeof s->reply, &reply_len);
+    if (verdict == DTLS_ACCEPT_DROP)
+        return;
+    if (verdict == DTLS_ACCEPT_REPLY) {
+        /* RFC 6347 4.2.1: HelloVerifyRequest, no state kept. */
+        if (reply_len > 0 && reply_len <= sizeof s->reply)
+            rt_endpoint_send(s->ep, (const struct sockaddr *)&from->sa, s->reply, reply_len, NULL);
+        return;
+    }
+    if (existing && existing->successor) {
+        rt_conn_feed(existing->successor, data, len); /* its ClientHello again */
+        return;
+    }
+    if (s->conn_count >= s->max_conns || s->handshake_count >= s->max_handshakes) {
+        if (s->dropped_over_cap++ % 1000 == 0)
+            rt_log(RT_LOG_WARN, NULL, "connection limit reached (%zu connections, %zu handshakes):"
+                   " dropping new peers", s->conn_count, s->handshake_count);
+        return;
+    }
+    rt_conn *c = rt_conn_create(s->loop, s, s->ep, s->config, DTLS_ROLE_SERVER, from,
+                                &s->handlers, s->host);
+    if (c == NULL)
+        return;
+    if (existing) {
+        existing->successor = c;
+        c->predecessor = existing;
+    } else {
+        if (rt_peer_table_put(&s->table, c) != 0) {
+            rt_conn_free_finished(c);
+            return;
+        }
+        c->in_table = true;
+    }
+    rt_list_push(&s->conns, &c->link);
+    s->conn_count++;
+    s->handshake_count++;
+    rt_log(RT_LOG_FINE, c->peer_text, "cookie verified: new association%s",
+           existing ? " beside the established one" : "");
+    rt_conn_feed(c, data, len);
+}
+
+static uint64_t dropped_total(const rt_conn *c)
+{
+    const dtls_stats *st = dtls_conn_stats(c->engine);
+    return st ? st->dropped_auth + st->dropped_epoch + st->dropped_malformed : 0;
+}
+
+static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8_t *data, size_t len)
+{
+    rt_server *s = ep->owner;
+    if (s == NULL || s->closing)
+        return;
+    rt_conn *c = rt_peer_table_find(&s->table, from->key, from->key_len);
+    if (c == NULL) {
+        front_door(s, from, data, len, NULL);
+        return;
+    }
+    if (c->established && dtls_is_client_hello(data, len)) {
+        front_door(s, from, data, len, c);
+        return;
+    }
+    rt_conn *succ = c->successor;
+    if (succ == NULL) {
+        rt_conn_feed(c, data, len);
+        return;
+    }
+    /* Two associations share the address until the new one finishes. Its
+     * epoch-0 handshake records are its own; a protected record belongs to
+     * whichever association's keys authenticate it: try the established
+     * one first, and hand the datagram on only if it dropped it. */
+    if (!dtls_is_client_hello(data, len) && len >= 5 && (data[3] | data[4]) == 0) {
+        rt_conn_feed(succ, data, len);
+        return;
+    }
+    uint64_t before = dropped_total(c);
+    rt_conn_feed(c, data, len);
+    if (!c->finished && dropped_total(c) == before)
+        return;
+    if (!succ->finished)
+        rt_conn_feed(succ, data, len);
+}
+
+void rt_server_conn_established(rt_server *s, rt_conn *c)
+{
+    if (c->handshaking && s->handshake_count > 0)
+        s->handshake_count--;
+    c->handshaking = false;
+    rt_conn *old = c->predecessor;
+    if (old == NULL)
+        return;
+    /* RFC 6347 4.2.8: after a verified Finished the previous association is
+     * abandoned and the new one takes its place. */
+    old->successor = NULL;
+    c->predecessor = NULL;
+    if (rt_peer_table_put(&s->table, c) == 0) {
+        c->in_table = true;
+        old->in_table = false;
+    }
+    rt_conn_abandon(old, "replaced by a new association from the same address");
+}
+
+void rt_server_conn_finished(rt_server *s, rt_conn *c)
+{
+    if (c->handshaking && s->handshake_count > 0)
+        s->handshake_count--;
+    c->handshaking = false;
+    if (s->conn_count > 0)
+        s->conn_count--;
+    rt_link_remove(&c->link);
+    if (c->predecessor) {
+        c->predecessor->successor = NULL;
+        c->predecessor = NULL;
+    }
+    if (c->in_table) {
+        rt_conn *succ = c->successor;
+        c->in_table = false;
+        if (succ) {
+            /* The old association ended first: the new one inherits the slot. */
+            succ->predecessor = NULL;
+            c->successor = NULL;
+            if (rt_peer_table_put(&s->table, succ) == 0)
+                succ->in_table = true;
+            else
+                rt_peer_table_remove(&s->table, c);
+        } else {
+            rt_peer_table_remove(&s->table, c);
+        }
+    }
+}
+
+void rt_server_close(rt_server *s)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    rt_link_remove(&s->link);
+    /* close_notify to every association; each close unlinks it. */
+    while (!rt_list_empty(&s->conns))
+        rt_conn_close(RT_CONTAINER(s->conns.next, rt_conn, link));
+    rt_endpoint_close(s->ep);
+}
+
+static void on_server_endpoint_closed(rt_endpoint *ep)
+{
+    rt_server *s = ep->owner;
+    rt_endpoint_free_closed(ep);
+    s->ep = NULL;
+    /* Engine connections refer to the config: free them before it. */
+    rt_loop_sweep_graveyard(s->loop);
+    if (!s->detached && s->handlers.server_closed)
+        s->handlers.server_closed(s->host);
+    rt_peer_table_free(&s->table);
+    dtls_config_free(s->config);
+    free(s);
+}
+
+void rt_server_detach(rt_server *s) { s->detached = true; }

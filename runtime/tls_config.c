@@ -1,0 +1,133 @@
+/* tls_config.c — builds an engine configuration (dtls_config) from the
+ * runtime's rt_tls_options: loads PEM sources, falls back to the embedded
+ * default certificate for servers, checks key against certificate.
+ * Every message names the option at fault; key text is wiped after use and
+ * never appears in a message.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+void rt_tls_options_init(rt_tls_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->reject_unauthorized = 1;
+}
+
+static void free_secret(char *text, size_t len)
+{
+    if (text) {
+        explicit_bzero(text, len);
+        free(text);
+    }
+}
+
+/* Loads one PEM source and hands it to setter; what names the option. */
+static int load_into(dtls_config *cfg, const char *what, const char *source,
+                     int (*setter)(dtls_config *, const char *, size_t, char *, size_t),
+                     bool secret, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (rt_pem_source_load(what, source, &text, &len, err, errlen) != 0)
+        return -1;
+    char msg[200] = "";
+    int r = setter(cfg, text, len, msg, sizeof msg);
+    if (secret)
+        free_secret(text, len);
+    else
+        free(text);
+    if (r != DTLS_OK) {
+        rt_errf(err, errlen, "%s: %s", what, msg[0] ? msg : dtls_strerror(r));
+        return -1;
+    }
+    return 0;
+}
+
+static int set_default_credentials(dtls_config *cfg, char *err, size_t errlen)
+{
+    char *cert = NULL, *key = NULL;
+    if (rt_default_credentials(&cert, &key, err, errlen) != 0)
+        return -1;
+    char msg[200] = "";
+    int r = dtls_config_set_cert_chain_pem(cfg, cert, strlen(cert), msg, sizeof msg);
+    if (r == DTLS_OK)
+        r = dtls_config_set_key_pem(cfg, key, strlen(key), msg, sizeof msg);
+    free(cert);
+    free_secret(key, strlen(key));
+    if (r != DTLS_OK) {
+        rt_errf(err, errlen, "cert: the default certificate is unusable (%s); delete it "
+                             "from the state directory to make a new one", msg);
+        return -1;
+    }
+    return 0;
+}
+
+dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
+                                 char *err, size_t errlen)
+{
+    dtls_config *cfg = dtls_config_new();
+    char msg[200] = "";
+    if (cfg == NULL) {
+        rt_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* The engine offers PSK suites on a server only when a lookup is set. */
+    rt_conn_install_callbacks(cfg, role == DTLS_ROLE_SERVER && opt->psk_server);
+
+    if ((opt->cert == NULL) != (opt->key == NULL)) {
+        rt_errf(err, errlen, opt->cert ? "key: a cert was given without its key"
+                                       : "cert: a key was given without its cert");
+        goto fail;
+    }
+    if (opt->cert) {
+        if (load_into(cfg, "cert", opt->cert, dtls_config_set_cert_chain_pem, false, err, errlen) ||
+            load_into(cfg, "key", opt->key, dtls_config_set_key_pem, true, err, errlen))
+            goto fail;
+    } else if (role == DTLS_ROLE_SERVER && !opt->psk_server) {
+        if (set_default_credentials(cfg, err, errlen) != 0)
+            goto fail;
+    }
+    if (opt->ca && load_into(cfg, "ca", opt->ca, dtls_config_add_ca_pem, false, err, errlen))
+        goto fail;
+
+    if (role == DTLS_ROLE_CLIENT) {
+        dtls_config_set_verify_peer(cfg, opt->reject_unauthorized ? 1 : 0);
+    } else {
+        dtls_config_set_request_cert(cfg, opt->request_cert ? 1 : 0,
+                                     opt->request_cert && opt->reject_unauthorized ? 1 : 0);
+    }
+    if (opt->ciphers && dtls_config_set_ciphers(cfg, opt->ciphers, msg, sizeof msg) != DTLS_OK) {
+        rt_errf(err, errlen, "ciphers: %s", msg[0] ? msg : "no usable cipher suite");
+        goto fail;
+    }
+    if (opt->mtu && dtls_config_set_mtu(cfg, opt->mtu) != DTLS_OK) {
+        rt_errf(err, errlen, "mtu: %zu is out of range", opt->mtu);
+        goto fail;
+    }
+    if (opt->handshake_timeout_ms)
+        dtls_config_set_handshake_timeout(cfg, opt->handshake_timeout_ms);
+    if (role == DTLS_ROLE_CLIENT && opt->psk_identity) {
+        if (dtls_config_set_psk(cfg, opt->psk_identity, opt->psk_identity_len, opt->psk_key,
+                                opt->psk_key_len) != DTLS_OK) {
+            rt_errf(err, errlen, "psk: identity or key has a bad length");
+            goto fail;
+        }
+    }
+    if (role == DTLS_ROLE_SERVER && opt->psk_hint &&
+        dtls_config_set_psk_hint(cfg, opt->psk_hint) != DTLS_OK) {
+        rt_errf(err, errlen, "pskHint: too long");
+        goto fail;
+    }
+    msg[0] = '\0';
+    if (dtls_config_check(cfg, role, msg, sizeof msg) != DTLS_OK) {
+        /* The engine's message names what is wrong (key/cert mismatch...). */
+        rt_errf(err, errlen, "%s", msg[0] ? msg : "invalid TLS options");
+        goto fail;
+    }
+    return cfg;
+fail:
+    dtls_config_free(cfg);
+    return NULL;
+}
