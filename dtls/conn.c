@@ -285,6 +285,11 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         return;
     }
     replay_update(window, rec->seq);
+    /* A stateless server answered the first hello with the hello's own
+     * record number (RFC 6347 4.2.1); continue from the one that created
+     * us so that the client's replay window takes our ServerHello. */
+    if (c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO && rec->epoch == 0 && rec->seq > c->write_seq[0])
+        c->write_seq[0] = rec->seq;
     switch (rec->type) {
     case CT_HANDSHAKE:
         hs_recv_record(c, now_ms, rec->epoch, p, n);

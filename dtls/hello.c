@@ -4,6 +4,8 @@
 #include "internal.h"
 #include "keyex.h"
 
+#include <string.h>
+
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch)
 {
     dtls_rd r = rd_init(body, len);
@@ -73,4 +75,19 @@ bool hello_peer_scheme_ok(uint16_t scheme, EVP_PKEY *key)
     if ((scheme & 0xFF) == 0x03)
         return type == EVP_PKEY_EC;
     return type == EVP_PKEY_RSA;
+}
+
+/* The NamedGroup of an EC key's curve, 0 for other keys or curves. */
+uint16_t hello_key_group(EVP_PKEY *key)
+{
+    char name[64];
+    size_t len = 0;
+    if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC
+        || !EVP_PKEY_get_group_name(key, name, sizeof name, &len))
+        return 0;
+    if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0)
+        return DTLS_GROUP_SECP256R1;
+    if (strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0)
+        return DTLS_GROUP_SECP384R1;
+    return 0;
 }

@@ -364,6 +364,7 @@ const uint16_t *hello_groups(size_t *n);
 bool hello_list_has(const uint16_t *list, size_t n, uint16_t v);
 void hello_write_sig_schemes(dtls_wr *w);
 bool hello_peer_scheme_ok(uint16_t scheme, EVP_PKEY *key);
+uint16_t hello_key_group(EVP_PKEY *key);
 
 /* kx.c */
 int kx_write_certificate(dtls_conn *c, bool empty);

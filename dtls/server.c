@@ -142,6 +142,10 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
         uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
         if (dtls_suite_uses_ecdhe(s) && !group)
             continue;
+        /* RFC 8422 5.1.1: the client's curves bind our ECDSA key too. */
+        if (s->kx == DTLS_KX_ECDHE_ECDSA && o->has_groups
+            && !hello_list_has(o->groups, o->ngroups, hello_key_group(c->cfg->key)))
+            continue;
         uint16_t scheme = dtls_suite_uses_cert(s) ? choose_sig_scheme(c) : 0;
         if (dtls_suite_uses_cert(s) && !scheme)
             continue;
