@@ -59,7 +59,8 @@ static void on_established(rt_conn *c)
     c->handshaking = false;
     if (c->finished)
         return;
-    rt_log(RT_LOG_INFO, c->peer_text, "handshake done %s%s%s",
+    /* The engine logs "handshake done <suite>" at INFO; add the details. */
+    rt_log(RT_LOG_FINE, c->peer_text, "association established %s%s%s",
            rt_conn_cipher(c) ? rt_conn_cipher(c) : "?",
            rt_conn_psk_identity(c, NULL) ? " psk" : "",
            rt_conn_peer_cert_der(c, NULL) ? " peer-cert" : "");
@@ -77,7 +78,7 @@ static void on_alert(rt_conn *c, const dtls_event *ev)
     }
     if (ev->alert_level != 2) {
         /* RFC 5246 7.2: warnings do not end the session; log them. */
-        rt_log(RT_LOG_INFO, c->peer_text, "warning alert %s %s", name, dir);
+        rt_log(RT_LOG_FINE, c->peer_text, "warning alert %s %s", name, dir);
         return;
     }
     char msg[96];

@@ -45,28 +45,34 @@ void rt_log(int level, const char *who, const char *fmt, ...)
 {
     if (!rt_log_enabled(level))
         return;
-    char line[1024];
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        return;
+
+    char line[6144];
     struct tm tm;
     time_t now = time(NULL);
     gmtime_r(&now, &tm);
-    int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
     const char *name = rt_log_level_name(level);
-    n += snprintf(line + n, sizeof line - (size_t)n, "%s %s%s", name ? name : "?",
-                  who ? who : "", who ? " " : "");
-    if (n < (int)sizeof line) {
-        va_list ap;
-        va_start(ap, fmt);
-        int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-        va_end(ap);
-        if (m > 0)
-            n += m;
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s %s%s", name ? name : "?",
+                          who ? who : "", who ? " " : "");
+    /* Control characters from peers or scripts must not forge log lines: a
+     * newline (tracebacks) continues the entry on an indented line, and
+     * every other control character becomes a space. */
+    for (const char *p = msg; *p && n + 8 < sizeof line; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n') {
+            memcpy(line + n, "\n    ", 5);
+            n += 5;
+        } else {
+            line[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        }
     }
-    if (n >= (int)sizeof line - 1)
-        n = (int)sizeof line - 2; /* truncated: keep one line */
-    /* Control characters from peers or scripts must not forge log lines. */
-    for (int i = 0; i < n; i++)
-        if ((unsigned char)line[i] < 0x20)
-            line[i] = ' ';
     line[n++] = '\n';
-    fwrite(line, 1, (size_t)n, stderr);
+    fwrite(line, 1, n, stderr);
 }
