@@ -92,20 +92,37 @@ it_cleanup() {
   exit "$rc"
 }
 
+# it_children_of PID: the PIDs whose parent is PID (from /proc; no procps needed).
+it_children_of() {
+  local stat rest ppid
+  for stat in /proc/[0-9]*/stat; do
+    rest=$(<"$stat") 2>/dev/null || continue
+    rest=${rest##*) }          # skip "pid (comm) ", comm may hold spaces
+    read -r _ ppid _ <<<"$rest"
+    [[ $ppid == "$1" ]] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
+  done
+  return 0
+}
+
 # it_init: temp dir, cleanup on any exit, a watchdog for IT_DEADLINE, tools check.
 it_init() {
   IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/dtlsrun-interop.XXXXXX")
   trap it_cleanup EXIT
   trap 'it_log "interrupted (signal, or the IT_DEADLINE of ${IT_DEADLINE}s passed)"; exit 1' INT TERM
-  # The watchdog TERMs this shell; the INT/TERM trap then exits through it_cleanup.
-  # Its stdio is /dev/null so that it never holds ctest's output pipe open, and
-  # it takes its sleep down with it when cleanup kills it.
+  # The watchdog TERMs this shell, and the shell's direct children so that a
+  # foreground command cannot delay it; the INT/TERM trap then exits through
+  # it_cleanup. Its stdio is /dev/null so that it never holds ctest's output
+  # pipe open, and it takes its sleep down with it when cleanup kills it.
   (
     exec </dev/null >/dev/null 2>&1
     sleep "$IT_DEADLINE" &
     sleeper=$!
     trap 'kill $sleeper; exit 0' TERM
-    wait $sleeper && kill -TERM $$
+    wait $sleeper || exit 0
+    kill -TERM $$
+    for child in $(it_children_of $$); do
+      [[ $child == "$BASHPID" ]] || kill -TERM "$child" 2>/dev/null || true
+    done
   ) &
   IT_WATCHDOG=$!
   local tool
