@@ -76,7 +76,7 @@ M.q = shell_quote
 -- Runs a shell command; returns exit status, stdout, stderr.
 function M.execute(cmd)
   local out, err = M.tmpname(), M.tmpname()
-  local ok, how, code = os.execute(cmd .. " >" .. out .. " 2>" .. err .. " </dev/null")
+  local ok, how, code = os.execute("{ " .. cmd .. "\n} >" .. out .. " 2>" .. err .. " </dev/null")
   local o, e = M.read(out) or "", M.read(err) or ""
   os.remove(out)
   os.remove(err)
