@@ -251,10 +251,9 @@ static bool skips_certificate_verify(dtls_conn *c, const record *rec)
 void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
 {
     c->stats.records_in++;
-    replay_window *window;
-    dtls_aead *aead = &c->rd_aead;
+    bool protected_epoch = rec->epoch > 0;
     if (rec->epoch == c->read_epoch) {
-        window = &c->replay[rec->epoch ? 1 : 0];
+        /* the current epoch */
     } else if (c->hs && rec->epoch == c->read_epoch + 1) {
         if (c->pending_rd_ready && skips_certificate_verify(c, rec)) {
             conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "client certificate without CertificateVerify");
@@ -264,18 +263,17 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         return;
     } else if (rec->epoch == 0 && rec->type == CT_HANDSHAKE) {
         /* The peer resending its epoch-0 messages: handshake.c decides. */
-        window = &c->replay[0];
     } else {
         c->stats.dropped_epoch++;
         return;
     }
-    if (!replay_check(window, rec->seq)) {
+    if (protected_epoch && !replay_check(&c->replay, rec->seq)) {
         c->stats.dropped_replay++;
         return;
     }
     const uint8_t *p;
     size_t n;
-    if (!record_unprotect(c, aead, rec, &p, &n)) {
+    if (!record_unprotect(c, &c->rd_aead, rec, &p, &n)) {
         c->stats.dropped_auth++;
         /* Mid-handshake, the first protected record failing means the two
          * sides derived different keys (a wrong PSK, say): fail now rather
@@ -284,7 +282,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
             conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "record does not authenticate (wrong key?)");
         return;
     }
-    replay_update(window, rec->seq);
+    if (protected_epoch)
+        replay_update(&c->replay, rec->seq);
     /* A stateless server answered the first hello with the hello's own
      * record number (RFC 6347 4.2.1); continue from the one that created
      * us so that the client's replay window takes our ServerHello. */

@@ -221,9 +221,12 @@ struct dtls_conn {
     int error;                 /* sticky first fatal error */
     uint16_t version;          /* negotiated record version */
     const dtls_suite *suite;
-    /* read side: epoch 0 is plaintext; epoch 1 protected by rd_aead */
+    /* read side: epoch 0 is plaintext; epoch 1 protected by rd_aead and
+     * guarded by the replay window (epoch 0 cannot be authenticated, so a
+     * window there would only let forged numbers lock the peer out; its
+     * duplicates are caught by message_seq instead) */
     uint16_t read_epoch;
-    replay_window replay[2];
+    replay_window replay;
     dtls_aead rd_aead;
     /* write side */
     uint16_t write_epoch;

@@ -1,0 +1,342 @@
+/* test_hostile.c — what the engine does with hostile or broken input:
+ * garbage, truncation, wrong epochs, replays, forged or misplaced handshake
+ * messages, inconsistent fragments, renegotiation attempts, hello floods.
+ * Uses the engine's internals to forge what a real peer would not send. */
+#include "unit.h"
+#include "pair.h"
+#include "internal.h"
+
+static char *srv_cert, *srv_key, *cli_cert, *cli_key;
+
+static void setup(pair *p, bool client_cert)
+{
+    char err[256];
+    dtls_config *s = dtls_config_new(), *c = dtls_config_new();
+    dtls_config_set_cert_chain_pem(s, srv_cert, strlen(srv_cert), err, sizeof err);
+    dtls_config_set_key_pem(s, srv_key, strlen(srv_key), err, sizeof err);
+    dtls_config_add_ca_pem(c, srv_cert, strlen(srv_cert), err, sizeof err);
+    if (client_cert) {
+        dtls_config_add_ca_pem(s, cli_cert, strlen(cli_cert), err, sizeof err);
+        dtls_config_set_request_cert(s, 1, 1);
+        dtls_config_set_cert_chain_pem(c, cli_cert, strlen(cli_cert), err, sizeof err);
+        dtls_config_set_key_pem(c, cli_key, strlen(cli_key), err, sizeof err);
+    }
+    pair_init(p, c, s, 0);
+    dtls_conn_set_servername(p->client.conn, "localhost");
+}
+
+static void teardown(pair *p)
+{
+    dtls_config *c = p->ccfg, *s = p->scfg;
+    pair_free(p);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+static bool established(pair *p)
+{
+    CHECK(dtls_conn_start(p->client.conn, p->now) == DTLS_OK);
+    bool ok = pair_run(p, pair_both_established, 10000);
+    CHECK(ok);
+    return ok;
+}
+
+static bool echo_works(pair *p)
+{
+    size_t before = p->server.app_len;
+    CHECK(dtls_conn_send(p->client.conn, p->now, (const uint8_t *)"ping", 4) == DTLS_OK);
+    pair_run(p, pair_never, 100);
+    bool ok = p->server.app_len == before + 4 && memcmp(p->server.app + before, "ping", 4) == 0;
+    CHECK(ok);
+    return ok;
+}
+
+/* Garbage and truncated records never hurt an established association. */
+static void test_garbage(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    uint8_t junk[300];
+    for (int round = 0; round < 2000; round++) {
+        size_t len = (size_t)(pair_rand(&p) % sizeof junk);
+        for (size_t i = 0; i < len; i++)
+            junk[i] = (uint8_t)pair_rand(&p);
+        if (round % 3 == 0 && len > 13) { /* plausible header, bad body */
+            junk[0] = (uint8_t)(20 + round % 4);
+            junk[1] = 0xFE;
+            junk[2] = 0xFD;
+            junk[3] = 0;
+            junk[4] = (uint8_t)(round % 2);
+        }
+        CHECK(dtls_conn_recv(p.server.conn, p.now, junk, len) == DTLS_OK);
+    }
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    const dtls_stats *st = dtls_conn_stats(p.server.conn);
+    CHECK(st->dropped_malformed + st->dropped_auth + st->dropped_epoch + st->dropped_unexpected > 0);
+    CHECK(p.server.app_records == 0);
+    echo_works(&p);
+    teardown(&p);
+}
+
+/* Capture the client's next datagram to the server instead of sending it. */
+static uint8_t captured[4096];
+static size_t captured_len;
+static int capture_left;
+static void capture_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    if (to_server && capture_left > 0) {
+        capture_left--;
+        memcpy(captured, b, *len);
+        captured_len = *len;
+        *len = 0;
+    }
+}
+
+static void test_replay_and_epochs(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    p.tap = capture_tap;
+    capture_left = 1;
+    dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"once", 4);
+    p.tap = NULL;
+    CHECK(captured_len > 13);
+    dtls_conn_recv(p.server.conn, p.now, captured, captured_len);
+    dtls_conn_recv(p.server.conn, p.now, captured, captured_len);
+    CHECK(p.server.app_records == 1);
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_replay == 1);
+    /* Same record claimed for epoch 2, and for epoch 0: dropped. */
+    captured[4] = 2;
+    dtls_conn_recv(p.server.conn, p.now, captured, captured_len);
+    captured[4] = 0;
+    dtls_conn_recv(p.server.conn, p.now, captured, captured_len);
+    CHECK(p.server.app_records == 1);
+    /* A flipped bit in the ciphertext fails authentication. */
+    p.tap = capture_tap;
+    capture_left = 1;
+    dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"twice", 5);
+    p.tap = NULL;
+    captured[captured_len - 1] ^= 1;
+    dtls_conn_recv(p.server.conn, p.now, captured, captured_len);
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_auth == 1);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    echo_works(&p);
+    teardown(&p);
+}
+
+/* A plaintext epoch-0 record of any kind, sent to the server now. */
+static void inject_plain(pair *p, uint8_t type, const uint8_t *body, size_t len, uint64_t seq)
+{
+    uint8_t rec[512];
+    dtls_wr w = wr_init(rec, sizeof rec);
+    wr_u8(&w, type);
+    wr_u16(&w, DTLS1_2_VERSION);
+    wr_u16(&w, 0);
+    wr_u48(&w, seq);
+    wr_u16(&w, (uint16_t)len);
+    wr_bytes(&w, body, len);
+    dtls_conn_recv(p->server.conn, p->now, rec, w.len);
+}
+
+static bool server_waits_for_cke(pair *p)
+{
+    return p->server.conn && p->server.conn->hs
+        && p->server.conn->hs->state == HS_S_WAIT_CLIENT_KEY_EXCHANGE;
+}
+
+/* Drop the client's second flight so the test can act in between. */
+static void drop_client_flight_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)b;
+    /* the flight that carries our ChangeCipherSpec */
+    if (to_server && p->client.conn->hs && p->client.conn->write_epoch == 1)
+        *len = 0;
+}
+
+static void test_misplaced_messages(void)
+{
+    pair p;
+    setup(&p, false);
+    p.tap = drop_client_flight_tap;
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, server_waits_for_cke, 5000);
+    CHECK(server_waits_for_cke(&p));
+    /* CCS before the key exchange: discarded (RFC 6347 4.1). */
+    static const uint8_t ccs = 1;
+    inject_plain(&p, CT_CHANGE_CIPHER_SPEC, &ccs, 1, 100);
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_unexpected == 1);
+    /* Application data in epoch 0: never delivered. */
+    inject_plain(&p, CT_APPLICATION_DATA, (const uint8_t *)"early", 5, 101);
+    CHECK(p.server.app_records == 0);
+    /* Fragments: past the message end, then disagreeing with the first. */
+    uint8_t frag[] = { HT_CLIENT_KEY_EXCHANGE, 0, 0, 40, 0, 5, 0, 0, 30, 0, 0, 20, 1, 2 };
+    inject_plain(&p, CT_HANDSHAKE, frag, sizeof frag - 2, 102);
+    uint8_t f1[12 + 4] = { HT_CLIENT_KEY_EXCHANGE, 0, 0, 40, 0, 6, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4 };
+    uint8_t f2[12 + 4] = { HT_CLIENT_KEY_EXCHANGE, 0, 0, 50, 0, 6, 0, 0, 4, 0, 0, 4, 1, 2, 3, 4 };
+    inject_plain(&p, CT_HANDSHAKE, f1, sizeof f1, 103);
+    inject_plain(&p, CT_HANDSHAKE, f2, sizeof f2, 104);
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_malformed >= 2);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_HANDSHAKING);
+    /* The real flight still completes the handshake. */
+    p.tap = NULL;
+    pair_run(&p, pair_both_established, 10000);
+    CHECK(pair_both_established(&p));
+    teardown(&p);
+
+    /* A message claiming 16 MB: refused with illegal_parameter. */
+    setup(&p, false);
+    p.tap = drop_client_flight_tap;
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, server_waits_for_cke, 5000);
+    uint8_t huge[12 + 4] = { HT_CLIENT_KEY_EXCHANGE, 0xFF, 0xFF, 0xFF, 0, 5, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4 };
+    inject_plain(&p, CT_HANDSHAKE, huge, sizeof huge, 200);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_ILLEGAL_PARAMETER);
+    teardown(&p);
+
+    /* A message the state machine does not expect: unexpected_message. */
+    setup(&p, false);
+    p.tap = drop_client_flight_tap;
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, server_waits_for_cke, 5000);
+    uint8_t hello_done[12] = { HT_SERVER_HELLO_DONE, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0 };
+    hello_done[5] = (uint8_t)p.server.conn->next_recv_seq;
+    inject_plain(&p, CT_HANDSHAKE, hello_done, sizeof hello_done, 300);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_UNEXPECTED_MESSAGE);
+    teardown(&p);
+}
+
+/* Hold the client's final flight, edit it, and let the timer resend it. */
+static void edit_client_flight(pair *p, void (*edit)(dtls_conn *c))
+{
+    p->tap = drop_client_flight_tap;
+    dtls_conn_start(p->client.conn, p->now);
+    bool client_waits(pair * q);
+    pair_run(p, pair_never, 200);
+    CHECK(p->client.conn->hs && p->client.conn->hs->state == HS_C_WAIT_CCS);
+    edit(p->client.conn);
+    p->tap = NULL;
+}
+
+static void corrupt_finished(dtls_conn *c)
+{
+    flight *f = &c->flight;
+    for (size_t i = 0; i < f->nmsgs; i++)
+        if (f->msgs[i].type == HT_FINISHED)
+            f->buf[f->msgs[i].off] ^= 0x55;
+}
+
+static void drop_certificate_verify(dtls_conn *c)
+{
+    flight *f = &c->flight;
+    for (size_t i = 0; i < f->nmsgs; i++) {
+        if (f->msgs[i].type != HT_CERTIFICATE_VERIFY)
+            continue;
+        uint16_t seq = f->msgs[i].seq;
+        memmove(&f->msgs[i], &f->msgs[i + 1], (f->nmsgs - i - 1) * sizeof f->msgs[0]);
+        f->nmsgs--;
+        for (size_t j = i; j < f->nmsgs; j++)
+            if (f->msgs[j].type == HT_FINISHED)
+                f->msgs[j].seq = seq;
+        return;
+    }
+}
+
+static void test_forged_flights(void)
+{
+    pair p;
+    setup(&p, false);
+    edit_client_flight(&p, corrupt_finished);
+    pair_run(&p, pair_any_closed, 10000);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_DECRYPT_ERROR);
+    CHECK(!p.server.established);
+    teardown(&p);
+
+    setup(&p, true);
+    edit_client_flight(&p, drop_certificate_verify);
+    pair_run(&p, pair_any_closed, 10000);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_UNEXPECTED_MESSAGE);
+    CHECK(!p.server.established);
+    teardown(&p);
+}
+
+/* RFC 5746 4.5 / our policy: renegotiation is refused with a warning and
+ * the association goes on. */
+static void test_renegotiation_refused(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    uint8_t hello[12 + 40] = { HT_CLIENT_HELLO, 0, 0, 40, 0, 5, 0, 0, 0, 0, 0, 40 };
+    hello[5] = (uint8_t)p.server.conn->next_recv_seq;
+    CHECK(record_send(p.client.conn, CT_HANDSHAKE, hello, sizeof hello) == DTLS_OK);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.client.nalerts == 1 && p.client.alerts_received[0] == DTLS_ALERT_NO_RENEGOTIATION);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_ESTABLISHED);
+    echo_works(&p);
+    /* And a HelloRequest to the client likewise. */
+    uint8_t hello_request[12] = { HT_HELLO_REQUEST, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0 };
+    CHECK(record_send(p.server.conn, CT_HANDSHAKE, hello_request, sizeof hello_request) == DTLS_OK);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.server.nalerts == 1 && p.server.alerts_received[0] == DTLS_ALERT_NO_RENEGOTIATION);
+    echo_works(&p);
+    teardown(&p);
+}
+
+/* A flood of cookieless hellos from many ports: only HelloVerifyRequests,
+ * each no larger than the hello (RFC 6347 4.2.1), and no connection. */
+static void test_hello_flood(void)
+{
+    pair p;
+    setup(&p, false);
+    p.tap = capture_tap;
+    capture_left = 1;
+    dtls_conn_start(p.client.conn, p.now);
+    p.tap = NULL;
+    CHECK(captured_len > 60);
+    size_t replies = 0, oversize = 0;
+    for (uint32_t port = 0; port < 20000; port++) {
+        uint8_t addr[6] = { 127, 0, 0, 1, (uint8_t)(port >> 8), (uint8_t)port };
+        uint8_t reply[256];
+        size_t rlen = 0;
+        if (dtls_accept(p.scfg, p.now, addr, sizeof addr, captured, captured_len, reply,
+                        sizeof reply, &rlen) == DTLS_ACCEPT_REPLY)
+            replies++;
+        oversize += rlen > captured_len;
+    }
+    CHECK(replies == 20000 && oversize == 0);
+    /* A hello too short to answer without amplifying gets nothing. */
+    uint8_t reply[256];
+    size_t rlen = 0;
+    CHECK(dtls_accept(p.scfg, p.now, (const uint8_t *)"peer", 4, captured, 40, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_DROP);
+    /* A cookie from another address does not verify. */
+    uint8_t hvr[256];
+    CHECK(dtls_accept(p.scfg, p.now, (const uint8_t *)"A", 1, captured, captured_len, hvr, sizeof hvr, &rlen)
+          == DTLS_ACCEPT_REPLY);
+    teardown(&p);
+}
+
+int main(void)
+{
+    char err[256];
+    CHECK(dtls_make_self_signed("localhost", 30, &srv_cert, &srv_key, err, sizeof err) == DTLS_OK);
+    CHECK(dtls_make_self_signed("test-client", 30, &cli_cert, &cli_key, err, sizeof err) == DTLS_OK);
+    test_garbage();
+    test_replay_and_epochs();
+    test_misplaced_messages();
+    test_forged_flights();
+    test_renegotiation_refused();
+    test_hello_flood();
+    free(srv_cert);
+    free(srv_key);
+    free(cli_cert);
+    free(cli_key);
+    return unit_report();
+}
