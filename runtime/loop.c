@@ -43,6 +43,10 @@ rt_loop *rt_loop_new(void)
 
 uint64_t rt_loop_now(rt_loop *loop)
 {
+    /* libuv caches the time per iteration; between runs (a script's top
+     * level, a spec between tests) the cache can be seconds old. */
+    if (!loop->running)
+        uv_update_time(&loop->uv);
     return uv_now(&loop->uv);
 }
 

@@ -42,6 +42,7 @@ int rt_timer_start(rt_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
 {
     if (t->closing || t->loop->shutting_down)
         return UV_ECANCELED;
+    rt_loop_now(t->loop); /* start from the current time, not a stale one */
     return uv_timer_start(&t->uv, on_timer, timeout_ms, repeat_ms);
 }
 
