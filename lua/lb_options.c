@@ -22,7 +22,7 @@ static const char *const known_server[] = {
     "handshakeTimeout", "psk", "pskHint", "maxConnections", "maxHandshakes", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
-    "ciphers", "mtu", "handshakeTimeout", "psk", NULL };
+    "ciphers", "mtu", "handshakeTimeout", "psk", "localAddress", "localPort", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -219,8 +219,13 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         return 0;
     }
     if (get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
-        get_string(L, t, "address", &out->address, err, errlen))
+        get_string(L, t, "address", &out->address, err, errlen) ||
+        get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))
         return -1;
+    n = 0;
+    if (get_count(L, t, "localPort", 0, 65535, &n, err, errlen))
+        return -1;
+    out->tls.local_port = (int)n;
     n = 0;
     if (get_count(L, t, "port", 1, 65535, &n, err, errlen))
         return -1;

@@ -47,7 +47,12 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
                 family);
         return NULL;
     }
-    rt_addr_parse(&local, family, NULL, 0);
+    if (opt->local_port < 0 || opt->local_port > 65535 ||
+        rt_addr_parse(&local, family, opt->local_address, opt->local_port) != 0) {
+        rt_errf(err, errlen, "localAddress: '%s' port %d is not a usable IPv%d address",
+                opt->local_address ? opt->local_address : "", opt->local_port, family);
+        return NULL;
+    }
     dtls_config *config = rt_tls_config_build(opt, DTLS_ROLE_CLIENT, err, errlen);
     if (config == NULL)
         return NULL;
@@ -65,7 +70,8 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
     if (r == 0)
         c = rt_conn_create(loop, NULL, ep, config, DTLS_ROLE_CLIENT, &peer, handlers, host);
     if (c == NULL) {
-        rt_errf(err, errlen, "cannot open a UDP socket: %s", r ? uv_strerror(r) : "out of memory");
+        rt_errf(err, errlen, "%s: %s", r ? "localPort" : "connect",
+                r ? uv_strerror(r) : "out of memory");
         rt_endpoint_close(ep);
         dtls_config_free(config);
         return NULL;

@@ -97,6 +97,8 @@ typedef struct rt_tls_options {
     size_t mtu;              /* 0: the engine's default */
     uint64_t handshake_timeout_ms; /* 0: the engine's default */
     const char *servername;  /* client: name to check and send */
+    const char *local_address; /* client: bind here (NULL: any) */
+    int local_port;          /* client: bind to this port (0: ephemeral) */
     /* client: the PSK to offer */
     const uint8_t *psk_identity;
     size_t psk_identity_len;

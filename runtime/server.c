@@ -94,6 +94,8 @@ int rt_server_bind(rt_server *s, const char *address, int port, char *err, size_
         char text[64];
         rt_addr_text(&name, text, sizeof text);
         rt_log(RT_LOG_INFO, NULL, "listening on %s", text);
+        rt_log(RT_LOG_FINE, NULL, "%s: reading with %s", text,
+               uv_udp_using_recvmmsg(&s->ep->udp) ? "recvmmsg batches" : "recvmsg");
     }
     return 0;
 }

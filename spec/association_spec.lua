@@ -1,0 +1,109 @@
+-- association_spec.lua — how the runtime manages associations: a peer that
+-- restarts on the same address and port (RFC 6347 4.2.8), the connection
+-- cap, and dtls.shutdown closing every session with close_notify.
+local dtls = require "dtls"
+local H = require "helpers"
+
+local function free_udp_port()
+  local probe, port = H.listen()
+  probe:close()
+  assert(H.run(2000))
+  return port
+end
+
+describe("a peer restarting on the same address and port (RFC 6347 4.2.8)", function()
+  it("gets a new association, which replaces the old one once its handshake is done", function()
+    local client_port = free_udp_port()
+    local sockets, log = {}, {}
+    local proc
+    local server, port
+    server, port = H.listen(nil, function(s)
+      sockets[#sockets + 1] = s
+      local n = #sockets
+      log[#log + 1] = "secure " .. n
+      s:on("message", function(m)
+        log[#log + 1] = "message " .. n .. " " .. m
+        if n == 1 then
+          -- The first client vanishes without close_notify...
+          proc:kill("KILL")
+          proc:wait_for(function(p) return p:status() end, 5)
+          -- ...and a new one starts from the very same address and port.
+          local c = assert(dtls.connect(H.client_options(port, { localPort = client_port })))
+          c:on("secureConnect", function() c:send("second") end)
+          c:on("message", function(echo)
+            log[#log + 1] = "echo " .. echo
+            c:close()
+          end)
+        else
+          s:send(m)
+        end
+      end)
+      s:on("close", function()
+        log[#log + 1] = "close " .. n
+        if n == 2 then server:close() end
+      end)
+    end)
+    local script = H.tmpname() .. ".lua"
+    local f = assert(io.open(script, "w"))
+    f:write(([[
+      local dtls = require "dtls"
+      local c = assert(dtls.connect({ type = "udp4", port = %d, address = "127.0.0.1",
+        localPort = %d, rejectUnauthorized = false }))
+      c:on("secureConnect", function() c:send("first") end)
+    ]]):format(port, client_port))
+    f:close()
+    proc = H.spawn("exec " .. H.q(H.bin) .. " " .. H.q(script))
+    local ok = H.run(15000)
+    proc:cleanup()
+    os.remove(script)
+    assert.is_true(ok, table.concat(log, ", "))
+    assert.same({ "secure 1", "message 1 first", "close 1", "secure 2", "message 2 second",
+                  "echo second", "close 2" }, log)
+  end)
+end)
+
+describe("caps", function()
+  it("maxConnections: peers beyond the cap get no association", function()
+    local server, port = H.listen(H.server_options({ maxConnections = 1 }))
+    local first = assert(dtls.connect(H.client_options(port)))
+    local result = {}
+    first:on("secureConnect", function()
+      assert.equal(1, server:connections())
+      local second = assert(dtls.connect(H.client_options(port, { handshakeTimeout = 1500 })))
+      second:on("error", function(e) result.error = e end)
+      second:on("close", function()
+        result.second_closed = true
+        result.count = server:connections()
+        first:close(); server:close()
+      end)
+    end)
+    assert.is_true(H.run(10000))
+    assert.is_true(result.second_closed)
+    assert.matches("time", result.error or "")
+    assert.equal(1, result.count)
+  end)
+end)
+
+describe("dtls.shutdown", function()
+  it("closes every session with close_notify, every server and timer, and run returns", function()
+    local events = {}
+    local server, port = H.listen(nil, function(s)
+      s:on("close", function() events[#events + 1] = "server socket" end)
+    end)
+    server:on("close", function() events[#events + 1] = "server" end)
+    local interval = dtls.setInterval(10, function() end)
+    local c = assert(dtls.connect(H.client_options(port)))
+    c:on("secureConnect", function() dtls.setTimeout(20, dtls.shutdown) end)
+    c:on("error", function(e) events[#events + 1] = "error " .. e end)
+    c:on("close", function() events[#events + 1] = "client" end)
+    assert.is_true(H.run(5000))
+    table.sort(events)
+    assert.same({ "client", "server", "server socket" }, events)
+    assert.is_false(interval:active())
+    -- and the loop works again afterwards
+    local fired = false
+    dtls.setTimeout(1, function() fired = true end)
+    assert.is_true(H.run(2000))
+    assert.is_true(fired)
+  end)
+end)
