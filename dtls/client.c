@@ -84,8 +84,9 @@ static int write_client_hello(dtls_conn *c)
 
 static int send_client_hello(dtls_conn *c, uint64_t now_ms)
 {
-    flight_reset(&c->flight);
-    int rc = write_client_hello(c);
+    int rc = flight_reset(c);
+    if (rc == DTLS_OK)
+        rc = write_client_hello(c);
     if (rc == DTLS_OK)
         rc = flight_send(c, now_ms, false);
     if (rc != DTLS_OK)
@@ -313,10 +314,9 @@ static int send_client_flight(dtls_conn *c, uint64_t now_ms)
 {
     dtls_hs *hs = c->hs;
     const dtls_suite *s = hs->suite;
-    flight_reset(&c->flight);
-    int rc = DTLS_OK;
+    int rc = flight_reset(c);
     bool send_cert = hs->cert_requested && c->cfg->chain.n && hs->sig_scheme;
-    if (hs->cert_requested)
+    if (rc == DTLS_OK && hs->cert_requested)
         rc = kx_write_certificate(c, !send_cert);
     dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 1 + DTLS_MAX_POINT_LEN);
     if (dtls_suite_uses_psk(s)) {

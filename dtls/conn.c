@@ -39,7 +39,7 @@ static void conn_closed(dtls_conn *c, int error)
     if (c->error == DTLS_OK)
         c->error = error;
     hs_free(c);
-    flight_free(&c->flight);
+    flight_free(c);
     dtls_event ev = { .type = DTLS_EV_CLOSED, .error = c->error };
     conn_emit(c, &ev);
 }
@@ -86,7 +86,7 @@ void conn_established(dtls_conn *c, uint64_t now_ms)
     hs_free(c);
     if (c->role == DTLS_ROLE_CLIENT) {
         /* The server's Finished proves it has our whole flight. */
-        flight_free(&c->flight);
+        flight_free(c);
     } else {
         /* Kept to answer a client that lost it, until the client shows it
          * has it or the handshake timeout passes (RFC 6347 4.2.4). */
@@ -102,7 +102,7 @@ void conn_established(dtls_conn *c, uint64_t now_ms)
 dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
                          size_t peer_len, void *user)
 {
-    if (!cfg || peer_len > sizeof ((dtls_conn *)0)->peer_addr)
+    if (!cfg || peer_len > sizeof ((dtls_hs *)0)->peer_addr)
         return NULL;
     dtls_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -111,13 +111,13 @@ dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
     c->role = role;
     c->user = user;
     c->state = DTLS_STATE_HANDSHAKING;
-    if (peer_len)
-        memcpy(c->peer_addr, peer, peer_len);
-    c->peer_addr_len = peer_len;
     if (hs_new(c, 0) != DTLS_OK) {
         free(c);
         return NULL;
     }
+    if (peer_len)
+        memcpy(c->hs->peer_addr, peer, peer_len);
+    c->hs->peer_addr_len = peer_len;
     c->hs->give_up_at = 0; /* armed by the first call that brings a time */
     return c;
 }
@@ -127,7 +127,7 @@ void dtls_conn_free(dtls_conn *c)
     if (!c)
         return;
     hs_free(c);
-    flight_free(&c->flight);
+    flight_free(c);
     dtls_aead_cleanup(&c->rd_aead);
     dtls_aead_cleanup(&c->wr_aead);
     dtls_aead_cleanup(&c->pending_rd_aead);
@@ -158,7 +158,7 @@ int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
 {
     if (c->role != DTLS_ROLE_CLIENT)
         return DTLS_OK;
-    if (!c->hs || c->hs->state != HS_C_WAIT_SERVER_HELLO || c->flight.nmsgs)
+    if (!c->hs || c->hs->state != HS_C_WAIT_SERVER_HELLO || flight_count(c))
         return DTLS_ERR_STATE;
     arm_give_up(c, now_ms);
     return client_start(c, now_ms);
@@ -206,8 +206,8 @@ static void handle_app_data(dtls_conn *c, uint16_t epoch, const uint8_t *p, size
         return;
     }
     /* The client has our final flight: it is talking to us in epoch 1. */
-    if (c->flight.nmsgs)
-        flight_free(&c->flight);
+    if (c->flight)
+        flight_free(c);
     dtls_event ev = { .type = DTLS_EV_APP_DATA, .data = p, .len = len };
     conn_emit(c, &ev);
 }
@@ -413,7 +413,9 @@ size_t dtls_conn_memory(const dtls_conn *c)
 {
     /* What we allocate ourselves; libcrypto's cipher contexts are counted
      * by the benchmark's RSS measurement, not here. */
-    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->flight.cap;
+    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len;
+    if (c->flight)
+        n += sizeof *c->flight + c->flight->cap;
     if (c->hs)
         n += sizeof *c->hs + c->hs->transcript_cap;
     return n;

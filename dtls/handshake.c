@@ -107,21 +107,32 @@ int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
 
 /* ---- our flights ---- */
 
-void flight_reset(flight *f)
+int flight_reset(dtls_conn *c)
 {
-    f->nmsgs = 0;
-    f->len = 0;
+    if (!c->flight && !(c->flight = calloc(1, sizeof *c->flight)))
+        return DTLS_ERR_INTERNAL;
+    c->flight->nmsgs = 0;
+    c->flight->len = 0;
+    return DTLS_OK;
 }
 
-void flight_free(flight *f)
+void flight_free(dtls_conn *c)
 {
-    free(f->buf);
-    memset(f, 0, sizeof *f);
+    if (!c->flight)
+        return;
+    free(c->flight->buf);
+    free(c->flight);
+    c->flight = NULL;
 }
 
 dtls_wr flight_msg_begin(dtls_conn *c, size_t max_len)
 {
-    flight *f = &c->flight;
+    flight *f = c->flight;
+    if (!f) {
+        dtls_wr bad = wr_init(NULL, 0);
+        bad.err = true;
+        return bad;
+    }
     if (f->cap - f->len < max_len) {
         size_t cap = f->len + max_len;
         uint8_t *p = realloc(f->buf, cap);
@@ -138,14 +149,14 @@ dtls_wr flight_msg_begin(dtls_conn *c, size_t max_len)
 
 static flight_msg *flight_push(dtls_conn *c, uint8_t type, size_t len)
 {
-    flight *f = &c->flight;
-    if (f->nmsgs == MAX_FLIGHT_MSGS)
+    flight *f = c->flight;
+    if (!f || f->nmsgs == MAX_FLIGHT_MSGS)
         return NULL;
     flight_msg *m = &f->msgs[f->nmsgs++];
     m->type = type;
-    m->epoch = c->write_epoch;
-    m->off = f->len;
-    m->len = len;
+    m->epoch = (uint8_t)c->write_epoch;
+    m->off = (uint32_t)f->len;
+    m->len = (uint32_t)len;
     f->len += len;
     return m;
 }
@@ -158,7 +169,7 @@ int flight_msg_end(dtls_conn *c, uint8_t type, dtls_wr *w)
     if (!m)
         return DTLS_ERR_INTERNAL;
     m->seq = c->hs->next_send_seq++;
-    transcript_add(c->hs, type, m->seq, c->flight.buf + m->off, m->len);
+    transcript_add(c->hs, type, m->seq, c->flight->buf + m->off, m->len);
     return DTLS_OK;
 }
 
@@ -180,7 +191,7 @@ static bool flight_write_msg(dtls_conn *c, dtls_wr *w, const flight_msg *m)
             datagram_flush(c, w);
         return record_write(c, w, m->epoch, CT_CHANGE_CIPHER_SPEC, &ccs, 1);
     }
-    const uint8_t *body = c->flight.buf + m->off;
+    const uint8_t *body = c->flight->buf + m->off;
     size_t off = 0;
     do {
         size_t framing = record_overhead(c, m->epoch) + HANDSHAKE_HEADER_LEN;
@@ -210,8 +221,8 @@ static bool flight_write_msg(dtls_conn *c, dtls_wr *w, const flight_msg *m)
 int flight_send(dtls_conn *c, uint64_t now_ms, bool retransmission)
 {
     dtls_wr w = wr_init(c->cfg->wbuf, c->cfg->mtu);
-    for (size_t i = 0; i < c->flight.nmsgs; i++)
-        if (!flight_write_msg(c, &w, &c->flight.msgs[i]))
+    for (size_t i = 0; i < flight_count(c); i++)
+        if (!flight_write_msg(c, &w, &c->flight->msgs[i]))
             return DTLS_ERR_INTERNAL;
     datagram_flush(c, &w);
     c->last_retransmit_at = now_ms;
@@ -230,7 +241,7 @@ void flight_start_timer(dtls_conn *c, uint64_t now_ms)
  * forged stale fragment cannot make us a traffic amplifier. */
 static void retransmit_on_stale(dtls_conn *c, uint64_t now_ms)
 {
-    if (!c->flight.nmsgs || now_ms - c->last_retransmit_at < TRIGGERED_RETRANSMIT_GAP_MS)
+    if (!flight_count(c) || now_ms - c->last_retransmit_at < TRIGGERED_RETRANSMIT_GAP_MS)
         return;
     flight_send(c, now_ms, true);
 }
@@ -244,7 +255,7 @@ uint64_t hs_deadline(const dtls_conn *c)
         d = c->hs->give_up_at;
         if (c->hs->retransmit_at && c->hs->retransmit_at < d)
             d = c->hs->retransmit_at;
-    } else if (c->flight.nmsgs && c->flight_expires) {
+    } else if (flight_count(c) && c->flight_expires) {
         d = c->flight_expires;
     }
     return d;
@@ -254,8 +265,8 @@ void hs_tick(dtls_conn *c, uint64_t now_ms)
 {
     dtls_hs *hs = c->hs;
     if (!hs) {
-        if (c->flight.nmsgs && c->flight_expires && now_ms >= c->flight_expires)
-            flight_free(&c->flight);
+        if (flight_count(c) && c->flight_expires && now_ms >= c->flight_expires)
+            flight_free(c);
         return;
     }
     if (now_ms >= hs->give_up_at) {

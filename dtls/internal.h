@@ -114,9 +114,9 @@ typedef struct replay_window {
  * (RFC 6347 4.2.4). CCS is kept as a pseudo-message. */
 typedef struct flight_msg {
     uint8_t type;      /* handshake type, or 0xFF for ChangeCipherSpec */
-    uint16_t epoch;
+    uint8_t epoch;
     uint16_t seq;      /* message_seq */
-    size_t off, len;   /* body within flight.buf */
+    uint32_t off, len; /* body within flight.buf */
 } flight_msg;
 #define FLIGHT_CCS 0xFF
 #define MAX_FLIGHT_MSGS 8
@@ -208,7 +208,10 @@ typedef struct dtls_hs {
     uint64_t give_up_at;
     bool ccs_early;             /* the peer's CCS came before we were ready */
     uint8_t verify_data_client[12];
-    uint8_t verify_data_server[12];
+    uint8_t master_secret[48];
+    /* the peer's transport address, for checking its cookie */
+    uint8_t peer_addr[64];
+    size_t peer_addr_len;
 } dtls_hs;
 
 /* ---- one association ---- */
@@ -238,20 +241,17 @@ struct dtls_conn {
     /* handshake message_seq we expect next; survives the handshake so that
      * a retransmitted final flight is recognised (RFC 6347 4.2.4) */
     uint16_t next_recv_seq;
-    /* our final flight, kept after the handshake until the peer shows it
-     * has it (server) — compact copy */
-    flight flight;
+    /* the flight we last sent; the server keeps its final one after the
+     * handshake until the client shows it has it (NULL when none) */
+    flight *flight;
     uint64_t flight_expires;    /* after the handshake: when to drop it */
     uint64_t last_retransmit_at;
-    uint8_t master_secret[48];
     dtls_hs *hs;               /* NULL once the handshake is over */
     /* after the handshake */
     uint8_t *peer_cert_der;
     size_t peer_cert_der_len;
     uint8_t *psk_identity;
     size_t psk_identity_len;
-    uint8_t peer_addr[32];
-    size_t peer_addr_len;
     dtls_stats stats;
     bool in_callback;
 };
@@ -302,8 +302,10 @@ int hs_new(dtls_conn *c, uint64_t now_ms);
 void hs_free(dtls_conn *c);
 void transcript_add(dtls_hs *hs, uint8_t type, uint16_t seq, const uint8_t *body, size_t len);
 int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len);
-void flight_reset(flight *f);
-void flight_free(flight *f);
+/* Start a new flight (allocating it on first use). */
+int flight_reset(dtls_conn *c);
+void flight_free(dtls_conn *c);
+static inline size_t flight_count(const dtls_conn *c) { return c->flight ? c->flight->nmsgs : 0; }
 /* Build a handshake message straight into the flight: begin gives a writer
  * for the body (at most max_len bytes), end seals it as message `type` with
  * the next message_seq and adds it to the transcript. */

@@ -25,10 +25,10 @@ int keys_master_secret(dtls_conn *c)
         if (transcript_hash(c, session_hash, &n) != DTLS_OK)
             return DTLS_ERR_INTERNAL;
         rc = dtls_prf(md, hs->premaster, hs->premaster_len, "extended master secret",
-                      session_hash, n, NULL, 0, c->master_secret, 48);
+                      session_hash, n, NULL, 0, hs->master_secret, 48);
     } else {
         rc = dtls_prf(md, hs->premaster, hs->premaster_len, "master secret",
-                      hs->client_random, 32, hs->server_random, 32, c->master_secret, 48);
+                      hs->client_random, 32, hs->server_random, 32, hs->master_secret, 48);
     }
     OPENSSL_cleanse(hs->premaster, sizeof hs->premaster);
     hs->premaster_len = 0;
@@ -44,7 +44,7 @@ int keys_install(dtls_conn *c)
     dtls_aead_alg alg = hs->suite->aead;
     size_t klen = dtls_aead_key_len(alg), ivlen = dtls_aead_fixed_iv_len(alg);
     uint8_t block[2 * 32 + 2 * 12];
-    if (dtls_prf(keys_prf_md(hs->suite), c->master_secret, 48, "key expansion",
+    if (dtls_prf(keys_prf_md(hs->suite), hs->master_secret, 48, "key expansion",
                  hs->server_random, 32, hs->client_random, 32, block, 2 * (klen + ivlen)) != 0)
         return DTLS_ERR_INTERNAL;
     const uint8_t *ckey = block, *skey = block + klen;
@@ -68,7 +68,7 @@ int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
     size_t n = 0;
     if (transcript_hash(c, hash, &n) != DTLS_OK)
         return DTLS_ERR_INTERNAL;
-    return dtls_prf(keys_prf_md(c->hs->suite), c->master_secret, 48,
+    return dtls_prf(keys_prf_md(c->hs->suite), c->hs->master_secret, 48,
                     client ? "client finished" : "server finished",
                     hash, n, NULL, 0, out, 12) == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
 }

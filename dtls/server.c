@@ -242,8 +242,9 @@ static int send_server_flight(dtls_conn *c, uint64_t now_ms)
 {
     dtls_hs *hs = c->hs;
     dtls_wr w;
-    flight_reset(&c->flight);
-    int rc = write_server_hello(c);
+    int rc = flight_reset(c);
+    if (rc == DTLS_OK)
+        rc = write_server_hello(c);
     if (rc == DTLS_OK && dtls_suite_uses_cert(hs->suite))
         rc = kx_write_certificate(c, false);
     if (rc == DTLS_OK)
@@ -270,7 +271,7 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     if (!client_hello_parse(m->body, m->len, &ch))
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ClientHello");
     /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
-    if (!cookie_check(c->cfg, c->peer_addr, c->peer_addr_len, &ch))
+    if (!cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
         return conn_fail(c, -1, "ClientHello without a valid cookie");
     /* DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0). */
     if (ch.version > DTLS1_2_VERSION)
@@ -419,12 +420,13 @@ static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "client Finished does not verify");
     transcript_add_msg(hs, m);
     /* Our final flight: ChangeCipherSpec and Finished (RFC 5246 7.3). */
-    flight_reset(&c->flight);
     uint8_t verify[12];
     if (keys_finished(c, false, verify) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
     dtls_wr w;
-    int rc = flight_add_ccs(c);
+    int rc = flight_reset(c);
+    if (rc == DTLS_OK)
+        rc = flight_add_ccs(c);
     if (rc == DTLS_OK) {
         w = flight_msg_begin(c, 12);
         wr_bytes(&w, verify, 12);

@@ -224,7 +224,7 @@ static void edit_client_flight(pair *p, void (*edit)(dtls_conn *c))
 
 static void corrupt_finished(dtls_conn *c)
 {
-    flight *f = &c->flight;
+    flight *f = c->flight;
     for (size_t i = 0; i < f->nmsgs; i++)
         if (f->msgs[i].type == HT_FINISHED)
             f->buf[f->msgs[i].off] ^= 0x55;
@@ -232,7 +232,7 @@ static void corrupt_finished(dtls_conn *c)
 
 static void drop_certificate_verify(dtls_conn *c)
 {
-    flight *f = &c->flight;
+    flight *f = c->flight;
     for (size_t i = 0; i < f->nmsgs; i++) {
         if (f->msgs[i].type != HT_CERTIFICATE_VERIFY)
             continue;
