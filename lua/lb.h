@@ -104,6 +104,7 @@ typedef struct lb_socket {
     int self_ref;      /* pins the userdata while connected */
     bool ud_alive;
     bool is_client;
+    bool in_gc;        /* __gc is closing it: the struct is freed there */
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */

@@ -20,7 +20,7 @@ static lb_socket *check_socket(lua_State *L, int idx)
 
 static void maybe_free(lb_socket *sock)
 {
-    if (!sock->ud_alive && sock->conn == NULL)
+    if (!sock->ud_alive && sock->conn == NULL && !sock->in_gc)
         free(sock);
 }
 
@@ -371,9 +371,14 @@ static int socket_gc(lua_State *L)
     *box = NULL;
     sock->ud_alive = false;
     if (sock->conn) {
-        /* Only lua_close collects a connected (pinned) socket. */
+        /* Only lua_close collects a connected (pinned) socket. Closing
+         * reports conn_closed synchronously, which must not free sock
+         * under our feet. */
         sock->lb->closing = true;
+        sock->in_gc = true;
         rt_conn_close(sock->conn);
+        sock->in_gc = false;
+        sock->conn = NULL;
     }
     maybe_free(sock);
     return 0;
