@@ -13,6 +13,8 @@
 #define RT_UV_DGRAM_CHUNK (64u * 1024u)
 /* A server reads up to this many datagrams per recvmmsg call. */
 #define RT_SERVER_BATCH 8u
+/* Socket buffer a server asks for, each direction. */
+#define RT_SERVER_SOCKET_BUFFER (4 * 1024 * 1024)
 /* Bytes queued for sending past which new datagrams are dropped. */
 #define RT_SEND_QUEUE_MAX (4u * 1024u * 1024u)
 
@@ -89,6 +91,15 @@ int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
 
 int rt_endpoint_start(rt_endpoint *ep)
 {
+    if (ep->rxcap > RT_UV_DGRAM_CHUNK) {
+        /* A server takes bursts (many handshakes at once): ask the kernel for
+         * room (capped by net.core.rmem_max/wmem_max); the defaults drop
+         * datagrams after ~200 KiB. Failure only means the default stays. */
+        int size = RT_SERVER_SOCKET_BUFFER;
+        uv_recv_buffer_size((uv_handle_t *)&ep->udp, &size);
+        size = RT_SERVER_SOCKET_BUFFER;
+        uv_send_buffer_size((uv_handle_t *)&ep->udp, &size);
+    }
     int r = uv_udp_recv_start(&ep->udp, on_alloc, on_recv);
     if (r == 0)
         ep->started = true;
