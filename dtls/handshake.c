@@ -376,15 +376,15 @@ static int drain(dtls_conn *c, uint64_t now_ms, uint16_t epoch)
 static void post_handshake_message(dtls_conn *c, uint64_t now_ms, uint16_t epoch,
                                    uint8_t type, uint16_t seq)
 {
-    if (seq < c->next_recv_seq) {
-        retransmit_on_stale(c, now_ms);
-        return;
-    }
+    /* A new handshake numbers its messages from 0 again (RFC 6347 4.2.2),
+     * so a renegotiation is recognised by type and epoch, not number. */
     bool reneg = epoch > 0 && (c->role == DTLS_ROLE_SERVER ? type == HT_CLIENT_HELLO
                                                             : type == HT_HELLO_REQUEST);
     if (reneg) {
         conn_log(c, DTLS_LOG_INFO, "renegotiation refused");
         conn_send_alert(c, 1, DTLS_ALERT_NO_RENEGOTIATION);
+    } else if (seq < c->next_recv_seq) {
+        retransmit_on_stale(c, now_ms);
     } else {
         c->stats.dropped_unexpected++;
     }
