@@ -135,12 +135,14 @@ int lb_off(lua_State *L)
 {
     check_ours(L);
     const char *event = luaL_checkstring(L, 2);
-    if (!lua_isnoneornil(L, 3))
+    bool all = lua_isnoneornil(L, 3);
+    if (!all)
         luaL_checktype(L, 3, LUA_TFUNCTION);
+    lua_settop(L, 3); /* the pushes below must not shift the arguments */
     lua_getiuservalue(L, 1, 1);
     lua_rawgeti(L, -1, LB_LISTENERS);
     int listeners = lua_gettop(L);
-    if (lua_isnoneornil(L, 3) || lua_getfield(L, listeners, event) != LUA_TTABLE) {
+    if (all || lua_getfield(L, listeners, event) != LUA_TTABLE) {
         lua_pushnil(L);
         lua_setfield(L, listeners, event);
     } else {

@@ -219,6 +219,33 @@ describe("server:bind", function()
     assert.same({ "callback", "listener" }, events)
   end)
 
+  it("off removes one listener or all of an event", function()
+    local s = assert(dtls.createServer(H.server_options()))
+    local calls = {}
+    local function a() calls[#calls + 1] = "a" end
+    local function b() calls[#calls + 1] = "b" end
+    s:on("listening", a):on("listening", b):on("listening", a)
+    assert.equal(s, s:off("listening", a))
+    s:on("close", a)
+    s:off("close")
+    assert(s:bind(0, "127.0.0.1"))
+    dtls.setTimeout(10, function() s:close() end)
+    assert.is_true(H.run(2000))
+    assert.same({ "b" }, calls)
+    assert.has_error(function() s:on("listening", "not a function") end)
+    assert.has_error(function() s:on({}, a) end)
+  end)
+
+  it("closes a server held in a <close> variable at the end of its scope", function()
+    local closed = false
+    do
+      local s <close> = H.listen()
+      s:on("close", function() closed = true end)
+    end
+    assert.is_true(H.run(2000))
+    assert.is_true(closed)
+  end)
+
   it("binds udp6 on ::1", function()
     local s = assert(dtls.createServer(H.server_options({ type = "udp6" })))
     assert(s:bind(0, "::1"))
