@@ -62,6 +62,33 @@ describe("a peer restarting on the same address and port (RFC 6347 4.2.8)", func
   end)
 end)
 
+describe("the front door", function()
+  it("keeps no state for garbage datagrams and still serves real peers", function()
+    local server, port = H.listen(nil, function(s) s:on("message", function(m) s:send(m) end) end)
+    local result = {}
+    dtls.setTimeout(1, function()
+      -- Random bytes, an empty-ish datagram, and something shaped like a
+      -- handshake record header, from many source ports.
+      local target = "/dev/udp/127.0.0.1/" .. port
+      local rc = H.execute("bash -c " .. H.q(
+        "for i in $(seq 1 50); do head -c $((i * 20)) /dev/urandom > " .. target ..
+        "; printf '\\026\\376\\375\\000\\000\\000\\000\\000\\000\\000\\000\\000\\001x' > " .. target ..
+        "; done"))
+      result.sent = rc
+      dtls.setTimeout(100, function()
+        result.after_garbage = server:connections()
+        local c = assert(dtls.connect(H.client_options(port)))
+        c:on("secureConnect", function() c:send("real") end)
+        c:on("message", function(m) result.echo = m; c:close(); server:close() end)
+      end)
+    end)
+    assert.is_true(H.run(10000))
+    assert.equal(0, result.sent)
+    assert.equal(0, result.after_garbage)
+    assert.equal("real", result.echo)
+  end)
+end)
+
 describe("caps", function()
   it("maxConnections: peers beyond the cap get no association", function()
     local server, port = H.listen(H.server_options({ maxConnections = 1 }))
