@@ -106,12 +106,21 @@ int rt_endpoint_start(rt_endpoint *ep)
     return r;
 }
 
+static void on_udp_closed(uv_handle_t *handle);
+
 static void on_queued_send_done(uv_udp_send_t *req, int status)
 {
     rt_queued_send *q = RT_CONTAINER(req, rt_queued_send, req);
+    rt_endpoint *ep = req->handle->data;
     if (q->completion.done)
         q->completion.done(q->completion.a, q->completion.b, status);
     free(q);
+    /* A close waits for queued datagrams (close_notify among them). */
+    if (ep->close_pending && uv_udp_get_send_queue_count(&ep->udp) == 0 &&
+        !uv_is_closing((uv_handle_t *)&ep->udp)) {
+        ep->close_pending = false;
+        uv_close((uv_handle_t *)&ep->udp, on_udp_closed);
+    }
 }
 
 void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
@@ -194,6 +203,13 @@ void rt_endpoint_close(rt_endpoint *ep)
     ep->closing = true;
     /* recv_stop clears libuv's recv_cb, which ends a recvmmsg batch early. */
     uv_udp_recv_stop(&ep->udp);
+    /* uv_close would cancel queued sends: the close_notify alerts just
+     * queued (RFC 5246 7.2.1) must leave first. UDP sends complete or fail
+     * promptly, so the wait is short. */
+    if (uv_udp_get_send_queue_count(&ep->udp) > 0 && !ep->loop->freeing) {
+        ep->close_pending = true;
+        return;
+    }
     uv_close((uv_handle_t *)&ep->udp, on_udp_closed);
 }
 

@@ -89,6 +89,7 @@ struct rt_endpoint {
     size_t rxcap;
     bool started;
     bool closing;
+    bool close_pending;  /* closing, waiting for queued sends to leave */
     uint64_t dropped_sends;
 };
 
