@@ -19,10 +19,10 @@ int lb_family_from_type(const char *type)
 
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
-    "handshakeTimeout", "psk", "pskHint", "maxConnections", "maxHandshakes", NULL };
+    "handshakeTimeout", "psk", "pskHint", "maxConnections", "maxHandshakes", "idleTimeout", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
-    "ciphers", "mtu", "handshakeTimeout", "psk", "localAddress", "localPort", NULL };
+    "ciphers", "mtu", "handshakeTimeout", "psk", "localAddress", "localPort", "idleTimeout", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -201,6 +201,10 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     if (get_count(L, t, "handshakeTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
         return -1;
     out->tls.handshake_timeout_ms = (uint64_t)n;
+    n = 0;
+    if (get_count(L, t, "idleTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
+        return -1;
+    out->tls.idle_timeout_ms = (uint64_t)n;
     if (read_psk(L, t, server, out, err, errlen))
         return -1;
 

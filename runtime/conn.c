@@ -143,7 +143,7 @@ void rt_conn_install_callbacks(dtls_config *config, bool with_psk)
 
 rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
                         dtls_config *config, dtls_role role, const rt_addr *peer,
-                        const rt_handlers *handlers, void *host)
+                        const rt_handlers *handlers, void *host, uint64_t idle_timeout)
 {
     rt_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -160,6 +160,8 @@ rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
     c->heap_index = RT_HEAP_NONE;
     c->deadline = UINT64_MAX;
     c->handshaking = true;
+    c->idle_timeout = idle_timeout;
+    c->last_activity = rt_loop_now(loop);
     rt_link_init(&c->link);
     c->engine = dtls_conn_new(config, role, peer->key, peer->key_len, c);
     if (c->engine == NULL) {
@@ -180,6 +182,11 @@ static void after_engine_call(rt_conn *c, int rc, uint64_t min_deadline)
         return;
     }
     uint64_t d = dtls_conn_deadline(c->engine);
+    if (c->established && c->idle_timeout) {
+        uint64_t idle = c->last_activity + c->idle_timeout;
+        if (idle < d)
+            d = idle;
+    }
     if (d != UINT64_MAX && d < min_deadline)
         d = min_deadline;
     if (rt_heap_set(&c->loop->heap, c, d) != 0) {
@@ -194,7 +201,8 @@ void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
 {
     if (c->finished)
         return;
-    int rc = dtls_conn_recv(c->engine, rt_loop_now(c->loop), dgram, len);
+    c->last_activity = rt_loop_now(c->loop);
+    int rc = dtls_conn_recv(c->engine, c->last_activity, dgram, len);
     after_engine_call(c, rc, 0);
 }
 
@@ -202,7 +210,15 @@ void rt_conn_tick(rt_conn *c, uint64_t now)
 {
     if (c->finished)
         return;
-    dtls_conn_tick(c->engine, now);
+    if (c->established && c->idle_timeout && now >= c->last_activity + c->idle_timeout) {
+        /* The peer may be gone without a close_notify (UDP has no FIN). */
+        rt_log(RT_LOG_FINE, c->peer_text, "idle for %llu ms: closing",
+               (unsigned long long)(now - c->last_activity));
+        rt_conn_close(c);
+        return;
+    }
+    if (dtls_conn_deadline(c->engine) <= now)
+        dtls_conn_tick(c->engine, now);
     /* A deadline left in the past is retried a millisecond later, never in
      * a tight loop. */
     after_engine_call(c, DTLS_OK, now + 1);

@@ -132,7 +132,9 @@ struct rt_conn {
     rt_sockname peer_name;
     char peer_text[64];
     size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
-    uint64_t deadline;
+    uint64_t deadline;         /* min(engine deadline, idle deadline) */
+    uint64_t idle_timeout;     /* ms, 0 = none */
+    uint64_t last_activity;    /* loop time of the last datagram in */
     /* RFC 6347 4.2.8: a new association from the same address waits here
      * until its handshake completes; only then does it replace this one. */
     rt_conn *successor;
@@ -149,7 +151,7 @@ struct rt_conn {
 /* Creates a connection and its engine state (not yet in any table). */
 rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
                         dtls_config *config, dtls_role role, const rt_addr *peer,
-                        const rt_handlers *handlers, void *host);
+                        const rt_handlers *handlers, void *host, uint64_t idle_timeout);
 /* Engine entry points: each re-arms the deadline afterwards. */
 void rt_conn_feed(rt_conn *conn, const uint8_t *dgram, size_t len);
 void rt_conn_tick(rt_conn *conn, uint64_t now);
@@ -169,6 +171,7 @@ struct rt_server {
     rt_handlers handlers;
     void *host;
     int family;
+    uint64_t idle_timeout;
     rt_peer_table table;       /* address -> current association */
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;

@@ -96,6 +96,8 @@ typedef struct rt_tls_options {
     const char *ciphers;     /* OpenSSL-style names, colon separated */
     size_t mtu;              /* 0: the engine's default */
     uint64_t handshake_timeout_ms; /* 0: the engine's default */
+    uint64_t idle_timeout_ms;      /* close an established association after
+                                      this long without a datagram; 0: never */
     const char *servername;  /* client: name to check and send */
     const char *local_address; /* client: bind here (NULL: any) */
     int local_port;          /* client: bind to this port (0: ephemeral) */

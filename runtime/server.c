@@ -34,6 +34,7 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->host = host;
     s->max_conns = opt->max_connections ? opt->max_connections : RT_DEFAULT_MAX_CONNECTIONS;
     s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
+    s->idle_timeout = opt->idle_timeout_ms;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
     rt_list_init(&s->conns);
@@ -137,7 +138,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         return;
     }
     rt_conn *c = rt_conn_create(s->loop, s, s->ep, s->config, DTLS_ROLE_SERVER, from,
-                                &s->handlers, s->host);
+                                &s->handlers, s->host, s->idle_timeout);
     if (c == NULL)
         return;
     if (existing) {

@@ -111,6 +111,43 @@ describe("caps", function()
   end)
 end)
 
+describe("idleTimeout", function()
+  it("closes an association that stays silent, with close_notify", function()
+    local events = {}
+    local server, port
+    server, port = H.listen(H.server_options({ idleTimeout = 300 }), function(s)
+      s:on("close", function() events[#events + 1] = "server socket"; server:close() end)
+    end)
+    local c = assert(dtls.connect(H.client_options(port)))
+    local t0
+    c:on("secureConnect", function() t0 = os.time(); c:send("one message, then silence") end)
+    c:on("error", function(e) events[#events + 1] = "error " .. e end)
+    c:on("close", function() events[#events + 1] = "client" end)
+    assert.is_true(H.run(5000))
+    assert.same({ "server socket", "client" }, events)
+    assert.is_true(os.time() - t0 <= 2)
+  end)
+
+  it("leaves an active association alone", function()
+    local server, port = H.listen(H.server_options({ idleTimeout = 300 }), function(s)
+      s:on("message", function(m) s:send(m) end)
+    end)
+    local c = assert(dtls.connect(H.client_options(port)))
+    local echoes, closed_early = 0, false
+    c:on("secureConnect", function()
+      dtls.setInterval(100, function(t)
+        if echoes >= 8 then dtls.clearTimer(t); c:close(); server:close() return end
+        c:send("ping")
+      end)
+    end)
+    c:on("message", function() echoes = echoes + 1 end)
+    c:on("close", function() closed_early = echoes < 8 end)
+    assert.is_true(H.run(5000))
+    assert.is_false(closed_early)
+    assert.is_true(echoes >= 8)
+  end)
+end)
+
 describe("dtls.shutdown", function()
   it("closes every session with close_notify, every server and timer, and run returns", function()
     local events = {}
