@@ -415,3 +415,175 @@ relay() {
   it_start_udp_server "$name" "$DTLSRUN_TOOLS/udp_relay" --listen '127.0.0.1:{PORT}' \
     --to "127.0.0.1:$to" --max-seconds "$IT_DEADLINE" "$@"
 }
+
+# ---- the interop matrix: dtlsrun's own scripts, cases, results -------------
+# Used by server_*.sh, client_*.sh, psk_*.sh and loss_relay.sh:
+#
+#   ic_begin "openssl s_client -dtls1_2" server
+#   dtlsrun_server ec cert="$C/server-ec256.pem" key="$C/server-ec256.key"
+#   ic_case "ECDHE-ECDSA-AES128-GCM-SHA256" no my_check ec -cipher ...
+#   ic_end
+#
+# A case runs in a subshell under `set -e`: ic_fail (or any failing command)
+# ends that case only; processes it started are stopped, the files of its
+# processes are shown, and the next case runs. ic_end fails the test if any
+# case failed. Name a case's processes "$IC_C-something" (IC_C is c1, c2, ...).
+# With DTLSRUN_INTEROP_RESULTS set, every case appends a line
+#   peer|dtlsrun role|suite|client cert|result
+# to that file (scripts/interop-table makes the README table from them).
+
+IC_DIR="$DTLSRUN_ROOT/spec/interop"
+IC_PEER=""
+IC_ROLE=""
+IC_N=0
+IC_C=""
+IC_FAILED=()
+declare -A IC_MARK=()
+
+# ic_begin PEER ROLE: the peer program and dtlsrun's role for the cases that follow.
+ic_begin() {
+  IC_PEER=$1
+  IC_ROLE=$2
+}
+
+# ic_record PEER ROLE SUITE CLIENT_CERT RESULT: append a results line (if asked to).
+ic_record() {
+  [[ -n "${DTLSRUN_INTEROP_RESULTS:-}" ]] || return 0
+  printf '%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5" >>"$DTLSRUN_INTEROP_RESULTS"
+}
+
+# ic_fail MESSAGE: end the current case as failed.
+ic_fail() {
+  it_log "case $IC_C: $*"
+  exit 1
+}
+
+# ic_case SUITE CLIENT_CERT CMD...: run CMD as one case of the matrix.
+ic_case() {
+  local suite=$1 client_cert=$2 rc=0 t0=$SECONDS result
+  shift 2
+  IC_N=$((IC_N + 1))
+  IC_C="c$IC_N"
+  set +e
+  (
+    set -e
+    IC_OUTER=" ${!IT_PID[*]} "
+    trap ic_case_cleanup EXIT
+    trap 'exit 1' INT TERM
+    "$@"
+  )
+  rc=$?
+  set -e
+  if ((rc == 0)); then
+    result=pass
+  else
+    result=FAIL
+    IC_FAILED+=("$suite (client cert: $client_cert)")
+    ic_dump_case
+  fi
+  it_log "$result [$IC_C, $((SECONDS - t0)) s]: $IC_PEER | dtlsrun $IC_ROLE | $suite | client cert: $client_cert"
+  ic_record "$IC_PEER" "$IC_ROLE" "$suite" "$client_cert" "$result"
+  return 0
+}
+
+# Stops what the case started (not the servers it shares with other cases).
+ic_case_cleanup() {
+  local rc=$? name
+  for name in "${!IT_PID[@]}"; do
+    [[ $IC_OUTER == *" $name "* ]] || it_stop "$name" >/dev/null 2>&1 || true
+  done
+  exit "$rc"
+}
+
+# ic_dump_case: the files of the current case, and the last lines of the shared servers'.
+ic_dump_case() {
+  local f
+  for f in "$IT_TMP/$IC_C"-*; do
+    [[ -s "$f" && $f != *.in ]] || continue
+    printf -- '----- %s\n' "${f##*/}" >&2
+    tail -c 4000 "$f" | cat -v >&2
+    printf '\n' >&2
+  done
+  for f in "$IT_TMP"/*.out "$IT_TMP"/*.err; do
+    [[ -s "$f" && ${f##*/} != c[0-9]*-* ]] || continue
+    printf -- '----- %s (last lines)\n' "${f##*/}" >&2
+    tail -n 8 "$f" | cut -c1-300 | cat -v >&2
+  done
+}
+
+# ic_end: log the summary; exit 1 if any case failed.
+ic_end() {
+  local f
+  if ((${#IC_FAILED[@]})); then
+    it_log "${#IC_FAILED[@]} of $IC_N cases failed ($IC_PEER, dtlsrun $IC_ROLE):"
+    for f in "${IC_FAILED[@]}"; do it_log "  FAIL: $f"; done
+    exit 1
+  fi
+  it_log "all $IC_N cases passed ($IC_PEER, dtlsrun $IC_ROLE)"
+}
+
+# ic_lines FILE: the lines every echo case sends: several messages, one with
+# a leading Q (an s_client command letter), tabs and UTF-8, one of 200 bytes.
+ic_lines() {
+  {
+    printf 'first line from the interop test\n'
+    printf 'Q is not a command here\n'
+    printf 'tab\there, UTF-8 \xc3\xbc\xe2\x82\xac, symbols ~!@#$%%^&*()\n'
+    printf '%s\n' "$(head -c 199 /dev/zero | tr '\0' 'x')"
+    printf 'last line\n'
+  } >"$1"
+}
+
+# dtlsrun_server NAME key=value...: spec/interop/echo_server.lua under dtlsrun
+# on 127.0.0.1:${IT_PORT[NAME]}. It prints one line per handshake
+# ("secure PORT CIPHER DTLSv1.2 psk=ID cert=SUBJECT") and per failed one
+# ("clientError ALERT ..."). IC_LOG_LEVEL sets dtlsrun's --log-level (INFO).
+dtlsrun_server() {
+  local name=$1
+  shift
+  it_start_udp_server "$name" "$DTLSRUN_BIN" --log-level "${IC_LOG_LEVEL:-INFO}" \
+    "$IC_DIR/echo_server.lua" 'port={PORT}' "$@"
+}
+
+# dtlsrun_client NAME SECONDS key=value...: start spec/interop/echo_client.lua
+# under dtlsrun in the background (it_wait NAME for its status).
+dtlsrun_client() {
+  local name=$1 secs=$2
+  shift 2
+  it_start "$name" "$secs" "$DTLSRUN_BIN" --log-level "${IC_LOG_LEVEL:-INFO}" \
+    "$IC_DIR/echo_client.lua" "$@"
+}
+
+# ic_mark NAME: later ic_server_saw calls look only at NAME's output from here on.
+ic_mark() {
+  IC_MARK[$1]=$(wc -l <"$IT_TMP/$1.out")
+}
+
+# ic_server_saw NAME TEXT [SECONDS]: wait (default 3 s) until NAME's stdout,
+# after its ic_mark, contains TEXT.
+ic_server_saw() {
+  local name=$1 text=$2 secs=${3:-3} i new
+  for ((i = 0; i <= secs * 20; i++)); do
+    new=$(tail -n +"$((${IC_MARK[$name]:-0} + 1))" "$IT_TMP/$name.out")
+    [[ $new == *"$text"* ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# ic_fragmented MSGFILE [DIRECTION]: true if openssl's -msgfile shows that
+# the handshake messages received (DIRECTION "<<<", the default) or sent
+# (">>>") before ChangeCipherSpec took more records than messages, i.e. were
+# fragmented.
+ic_fragmented() {
+  local counts records messages dir=${2:-<<<}
+  counts=$(awk -v dir="$dir" '
+    index($0, dir " ") != 1 { next }
+    /content_type=20\)/ { exit }
+    /content_type=256\)/ { r++ }
+    /content_type=22\)/ { m++ }
+    END { print r + 0, m + 0 }' "$1")
+  read -r records messages <<<"$counts"
+  it_log "${1##*/} ($dir): $records records for $messages handshake messages"
+  ((records > messages))
+}

@@ -1,0 +1,58 @@
+-- echo_server.lua — the dtlsrun server the interop tests talk to: every
+-- message is sent back as is. Options come as key=value arguments:
+--   dtlsrun spec/interop/echo_server.lua port=P [address=127.0.0.1]
+--       [cert=FILE key=FILE] [ca=FILE requestCert=1] [ciphers=A:B] [mtu=N]
+--       [psk=identity:hexkey,identity2:hexkey2] [pskHint=TEXT]
+-- One line per event goes to stdout, so the tests can check what was
+-- negotiated and which alert ended a failed handshake:
+--   listening PORT
+--   secure PORT CIPHER PROTOCOL psk=IDENTITY|- cert=SUBJECT|-
+--   clientError MESSAGE
+--   sendError PORT N bytes: MESSAGE
+--   error PORT MESSAGE
+local dtls = require "dtls"
+
+io.stdout:setvbuf("line")
+
+local opt = {}
+for _, a in ipairs(arg or {}) do
+  local k, v = a:match("^([%w]+)=(.*)$")
+  if not k then
+    io.stderr:write("echo_server.lua: arguments are key=value, got '", a, "'\n")
+    os.exit(2)
+  end
+  opt[k] = v
+end
+
+local port = tonumber(opt.port) or error("port=N is required")
+local address = opt.address or "127.0.0.1"
+local options = { type = address:find(":", 1, true) and "udp6" or "udp4" }
+options.cert, options.key, options.ca = opt.cert, opt.key, opt.ca
+options.requestCert = opt.requestCert == "1" or nil
+options.ciphers = opt.ciphers
+options.mtu = opt.mtu and tonumber(opt.mtu)
+options.pskHint = opt.pskHint
+if opt.psk then
+  options.psk = {}
+  for identity, hexkey in opt.psk:gmatch("([^,:]+):([^,]+)") do
+    options.psk[identity] = assert(dtls.hex(hexkey))
+  end
+end
+
+local server = assert(dtls.createServer(options))
+
+server:on("secureConnection", function(socket)
+  local cert = socket.peerCertificate
+  print(string.format("secure %d %s %s psk=%s cert=%s", socket.rinfo.port, tostring(socket.cipher),
+                      tostring(socket.protocol), socket.pskIdentity or "-",
+                      cert and cert.subject or "-"))
+  socket:on("message", function(msg)
+    local ok, err = socket:send(msg)
+    if not ok then print(string.format("sendError %d %d bytes: %s", socket.rinfo.port, #msg, tostring(err))) end
+  end)
+  socket:on("error", function(err) print(string.format("error %d %s", socket.rinfo.port, tostring(err))) end)
+end)
+server:on("clientError", function(err) print("clientError " .. tostring(err)) end)
+server:on("error", function(err) print("error server " .. tostring(err)) end)
+
+assert(server:bind(port, address, function() print("listening " .. server:address().port) end))
