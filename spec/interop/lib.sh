@@ -587,3 +587,68 @@ ic_fragmented() {
   it_log "${1##*/} ($dir): $records records for $messages handshake messages"
   ((records > messages))
 }
+
+# ---- cases with dtlsrun as the client ------------------------------------------
+
+# ic_dtlsrun_echo PORT SUITE key=value...: echo_client.lua sends the lines
+# (IC_INPUT, default $IT_TMP/lines) to an echoing server on PORT; it must get
+# them back byte for byte, exit 0, and report SUITE (unless SUITE is empty).
+ic_dtlsrun_echo() {
+  local port=$1 suite=$2 rc=0
+  shift 2
+  dtlsrun_client "$IC_C-dc" 30 port="$port" input="${IC_INPUT:-$IT_TMP/lines}" "$@"
+  it_wait "$IC_C-dc" 25 || rc=$?
+  ((rc == 0)) || ic_fail "the dtlsrun client exited with status $rc"
+  [[ -z $suite ]] || grep -qx "secure 1 $suite" "$IT_TMP/$IC_C-dc.out" \
+    || ic_fail "the dtlsrun client did not report $suite"
+}
+
+# ic_dtlsrun_refused PORT ALERTS key=value...: the handshake with PORT must
+# fail with an error naming one of ALERTS (a|b), and the client exit 0.
+ic_dtlsrun_refused() {
+  local port=$1 alerts=$2
+  shift 2
+  ic_dtlsrun_echo "$port" "" expectError="$alerts" "$@"
+}
+
+# ic_openssl_echo SUITE S_SERVER_ARGS... -- CLIENT_ARGS...: openssl s_server
+# -naccept 1 with S_SERVER_ARGS, and echo_client.lua with CLIENT_ARGS.
+# s_server does not echo, so the harness does: once s_server has printed the
+# client's lines, it writes the same bytes to s_server's stdin, which sends
+# them back. The client must get them byte for byte and report SUITE, and
+# s_server must then exit 0 (the client closed with close_notify).
+ic_openssl_echo() {
+  local suite=$1 input=${IC_INPUT:-$IT_TMP/lines} sargs=() rc=0
+  shift
+  while (($#)) && [[ $1 != -- ]]; do
+    sargs+=("$1")
+    shift
+  done
+  shift
+  openssl_server "$IC_C-ss" -naccept 1 "${sargs[@]}"
+  dtlsrun_client "$IC_C-dc" 30 port="${IT_PORT[$IC_C-ss]}" input="$input" "$@"
+  it_wait_for_bytes "$IT_TMP/$IC_C-ss.out" "$input" 10 "$IC_C-dc" \
+    || ic_fail "s_server did not receive the lines"
+  it_send_file "$IC_C-ss" "$input"
+  it_wait "$IC_C-dc" 10 || rc=$?
+  ((rc == 0)) || ic_fail "the dtlsrun client exited with status $rc"
+  grep -qx "secure 1 $suite" "$IT_TMP/$IC_C-dc.out" || ic_fail "the dtlsrun client did not report $suite"
+  rc=0
+  it_wait "$IC_C-ss" 5 || rc=$?
+  ((rc == 0)) || ic_fail "s_server did not end cleanly (status $rc)"
+}
+
+# ic_openssl_refused ALERTS S_SERVER_ARGS... -- CLIENT_ARGS...: the handshake
+# between s_server and echo_client.lua must fail with one of ALERTS (a|b) on
+# the client's side.
+ic_openssl_refused() {
+  local alerts=$1 sargs=()
+  shift
+  while (($#)) && [[ $1 != -- ]]; do
+    sargs+=("$1")
+    shift
+  done
+  shift
+  openssl_server "$IC_C-ss" "${sargs[@]}"
+  ic_dtlsrun_refused "${IT_PORT[$IC_C-ss]}" "$alerts" "$@"
+}
