@@ -66,6 +66,8 @@ int lb_newindex(lua_State *L);
 void lb_set_field(lua_State *L, int ud_idx, const char *name);
 /* Pushes {address=, port=, family=}. */
 void lb_push_sockname(lua_State *L, const rt_sockname *name);
+/* Pushes the connection's peer as {address=, port=, family=}. */
+void lb_push_peer(lua_State *L, const rt_conn *conn);
 int lb_ref_value(lua_State *L, int idx);
 void lb_unref(lua_State *L, int *ref);
 

@@ -210,6 +210,13 @@ void lb_push_sockname(lua_State *L, const rt_sockname *name)
     lua_setfield(L, -2, "family");
 }
 
+void lb_push_peer(lua_State *L, const rt_conn *conn)
+{
+    rt_sockname name;
+    rt_conn_peer(conn, &name);
+    lb_push_sockname(L, &name);
+}
+
 int lb_ref_value(lua_State *L, int idx)
 {
     lua_pushvalue(L, idx);

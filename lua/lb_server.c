@@ -68,7 +68,7 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
     if (!lua_checkstack(L, 4))
         return;
     lua_pushstring(L, msg);
-    lb_push_sockname(L, rt_conn_peer(conn));
+    lb_push_peer(L, conn);
     lb_emit(lb, srv->self_ref, "clientError", 2, srv->self_ref, "a 'clientError' listener");
 }
 
@@ -98,7 +98,7 @@ static int on_psk_lookup(void *host, rt_conn *conn, const uint8_t *identity, siz
         lua_rawget(L, -2);
     } else {
         lua_pushlstring(L, (const char *)identity, identity_len);
-        lb_push_sockname(L, rt_conn_peer(conn));
+        lb_push_peer(L, conn);
         /* An error fails this one handshake (internal_error), logged. */
         if (!lb_pcall(lb, 2, 1, "the psk function", srv->ud_alive ? srv->self_ref : LUA_NOREF)) {
             lua_settop(L, top);

@@ -97,7 +97,7 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
     sock->server = srv;
     sock->self_ref = lb_ref_value(L, ud);
     rt_conn_set_user(conn, sock);
-    lb_push_sockname(L, rt_conn_peer(conn));
+    lb_push_peer(L, conn);
     lb_set_field(L, ud, "rinfo");
     lb_socket_fill_secure_fields(L, ud, conn);
     return sock;
@@ -236,7 +236,7 @@ int lb_connect(lua_State *L)
     }
     rt_conn_set_user(sock->conn, sock);
     sock->self_ref = lb_ref_value(L, ud);
-    lb_push_sockname(L, rt_conn_peer(sock->conn));
+    lb_push_peer(L, sock->conn);
     lb_set_field(L, ud, "rinfo");
     if (cb)
         lb_add_listener(L, ud, "secureConnect", cb);

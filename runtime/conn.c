@@ -155,8 +155,9 @@ rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
     c->handlers = handlers;
     c->host = host;
     c->peer = *peer;
-    rt_addr_name((const struct sockaddr *)&peer->sa, &c->peer_name);
-    rt_addr_text(&c->peer_name, c->peer_text, sizeof c->peer_text);
+    rt_sockname name;
+    rt_addr_name((const struct sockaddr *)&peer->sa, &name);
+    rt_addr_text(&name, c->peer_text, sizeof c->peer_text);
     c->heap_index = RT_HEAP_NONE;
     c->deadline = UINT64_MAX;
     c->handshaking = true;
@@ -286,7 +287,10 @@ void *rt_conn_user(const rt_conn *c) { return c->user; }
 void rt_conn_set_user(rt_conn *c, void *user) { c->user = user; }
 int rt_conn_is_client(const rt_conn *c) { return c->server == NULL; }
 int rt_conn_established(const rt_conn *c) { return c->established && !c->finished; }
-const rt_sockname *rt_conn_peer(const rt_conn *c) { return &c->peer_name; }
+void rt_conn_peer(const rt_conn *c, rt_sockname *out)
+{
+    rt_addr_name((const struct sockaddr *)&c->peer.sa, out);
+}
 const char *rt_conn_peer_text(const rt_conn *c) { return c->peer_text; }
 
 int rt_conn_local(const rt_conn *c, rt_sockname *out)

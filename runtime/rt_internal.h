@@ -24,7 +24,10 @@
  * canonical key (family, port, address bytes) for hashing and for the
  * engine's cookie (RFC 6347 4.2.1 binds the cookie to the address). */
 typedef struct rt_addr {
-    struct sockaddr_storage sa;
+    union {
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } sa; /* not sockaddr_storage: 28 bytes instead of 128, per connection */
     uint8_t key[RT_PEER_KEY_MAX];
     uint8_t key_len;
 } rt_addr;
@@ -129,8 +132,7 @@ struct rt_conn {
     void *host;
     void *user;
     rt_addr peer;
-    rt_sockname peer_name;
-    char peer_text[64];
+    char peer_text[56];        /* "[v6 address]:port" for log lines */
     size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
     uint64_t deadline;         /* min(engine deadline, idle deadline) */
     uint64_t idle_timeout;     /* ms, 0 = none */

@@ -197,7 +197,7 @@ void *rt_conn_user(const rt_conn *conn);
 void rt_conn_set_user(rt_conn *conn, void *user);
 int rt_conn_is_client(const rt_conn *conn);
 int rt_conn_established(const rt_conn *conn);
-const rt_sockname *rt_conn_peer(const rt_conn *conn);
+void rt_conn_peer(const rt_conn *conn, rt_sockname *out);
 /* "127.0.0.1:50000" or "[::1]:50000", for log lines. */
 const char *rt_conn_peer_text(const rt_conn *conn);
 int rt_conn_local(const rt_conn *conn, rt_sockname *out);
