@@ -652,3 +652,12 @@ ic_openssl_refused() {
   openssl_server "$IC_C-ss" "${sargs[@]}"
   ic_dtlsrun_refused "${IT_PORT[$IC_C-ss]}" "$alerts" "$@"
 }
+
+# ic_gnutls_server NAME [gnutls-serv args...]: gnutls_server, with stdout line
+# buffered (stdbuf) so that what it prints about a session ("- Status: The
+# certificate is trusted.", "received[...]") can be read while it runs.
+ic_gnutls_server() {
+  local name=$1
+  shift
+  it_start_udp_server "$name" stdbuf -oL gnutls-serv --udp --echo -p '{PORT}' "$@"
+}
