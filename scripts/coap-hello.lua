@@ -10,6 +10,8 @@
 --   hint=TEXT       a PSK identity hint for the ServerKeyExchange (default none)
 --   ciphers=A:B     the suites to offer (default: all dtlsrun has; the
 --                   server picks the first of its list the client offers)
+--   handshakeTimeout=MS
+--                   give up on a handshake after this long (default 60000)
 --   cert=FILE certkey=FILE
 --                   also offer certificate suites with this certificate (ECDSA)
 --   mode=cert       certificate only, no PSK: dtlsrun's embedded default
@@ -43,7 +45,8 @@ for i, a in ipairs(arg or {}) do
 end
 
 local options = { type = opt.address:find(":", 1, true) and "udp6" or "udp4",
-                  cert = opt.cert, key = opt.certkey, ciphers = opt.ciphers }
+                  cert = opt.cert, key = opt.certkey, ciphers = opt.ciphers,
+                  handshakeTimeout = tonumber(opt.handshakeTimeout) }
 if opt.mode ~= "cert" then
   options.psk = { [opt.identity] = assert(dtls.hex(opt.key)) }
   options.pskHint = opt.hint
