@@ -180,7 +180,7 @@ describe("psk tables and functions", function()
     assert.is_nil(seen.secure[1].cert)
   end)
 
-  it("nil and false mean unknown identity; other non-keys fail that handshake only", function()
+  it("nil and false mean unknown identity; other non-keys fail that handshake only (internal_error)", function()
     local answers = {
       ["nil"] = function() return nil end,
       ["false"] = function() return false end,
@@ -207,7 +207,7 @@ describe("psk tables and functions", function()
     for _, name in ipairs({ "number", "table", "empty", "too_long" }) do
       assert.is_nil(recs[name].secure, name)
       assert.equal(1, #recs[name].errors, name)
-      assert.not_matches("unknown_psk_identity", recs[name].errors[1], 1, true)
+      assert.matches("internal_error", recs[name].errors[1], 1, true)
     end
     assert.equal(1, #seen.secure)
     assert.equal("good", seen.secure[1].identity)
@@ -296,6 +296,7 @@ describe("failed PSK handshakes", function()
     end)
     assert.is_nil(bad.secure)
     assert.equal(1, #bad.errors)
+    assert.matches("internal_error", bad.errors[1], 1, true)
     assert.equal("good", good.echoed)
     assert.equal(1, #seen.errors)
     assert.matches("lookup exploded for bad", seen.errors[1], 1, true)
