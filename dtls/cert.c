@@ -303,7 +303,7 @@ static int set_expected_name(X509_VERIFY_PARAM *vp, const char *hostname)
 }
 
 int dtls_chain_verify(X509_STORE *store, const dtls_chain *chain, const char *hostname,
-                      char *err, size_t errlen)
+                      int purpose, char *err, size_t errlen)
 {
     int alert = DTLS_ALERT_INTERNAL_ERROR;
     if (chain == NULL || chain->n == 0) {
@@ -320,6 +320,10 @@ int dtls_chain_verify(X509_STORE *store, const dtls_chain *chain, const char *ho
         if (!sk_X509_push(untrusted, chain->certs[i]))
             goto done;
     if (!X509_STORE_CTX_init(ctx, store, chain->certs[0], untrusted))
+        goto done;
+    if (purpose != DTLS_PURPOSE_ANY
+        && !X509_STORE_CTX_set_purpose(ctx, purpose == DTLS_PURPOSE_SERVER ? X509_PURPOSE_SSL_SERVER
+                                                                           : X509_PURPOSE_SSL_CLIENT))
         goto done;
     if (hostname != NULL && *hostname != '\0' &&
         !set_expected_name(X509_STORE_CTX_get0_param(ctx), hostname)) {
@@ -385,7 +389,12 @@ static int key_curve_nid(EVP_PKEY *key)
     return nid != NID_undef ? nid : EC_curve_nist2nid(name);
 }
 
-/* Only P-256 and P-384 ECDSA keys and rsaEncryption RSA keys are usable. */
+/* Only P-256 and P-384 ECDSA keys and rsaEncryption RSA keys are usable.
+ * In TLS 1.2 an ECDSA SignatureAndHashAlgorithm names the hash only
+ * (RFC 5246 7.4.1.4.1): ecdsa_secp256r1_sha256 is "SHA-256 with ECDSA" on
+ * any curve, and peers such as OpenSSL sign that way with P-384 keys. The
+ * curve binding is TLS 1.3's (RFC 8446 4.2.3); a caller that prefers the
+ * matching hash orders its choice itself. */
 static int scheme_fits(const struct scheme_info *s, EVP_PKEY *key)
 {
     if (s == NULL || key == NULL)
@@ -396,7 +405,7 @@ static int scheme_fits(const struct scheme_info *s, EVP_PKEY *key)
         int nid = key_curve_nid(key);
         if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1)
             return 0;
-        return s->curve_nid == 0 || s->curve_nid == nid;
+        return 1;
     }
     return EVP_PKEY_is_a(key, "RSA");
 }

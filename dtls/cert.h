@@ -46,12 +46,16 @@ int dtls_key_matches_cert(EVP_PKEY *key, X509 *cert);
 /* Add every certificate in pem to store. Returns the count added, or -1. */
 int dtls_store_add_pem(X509_STORE *store, const char *pem, size_t len, char *err, size_t errlen);
 
-/* Verify chain (leaf first) against store; when hostname is non-NULL the leaf
- * must match it (DNS SAN / CN, or IP address). Returns 0, or the TLS alert
- * to send (bad_certificate, unknown_ca, certificate_expired, ...) with a
- * reason in err. */
+/* What the verified certificate is for (its extended key usage, as libssl
+ * checks it): a server's certificate, a client's, or no check. */
+enum { DTLS_PURPOSE_ANY = 0, DTLS_PURPOSE_SERVER, DTLS_PURPOSE_CLIENT };
+
+/* Verify chain (leaf first) against store for purpose; when hostname is
+ * non-NULL the leaf must match it (DNS SAN / CN, or IP address). Returns 0,
+ * or the TLS alert to send (bad_certificate, unknown_ca,
+ * certificate_expired, ...) with a reason in err. */
 int dtls_chain_verify(X509_STORE *store, const dtls_chain *chain, const char *hostname,
-                      char *err, size_t errlen);
+                      int purpose, char *err, size_t errlen);
 
 /* 1 when scheme can be used with key (type, curve for ECDSA). */
 int dtls_sig_scheme_fits_key(uint16_t scheme, EVP_PKEY *key);

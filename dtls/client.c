@@ -144,9 +144,17 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             hs->peer_ems = true;
             break;
-        case EXT_EC_POINT_FORMATS:
+        case EXT_EC_POINT_FORMATS: {
             bit = 2;
+            /* RFC 8422 5.2: if present it must allow uncompressed points. */
+            dtls_rd list = rd_vec(&data, 1);
+            bool uncompressed = false;
+            while (rd_left(&list) > 0)
+                uncompressed |= rd_u8(&list) == 0;
+            if (!rd_done(&data) || !rd_ok(&list) || !uncompressed)
+                return DTLS_ALERT_ILLEGAL_PARAMETER;
             break;
+        }
         case EXT_SERVER_NAME:
             bit = 3; /* empty acknowledgement, RFC 6066 3 */
             if (data.len != 0 || !hs->servername)
@@ -209,7 +217,8 @@ static int on_certificate(dtls_conn *c, const hs_msg *m)
         char why[160];
         if (!c->cfg->ca)
             return conn_fail(c, DTLS_ALERT_UNKNOWN_CA, "no CA to verify the server (set ca, or rejectUnauthorized = false)");
-        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, hs->servername, why, sizeof why);
+        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, hs->servername,
+                                  DTLS_PURPOSE_SERVER, why, sizeof why);
         if (alert)
             return conn_fail(c, alert, why);
     }
@@ -293,11 +302,22 @@ static int on_certificate_request(dtls_conn *c, const hs_msg *m)
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed CertificateRequest");
     dtls_hs *hs = c->hs;
     hs->cert_requested = true;
+    /* Our key must be of a type the server asked for (RFC 5246 7.4.4:
+     * rsa_sign 1, ecdsa_sign 64); else we answer with no certificate. */
+    int key_type = c->cfg->key ? EVP_PKEY_get_base_id(c->cfg->key) : EVP_PKEY_NONE;
+    bool type_ok = false;
+    while (rd_left(&types) > 0) {
+        uint8_t t = rd_u8(&types);
+        type_ok |= (t == 64 && key_type == EVP_PKEY_EC) || (t == 1 && key_type == EVP_PKEY_RSA);
+    }
     /* The scheme for our CertificateVerify: ours in order, theirs. */
     hs->sig_scheme = 0;
     size_t n;
     const uint16_t *ours = hello_sig_schemes(&n);
-    for (size_t i = 0; c->cfg->key && i < n && !hs->sig_scheme; i++) {
+    for (size_t k = 0; type_ok && k < 2 * n && !hs->sig_scheme; k++) {
+        size_t i = k % n; /* first the hash that matches our curve */
+        if (k < n && !hello_scheme_is_natural(ours[i], c->cfg->key))
+            continue;
         dtls_rd list = schemes;
         while (rd_left(&list) > 0)
             if (rd_u16(&list) == ours[i] && dtls_sig_scheme_fits_key(ours[i], c->cfg->key))

@@ -190,6 +190,17 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
     return n;
 }
 
+/* Whether any signature scheme we speak can use this key. */
+static bool key_can_sign(EVP_PKEY *key)
+{
+    size_t n;
+    const uint16_t *schemes = hello_sig_schemes(&n);
+    for (size_t i = 0; i < n; i++)
+        if (dtls_sig_scheme_fits_key(schemes[i], key))
+            return true;
+    return false;
+}
+
 int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t errlen)
 {
     if ((cfg->key != NULL) != (cfg->chain.n > 0)) {
@@ -198,6 +209,10 @@ int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t 
     }
     if (cfg->key && !dtls_key_matches_cert(cfg->key, cfg->chain.certs[0])) {
         set_err(err, errlen, "key does not match the certificate");
+        return DTLS_ERR_ARG;
+    }
+    if (cfg->key && !key_can_sign(cfg->key)) {
+        set_err(err, errlen, "key type not supported: use ECDSA P-256 or P-384, or RSA");
         return DTLS_ERR_ARG;
     }
     const dtls_suite *usable[MAX_SUITES];

@@ -31,6 +31,29 @@ void conn_log(dtls_conn *c, int level, const char *fmt, ...)
     c->cfg->cb.log(c->user, level, msg);
 }
 
+/* Free what only a live association needs. Deferred while a public call is
+ * on the stack: a callback may close the connection under the handshake
+ * code that invoked it (dtls.h, re-entrancy). */
+static void conn_release(dtls_conn *c)
+{
+    if (c->depth == 0 && c->state == DTLS_STATE_CLOSED) {
+        hs_free(c);
+        flight_free(c);
+    }
+}
+
+static void conn_enter(dtls_conn *c)
+{
+    c->depth++;
+}
+
+static int conn_leave(dtls_conn *c, int rc)
+{
+    c->depth--;
+    conn_release(c);
+    return rc;
+}
+
 static void conn_closed(dtls_conn *c, int error)
 {
     if (c->state == DTLS_STATE_CLOSED)
@@ -38,8 +61,7 @@ static void conn_closed(dtls_conn *c, int error)
     c->state = DTLS_STATE_CLOSED;
     if (c->error == DTLS_OK)
         c->error = error;
-    hs_free(c);
-    flight_free(c);
+    conn_release(c);
     dtls_event ev = { .type = DTLS_EV_CLOSED, .error = c->error };
     conn_emit(c, &ev);
 }
@@ -58,8 +80,9 @@ int conn_send_alert(dtls_conn *c, int level, int desc)
 
 int conn_fail(dtls_conn *c, int alert, const char *why)
 {
-    if (c->state == DTLS_STATE_CLOSED)
-        return c->error;
+    if (c->state == DTLS_STATE_CLOSED || c->closing)
+        return c->error != DTLS_OK ? c->error : DTLS_ERR_CLOSED;
+    c->closing = true;
     conn_log(c, DTLS_LOG_WARN, "%s%s%s", why, alert >= 0 ? ": sending " : "",
              alert >= 0 ? dtls_alert_name(alert) : "");
     if (alert >= 0) {
@@ -161,7 +184,8 @@ int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
     if (!c->hs || c->hs->state != HS_C_WAIT_SERVER_HELLO || flight_count(c))
         return DTLS_ERR_STATE;
     arm_give_up(c, now_ms);
-    return client_start(c, now_ms);
+    conn_enter(c);
+    return conn_leave(c, client_start(c, now_ms));
 }
 
 /* ---- input ---- */
@@ -206,7 +230,7 @@ static void handle_app_data(dtls_conn *c, uint16_t epoch, const uint8_t *p, size
         return;
     }
     /* The client has our final flight: it is talking to us in epoch 1. */
-    if (c->flight)
+    if (c->flight && !c->hs)
         flight_free(c);
     dtls_event ev = { .type = DTLS_EV_APP_DATA, .data = p, .len = len };
     conn_emit(c, &ev);
@@ -275,11 +299,17 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     size_t n;
     if (!record_unprotect(c, &c->rd_aead, rec, &p, &n)) {
         c->stats.dropped_auth++;
-        /* Mid-handshake, the first protected record failing means the two
-         * sides derived different keys (a wrong PSK, say): fail now rather
-         * than at the timeout. */
-        if (c->hs && rec->epoch > 0)
-            conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "record does not authenticate (wrong key?)");
+        /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
+         * ones from an earlier session on the same addresses are normal.
+         * But a record right behind the peer's ChangeCipherSpec in the same
+         * datagram is its Finished, not a stray: the two sides hold
+         * different keys (a wrong PSK), so say so now rather than at the
+         * handshake timeout. */
+        if (c->hs && rec->epoch > 0) {
+            c->hs->auth_failures++;
+            if (c->hs->ccs_this_datagram && !c->hs->replaying_early)
+                conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "the peer's Finished does not authenticate (wrong key?)");
+        }
         return;
     }
     if (protected_epoch)
@@ -307,6 +337,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         handle_app_data(c, rec->epoch, p, n);
         break;
     }
+    if (protected_epoch) /* no plaintext left behind in the shared buffer */
+        OPENSSL_cleanse(c->cfg->rbuf, n);
 }
 
 int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t len)
@@ -316,6 +348,9 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
     arm_give_up(c, now_ms);
     if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO)
         c->version = DTLS1_2_VERSION;
+    conn_enter(c);
+    if (c->hs)
+        c->hs->ccs_this_datagram = false;
     dtls_rd r = rd_init(dgram, len);
     while (rd_left(&r) > 0 && c->state != DTLS_STATE_CLOSED) {
         record rec;
@@ -325,7 +360,7 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
         }
         conn_process_record(c, now_ms, &rec);
     }
-    return c->state == DTLS_STATE_CLOSED && c->error != DTLS_OK ? c->error : DTLS_OK;
+    return conn_leave(c, c->state == DTLS_STATE_CLOSED && c->error != DTLS_OK ? c->error : DTLS_OK);
 }
 
 /* ---- output ---- */
@@ -348,19 +383,22 @@ int dtls_conn_send(dtls_conn *c, uint64_t now_ms, const uint8_t *data, size_t le
         return DTLS_ERR_STATE;
     if (len > dtls_conn_max_send(c))
         return DTLS_ERR_TOO_BIG;
-    return record_send(c, CT_APPLICATION_DATA, data, len);
+    conn_enter(c);
+    return conn_leave(c, record_send(c, CT_APPLICATION_DATA, data, len));
 }
 
 int dtls_conn_close(dtls_conn *c, uint64_t now_ms)
 {
     (void)now_ms;
-    if (c->state == DTLS_STATE_CLOSED)
+    if (c->state == DTLS_STATE_CLOSED || c->closing)
         return DTLS_OK;
+    c->closing = true;
     /* During the handshake the peer has no keys for epoch 1 yet unless we
      * sent our CCS; record_send uses the epoch we write in. */
+    conn_enter(c);
     conn_send_alert(c, 1, DTLS_ALERT_CLOSE_NOTIFY);
     conn_closed(c, DTLS_OK);
-    return DTLS_OK;
+    return conn_leave(c, DTLS_OK);
 }
 
 uint64_t dtls_conn_deadline(const dtls_conn *c)
@@ -375,7 +413,9 @@ void dtls_conn_tick(dtls_conn *c, uint64_t now_ms)
     if (c->state == DTLS_STATE_CLOSED)
         return;
     arm_give_up(c, now_ms);
+    conn_enter(c);
     hs_tick(c, now_ms);
+    conn_leave(c, DTLS_OK);
 }
 
 /* ---- accessors ---- */

@@ -11,7 +11,7 @@
 
 #define RTO_INITIAL_MS 1000   /* RFC 6347 4.2.4.1 */
 #define RTO_MAX_MS 60000
-#define TRIGGERED_RETRANSMIT_GAP_MS 100
+#define TRIGGERED_RETRANSMIT_GAP_MS 1000
 
 /* ---- lifetime ---- */
 
@@ -199,9 +199,11 @@ static bool flight_write_msg(dtls_conn *c, dtls_wr *w, const flight_msg *m)
         /* Start a new datagram rather than send a sliver of a fragment. */
         if (wr_room(w) < framing + (left < 64 ? left : 64))
             datagram_flush(c, w);
-        if (wr_room(w) <= framing)
+        if (wr_room(w) < framing)
             return false;
         size_t flen = wr_room(w) - framing;
+        if (left && flen == 0)
+            return false;
         if (flen > left)
             flen = left;
         dtls_wr f = wr_init(c->cfg->fbuf, sizeof c->cfg->fbuf);
@@ -221,10 +223,13 @@ static bool flight_write_msg(dtls_conn *c, dtls_wr *w, const flight_msg *m)
 int flight_send(dtls_conn *c, uint64_t now_ms, bool retransmission)
 {
     dtls_wr w = wr_init(c->cfg->wbuf, c->cfg->mtu);
-    for (size_t i = 0; i < flight_count(c); i++)
+    for (size_t i = 0; i < flight_count(c) && c->state != DTLS_STATE_CLOSED; i++)
         if (!flight_write_msg(c, &w, &c->flight->msgs[i]))
             return DTLS_ERR_INTERNAL;
     datagram_flush(c, &w);
+    /* The host may close us from its send callback. */
+    if (c->state == DTLS_STATE_CLOSED)
+        return DTLS_ERR_CLOSED;
     c->last_retransmit_at = now_ms;
     if (retransmission)
         c->stats.retransmits++;
@@ -233,7 +238,8 @@ int flight_send(dtls_conn *c, uint64_t now_ms, bool retransmission)
 
 void flight_start_timer(dtls_conn *c, uint64_t now_ms)
 {
-    c->hs->retransmit_at = now_ms + c->hs->rto_ms;
+    if (c->hs)
+        c->hs->retransmit_at = now_ms + c->hs->rto_ms;
 }
 
 /* The peer resent messages we already have: it lost (part of) our last
@@ -271,7 +277,8 @@ void hs_tick(dtls_conn *c, uint64_t now_ms)
     }
     if (now_ms >= hs->give_up_at) {
         c->error = DTLS_ERR_TIMEOUT;
-        conn_fail(c, -1, "handshake timed out");
+        conn_fail(c, -1, hs->auth_failures ? "handshake timed out (protected records did not "
+                                             "authenticate: wrong key?)" : "handshake timed out");
         return;
     }
     if (hs->retransmit_at && now_ms >= hs->retransmit_at) {
@@ -309,11 +316,11 @@ static reasm_msg *reasm_find(dtls_hs *hs, uint16_t seq)
 
 /* Slot for a fragment: all fragments of a message must agree on its type
  * and length with the first one seen (else NULL: dropped). */
-static reasm_msg *reasm_slot(dtls_hs *hs, uint8_t type, uint16_t seq, uint32_t len)
+static reasm_msg *reasm_slot(dtls_hs *hs, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t len)
 {
     reasm_msg *m = reasm_find(hs, seq);
     if (m)
-        return m->type == type && m->len == len ? m : NULL;
+        return m->type == type && m->len == len && m->epoch == epoch ? m : NULL;
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
         m = &hs->reasm[i];
         if (m->used)
@@ -325,6 +332,7 @@ static reasm_msg *reasm_slot(dtls_hs *hs, uint8_t type, uint16_t seq, uint32_t l
             return NULL;
         }
         m->used = true;
+        m->epoch = epoch;
         m->type = type;
         m->seq = seq;
         m->len = len;
@@ -350,14 +358,14 @@ static bool reasm_complete(const reasm_msg *m)
 }
 
 /* Handle every complete message that is next in sequence. */
-static int drain(dtls_conn *c, uint64_t now_ms, uint16_t epoch)
+static int drain(dtls_conn *c, uint64_t now_ms)
 {
     reasm_msg *m;
     while (c->hs && c->state == DTLS_STATE_HANDSHAKING
            && (m = reasm_find(c->hs, c->next_recv_seq)) && reasm_complete(m)) {
         /* Take the body out of the slot: the handler may free the whole
          * handshake state when it completes. */
-        hs_msg msg = { m->type, m->seq, epoch, NULL, m->len };
+        hs_msg msg = { m->type, m->seq, m->epoch, NULL, m->len };
         uint8_t *body = m->body;
         m->body = NULL;
         reasm_clear(m);
@@ -406,12 +414,18 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
             c->stats.dropped_malformed++;
             return DTLS_OK;
         }
-        if (mlen > MAX_HANDSHAKE_MESSAGE)
-            return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "handshake message too large");
+        /* From an epoch we left, only a resend of what we already have
+         * means anything (RFC 6347 4.2.4); anything new there is forged. */
+        if (epoch < c->read_epoch && seq >= c->next_recv_seq) {
+            c->stats.dropped_epoch++;
+            continue;
+        }
         if (!c->hs) {
             post_handshake_message(c, now_ms, epoch, type, seq);
             continue;
         }
+        if (mlen > MAX_HANDSHAKE_MESSAGE)
+            return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "handshake message too large");
         /* The server learns the numbering from the client's first hello
          * (after a HelloVerifyRequest it is 1, RFC 6347 4.2.2). */
         if (c->hs->state == HS_S_WAIT_CLIENT_HELLO && type == HT_CLIENT_HELLO && foff == 0)
@@ -430,14 +444,14 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
             if (rc != DTLS_OK)
                 return rc;
         } else {
-            reasm_msg *m = reasm_slot(c->hs, type, seq, mlen);
+            reasm_msg *m = reasm_slot(c->hs, epoch, type, seq, mlen);
             if (!m) {
                 c->stats.dropped_malformed++;
                 continue;
             }
             reasm_add(m, foff, frag, flen);
         }
-        int rc = drain(c, now_ms, epoch);
+        int rc = drain(c, now_ms);
         if (rc != DTLS_OK)
             return rc;
     }
@@ -457,6 +471,11 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
     c->pending_rd_ready = false;
     c->read_epoch = 1;
     hs->ccs_early = false;
+    /* Fragments gathered in the old epoch for messages not yet due can only
+     * be forgeries now: every later message comes protected. */
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        if (hs->reasm[i].used && hs->reasm[i].epoch < c->read_epoch)
+            reasm_clear(&hs->reasm[i]);
     hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_FINISHED : HS_C_WAIT_FINISHED;
     /* Records of the new epoch that came before the CCS, in arrival order. */
     size_t n = hs->nearly;
@@ -464,6 +483,8 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
     memcpy(early, hs->early, sizeof early);
     hs->nearly = 0;
     hs->early_bytes = 0;
+    hs->ccs_this_datagram = true;
+    hs->replaying_early = true;
     for (size_t i = 0; i < n; i++) {
         if (c->state != DTLS_STATE_CLOSED) {
             dtls_rd r = rd_init(early[i].bytes, early[i].len);
@@ -473,6 +494,8 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
         }
         free(early[i].bytes);
     }
+    if (c->hs)
+        c->hs->replaying_early = false;
     return c->state == DTLS_STATE_CLOSED ? c->error : DTLS_OK;
 }
 

@@ -77,6 +77,18 @@ bool hello_peer_scheme_ok(uint16_t scheme, EVP_PKEY *key)
     return type == EVP_PKEY_RSA;
 }
 
+/* The scheme that matches key's curve exactly (RFC 8446 4.2.3 style),
+ * preferred when several fit: SHA-256 for P-256, SHA-384 for P-384. */
+bool hello_scheme_is_natural(uint16_t scheme, EVP_PKEY *key)
+{
+    uint16_t group = hello_key_group(key);
+    if (scheme == DTLS_SIG_ECDSA_SECP256R1_SHA256)
+        return group == DTLS_GROUP_SECP256R1;
+    if (scheme == DTLS_SIG_ECDSA_SECP384R1_SHA384)
+        return group == DTLS_GROUP_SECP384R1;
+    return true;
+}
+
 /* The NamedGroup of an EC key's curve, 0 for other keys or curves. */
 uint16_t hello_key_group(EVP_PKEY *key)
 {

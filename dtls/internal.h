@@ -132,6 +132,7 @@ typedef struct flight {
 typedef struct reasm_msg {
     bool used;
     uint8_t type;
+    uint16_t epoch;    /* every fragment must come in the same epoch */
     uint16_t seq;
     uint32_t len;
     uint32_t have;     /* bytes received so far (without overlaps) */
@@ -177,8 +178,6 @@ typedef struct dtls_hs {
     /* what the peer offered / we chose */
     uint16_t group;
     uint16_t sig_scheme;        /* for our ServerKeyExchange / CertificateVerify */
-    uint16_t peer_sig_schemes[32];
-    size_t npeer_sig_schemes;
     bool peer_ems;
     bool peer_secure_reneg;
     bool peer_point_formats_ok;
@@ -207,6 +206,9 @@ typedef struct dtls_hs {
     uint64_t retransmit_at;     /* 0: timer off */
     uint64_t give_up_at;
     bool ccs_early;             /* the peer's CCS came before we were ready */
+    unsigned auth_failures;     /* protected records that did not open */
+    bool ccs_this_datagram;     /* the peer's CCS came in the datagram at hand */
+    bool replaying_early;       /* processing records held back before CCS */
     uint8_t verify_data_client[12];
     uint8_t master_secret[48];
     /* the peer's transport address, for checking its cookie */
@@ -253,7 +255,10 @@ struct dtls_conn {
     uint8_t *psk_identity;
     size_t psk_identity_len;
     dtls_stats stats;
-    bool in_callback;
+    /* nesting of public calls: while > 0 a close keeps the handshake state
+     * alive, since the code that made the callback may still use it */
+    int depth;
+    bool closing;              /* sending our last alert: no second close */
 };
 
 /* ---- shared internal functions ---- */
@@ -370,6 +375,7 @@ bool hello_list_has(const uint16_t *list, size_t n, uint16_t v);
 void hello_write_sig_schemes(dtls_wr *w);
 bool hello_peer_scheme_ok(uint16_t scheme, EVP_PKEY *key);
 uint16_t hello_key_group(EVP_PKEY *key);
+bool hello_scheme_is_natural(uint16_t scheme, EVP_PKEY *key);
 
 /* kx.c */
 int kx_write_certificate(dtls_conn *c, bool empty);

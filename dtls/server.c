@@ -12,11 +12,24 @@
 
 /* ---- ClientHello ---- */
 
+/* The client's lists, read in place from its hello (valid while the
+ * hello is being handled), so no list is ever cut short. */
 typedef struct offer {
-    uint16_t groups[16];
-    size_t ngroups;
+    dtls_rd groups;
     bool has_groups;
+    dtls_rd sig_schemes;
+    bool has_sig_schemes;
 } offer;
+
+/* Whether a list of 16-bit values (read by value: the caller's reader
+ * stays where it was) holds v. Suites, groups and schemes alike. */
+static bool list16_has(dtls_rd list, uint16_t v)
+{
+    while (rd_left(&list) >= 2)
+        if (rd_u16(&list) == v)
+            return true;
+    return false;
+}
 
 /* RFC 5246 7.4.1.4: each extension at most once; unknown ones ignored. */
 static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
@@ -42,11 +55,7 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             if (!rd_done(&data) || list.len % 2)
                 return DTLS_ALERT_DECODE_ERROR;
             o->has_groups = true;
-            while (rd_left(&list) > 0) {
-                uint16_t g = rd_u16(&list);
-                if (o->ngroups < 16)
-                    o->groups[o->ngroups++] = g;
-            }
+            o->groups = list;
             break;
         }
         case EXT_EC_POINT_FORMATS: {
@@ -63,11 +72,8 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             dtls_rd list = rd_vec(&data, 2);
             if (!rd_done(&data) || list.len % 2 || list.len == 0)
                 return DTLS_ALERT_DECODE_ERROR;
-            while (rd_left(&list) > 0) {
-                uint16_t s = rd_u16(&list);
-                if (hs->npeer_sig_schemes < 32)
-                    hs->peer_sig_schemes[hs->npeer_sig_schemes++] = s;
-            }
+            o->has_sig_schemes = true;
+            o->sig_schemes = list;
             break;
         }
         case EXT_EXTENDED_MASTER_SECRET:
@@ -99,35 +105,34 @@ static uint16_t choose_group(const offer *o)
     size_t n;
     const uint16_t *ours = hello_groups(&n);
     for (size_t i = 0; i < n; i++)
-        if (!o->has_groups || hello_list_has(o->groups, o->ngroups, ours[i]))
+        if (!o->has_groups || list16_has(o->groups, ours[i]))
             return ours[i];
     return 0;
 }
 
 /* The scheme we sign ServerKeyExchange with: ours in order, offered by the
  * client (RFC 5246 7.4.1.4.1) and fitting our key. */
-static uint16_t choose_sig_scheme(dtls_conn *c)
+static uint16_t choose_sig_scheme(dtls_conn *c, const offer *o)
 {
-    dtls_hs *hs = c->hs;
     size_t n;
     const uint16_t *ours = hello_sig_schemes(&n);
-    for (size_t i = 0; i < n; i++) {
-        bool offered = hs->npeer_sig_schemes == 0
+    for (size_t k = 0; k < 2 * n; k++) {
+        /* First the scheme whose hash matches our curve, then any. */
+        size_t i = k % n;
+        if (k < n && !hello_scheme_is_natural(ours[i], c->cfg->key))
+            continue;
+        /* Without the extension the client takes SHA-1 (RFC 5246
+         * 7.4.1.4.1), which we no longer sign with; SHA-256 is what such
+         * clients accept in practice. */
+        bool offered = !o->has_sig_schemes
             ? ours[i] == DTLS_SIG_ECDSA_SECP256R1_SHA256 || ours[i] == DTLS_SIG_RSA_PKCS1_SHA256
-            : hello_list_has(hs->peer_sig_schemes, hs->npeer_sig_schemes, ours[i]);
+            : list16_has(o->sig_schemes, ours[i]);
         if (offered && dtls_sig_scheme_fits_key(ours[i], c->cfg->key))
             return ours[i];
     }
     return 0;
 }
 
-static bool suite_offered(dtls_rd suites, uint16_t id)
-{
-    while (rd_left(&suites) > 0)
-        if (rd_u16(&suites) == id)
-            return true;
-    return false;
-}
 
 /* Server preference among the client's offer (the rule). */
 static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, const offer *o)
@@ -137,16 +142,16 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_SERVER, usable, MAX_SUITES);
     for (size_t i = 0; i < n; i++) {
         const dtls_suite *s = usable[i];
-        if (!suite_offered(ch->suites, s->id))
+        if (!list16_has(ch->suites, s->id))
             continue;
         uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
         if (dtls_suite_uses_ecdhe(s) && !group)
             continue;
         /* RFC 8422 5.1.1: the client's curves bind our ECDSA key too. */
         if (s->kx == DTLS_KX_ECDHE_ECDSA && o->has_groups
-            && !hello_list_has(o->groups, o->ngroups, hello_key_group(c->cfg->key)))
+            && !list16_has(o->groups, hello_key_group(c->cfg->key)))
             continue;
-        uint16_t scheme = dtls_suite_uses_cert(s) ? choose_sig_scheme(c) : 0;
+        uint16_t scheme = dtls_suite_uses_cert(s) ? choose_sig_scheme(c, o) : 0;
         if (dtls_suite_uses_cert(s) && !scheme)
             continue;
         hs->group = group;
@@ -281,11 +286,11 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         null_compression |= rd_u8(&ch.compressions) == 0;
     if (!null_compression)
         return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "no null compression offered");
-    offer o = { .ngroups = 0 };
+    offer o = { .has_groups = false };
     int alert = parse_client_extensions(c, ch.extensions, &o);
     if (alert)
         return conn_fail(c, alert, "bad ClientHello extensions");
-    if (suite_offered(ch.suites, DTLS_SCSV_RENEGOTIATION))
+    if (list16_has(ch.suites, DTLS_SCSV_RENEGOTIATION))
         hs->peer_secure_reneg = true; /* RFC 5746 3.6 */
     hs->suite = choose_suite(c, &ch, &o);
     if (!hs->suite)
@@ -317,7 +322,8 @@ static int on_certificate(dtls_conn *c, const hs_msg *m)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "client sent no certificate");
     if (!empty && c->cfg->ca) {
         char why[160];
-        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, NULL, why, sizeof why);
+        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, NULL, DTLS_PURPOSE_CLIENT,
+                                  why, sizeof why);
         if (alert)
             return conn_fail(c, alert, why);
     } else if (!empty && c->cfg->require_cert) {
@@ -367,6 +373,11 @@ static int on_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m
         uint8_t psk[MAX_PSK_KEY];
         size_t psk_len = 0;
         alert = psk_for_identity(c, identity, psk, &psk_len);
+        if (c->state == DTLS_STATE_CLOSED) { /* the host closed us from its lookup */
+            OPENSSL_cleanse(psk, sizeof psk);
+            OPENSSL_cleanse(z, sizeof z);
+            return DTLS_ERR_CLOSED;
+        }
         if (!alert && kx_psk_premaster(hs, s->kx == DTLS_KX_ECDHE_PSK ? z : NULL, zlen,
                                        psk, psk_len) != DTLS_OK)
             alert = DTLS_ALERT_INTERNAL_ERROR;

@@ -28,7 +28,8 @@ static void test_self_signed_round_trip(void)
     CHECK(key != NULL && EVP_PKEY_is_a(key, "EC"));
     CHECK(dtls_key_matches_cert(key, chain.certs[0]) == 1);
     CHECK(dtls_sig_scheme_fits_key(DTLS_SIG_ECDSA_SECP256R1_SHA256, key));
-    CHECK(!dtls_sig_scheme_fits_key(DTLS_SIG_ECDSA_SECP384R1_SHA384, key));
+    CHECK(dtls_sig_scheme_fits_key(DTLS_SIG_ECDSA_SECP384R1_SHA384, key));
+    CHECK(!dtls_sig_scheme_fits_key(DTLS_SIG_RSA_PSS_RSAE_SHA256, key));
 
     /* The DER kept is the certificate's exact encoding. */
     unsigned char *re = NULL;
@@ -173,35 +174,35 @@ static void test_verify_self_signed(void)
     /* Untrusted: unknown_ca. */
     X509_STORE *empty = X509_STORE_new();
     err[0] = '\0';
-    CHECK(dtls_chain_verify(empty, &chain, "localhost", err, sizeof err) == DTLS_ALERT_UNKNOWN_CA);
+    CHECK(dtls_chain_verify(empty, &chain, "localhost", DTLS_PURPOSE_ANY, err, sizeof err) == DTLS_ALERT_UNKNOWN_CA);
     CHECK(strlen(err) > 0);
 
     /* Pinned as its own trust anchor. */
     X509_STORE *store = X509_STORE_new();
     CHECK(dtls_store_add_pem(store, cert_pem, strlen(cert_pem), err, sizeof err) == 1);
-    CHECK(dtls_chain_verify(store, &chain, NULL, err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "localhost", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "LOCALHOST", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "127.0.0.1", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "::1", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "example.com", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &chain, NULL, DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "localhost", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "LOCALHOST", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "127.0.0.1", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "::1", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "example.com", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_UNKNOWN);
     CHECK(strstr(err, "mismatch") != NULL);
-    CHECK(dtls_chain_verify(store, &chain, "127.0.0.2", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &chain, "127.0.0.2", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_UNKNOWN);
     /* The CN is not a DNS name to match when there are SANs. */
-    CHECK(dtls_chain_verify(store, &chain, "dtlsrun test", err, sizeof err) != 0);
+    CHECK(dtls_chain_verify(store, &chain, "dtlsrun test", DTLS_PURPOSE_ANY, err, sizeof err) != 0);
 
     /* Verified a year from now: expired. */
     X509_STORE *later = X509_STORE_new();
     CHECK(dtls_store_add_pem(later, cert_pem, strlen(cert_pem), err, sizeof err) == 1);
     X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(later), time(NULL) + 365L * 86400);
-    CHECK(dtls_chain_verify(later, &chain, "localhost", err, sizeof err) ==
+    CHECK(dtls_chain_verify(later, &chain, "localhost", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_EXPIRED);
 
     /* No certificate at all. */
     dtls_chain none = { 0 };
-    CHECK(dtls_chain_verify(store, &none, NULL, err, sizeof err) == DTLS_ALERT_BAD_CERTIFICATE);
+    CHECK(dtls_chain_verify(store, &none, NULL, DTLS_PURPOSE_ANY, err, sizeof err) == DTLS_ALERT_BAD_CERTIFICATE);
 
     X509_STORE_free(later);
     X509_STORE_free(store);
@@ -228,25 +229,44 @@ static void test_verify_chain(void)
     dtls_chain chain = { 0 };
     push_x509(&chain, leaf);
     push_x509(&chain, inter);
-    CHECK(dtls_chain_verify(store, &chain, "server.test", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "a.wild.test", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "a.b.wild.test", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &chain, "server.test", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "a.wild.test", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "a.b.wild.test", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_UNKNOWN);
-    CHECK(dtls_chain_verify(store, &chain, "192.0.2.7", err, sizeof err) == 0);
-    CHECK(dtls_chain_verify(store, &chain, "other.test", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &chain, "192.0.2.7", DTLS_PURPOSE_ANY, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "other.test", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_UNKNOWN);
+
+    /* Extended key usage binds the purpose (a client-only certificate
+     * cannot serve); a leaf without the extension may do either. */
+    X509 *client_only = issue(leaf_key, "server.test", inter, int_key, 0, "DNS:server.test", 30);
+    X509V3_CTX ectx;
+    X509V3_set_ctx(&ectx, inter, client_only, NULL, NULL, 0);
+    X509_EXTENSION *eku = X509V3_EXT_nconf_nid(NULL, &ectx, NID_ext_key_usage, "clientAuth");
+    X509_add_ext(client_only, eku, -1);
+    X509_EXTENSION_free(eku);
+    X509_sign(client_only, int_key, EVP_sha256());
+    dtls_chain client_chain = { 0 };
+    push_x509(&client_chain, client_only);
+    push_x509(&client_chain, inter);
+    CHECK(dtls_chain_verify(store, &client_chain, "server.test", DTLS_PURPOSE_SERVER, err, sizeof err) != 0);
+    CHECK(dtls_chain_verify(store, &client_chain, NULL, DTLS_PURPOSE_CLIENT, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, "server.test", DTLS_PURPOSE_SERVER, err, sizeof err) == 0);
+    CHECK(dtls_chain_verify(store, &chain, NULL, DTLS_PURPOSE_CLIENT, err, sizeof err) == 0);
+    dtls_chain_free(&client_chain);
+    X509_free(client_only);
 
     /* Without the intermediate the issuer is unknown. */
     dtls_chain leaf_only = { 0 };
     push_x509(&leaf_only, leaf);
-    CHECK(dtls_chain_verify(store, &leaf_only, "server.test", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &leaf_only, "server.test", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_UNKNOWN_CA);
 
     /* Expired leaf. */
     dtls_chain old = { 0 };
     push_x509(&old, expired);
     push_x509(&old, inter);
-    CHECK(dtls_chain_verify(store, &old, "old.test", err, sizeof err) ==
+    CHECK(dtls_chain_verify(store, &old, "old.test", DTLS_PURPOSE_ANY, err, sizeof err) ==
           DTLS_ALERT_CERTIFICATE_EXPIRED);
 
     /* A leaf signed by a key that is not the intermediate's. */
@@ -254,13 +274,13 @@ static void test_verify_chain(void)
     dtls_chain bad = { 0 };
     push_x509(&bad, forged);
     push_x509(&bad, inter);
-    int alert = dtls_chain_verify(store, &bad, "server.test", err, sizeof err);
+    int alert = dtls_chain_verify(store, &bad, "server.test", DTLS_PURPOSE_ANY, err, sizeof err);
     CHECK(alert == DTLS_ALERT_BAD_CERTIFICATE || alert == DTLS_ALERT_DECRYPT_ERROR);
 
     /* A self-signed chain presented by the peer is not trusted. */
     X509_STORE *other = X509_STORE_new();
     CHECK(dtls_store_add_pem(other, cert_pem, strlen(cert_pem), err, sizeof err) == 1);
-    CHECK(dtls_chain_verify(other, &chain, "server.test", err, sizeof err) == DTLS_ALERT_UNKNOWN_CA);
+    CHECK(dtls_chain_verify(other, &chain, "server.test", DTLS_PURPOSE_ANY, err, sizeof err) == DTLS_ALERT_UNKNOWN_CA);
 
     /* DER that does not parse, or carries trailing bytes, is refused. */
     CHECK(dtls_chain_push_der(&bad, (const uint8_t *)"\x30\x03\x02\x01\x01", 5) == -1);
@@ -316,10 +336,10 @@ static void test_signatures(void)
         EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"),
         EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048),
     };
-    /* Which schemes fit which key (RFC 8446 4.2.3 curve binding for ECDSA). */
+    /* Which schemes fit which key (TLS 1.2: any ECDSA hash on either curve). */
     static const int fits[3][N_SCHEMES] = {
-        { 1, 0, 0, 0, 0, 0 },
-        { 0, 1, 0, 0, 0, 0 },
+        { 1, 1, 0, 0, 0, 0 },
+        { 1, 1, 0, 0, 0, 0 },
         { 0, 0, 1, 1, 1, 1 },
     };
     static const uint8_t tbs[] = "client_random || server_random || ServerECDHParams";

@@ -323,6 +323,137 @@ static void test_hello_flood(void)
     teardown(&p);
 }
 
+/* ---- re-entrancy: the host closes the connection from a callback ---- */
+
+static pair *reentrant_pair;
+static int close_in_psk, close_in_send;
+
+static int closing_psk_lookup(void *user, const uint8_t *id, size_t id_len, uint8_t *key, size_t cap)
+{
+    pair_side *side = user;
+    if (close_in_psk)
+        dtls_conn_close(side->conn, side->pair->now);
+    return pair_psk_lookup(user, id, id_len, key, cap);
+}
+
+static void closing_send(void *user, const uint8_t *d, size_t len)
+{
+    pair_side *side = user;
+    pair_send_cb(user, d, len);
+    if (close_in_send && side == &side->pair->server && side->conn
+        && dtls_conn_state(side->conn) == DTLS_STATE_HANDSHAKING)
+        dtls_conn_close(side->conn, side->pair->now);
+}
+
+static void test_close_from_callbacks(void)
+{
+    for (int which = 0; which < 2; which++) {
+        pair p;
+        char err[256];
+        dtls_config *s = dtls_config_new(), *c = dtls_config_new();
+        dtls_config_set_ciphers(s, "PSK-AES128-CCM8", err, sizeof err);
+        dtls_config_set_ciphers(c, "PSK-AES128-CCM8", err, sizeof err);
+        uint8_t key[16];
+        for (int i = 0; i < 16; i++)
+            key[i] = (uint8_t)(i + 1);
+        dtls_config_set_psk(c, (const uint8_t *)"client1", 7, key, sizeof key);
+        pair_init(&p, c, s, 0);
+        reentrant_pair = &p;
+        dtls_callbacks cb = { closing_send, pair_event_cb, closing_psk_lookup, NULL };
+        dtls_config_set_callbacks(s, &cb);
+        close_in_psk = which == 0;
+        close_in_send = which == 1;
+        dtls_conn_start(p.client.conn, p.now);
+        pair_run(&p, pair_never, 3000);
+        CHECK(p.server.closed && !p.server.established);
+        CHECK(p.server.close_error == DTLS_OK);
+        CHECK(!p.client.established);
+        close_in_psk = close_in_send = 0;
+        teardown(&p);
+    }
+}
+
+/* Spoofed datagrams from the peer's address never end an association. */
+static void test_spoofed_after_handshake(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    /* An epoch-0 Certificate claiming 16 MB, to either side. */
+    static const uint8_t huge[] = { 22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 12,
+                                    HT_CERTIFICATE, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0 };
+    CHECK(dtls_conn_recv(p.server.conn, p.now, huge, sizeof huge) == DTLS_OK);
+    CHECK(dtls_conn_recv(p.client.conn, p.now, huge, sizeof huge) == DTLS_OK);
+    /* Plaintext alerts once the association is protected. */
+    static const uint8_t fatal[] = { 21, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0x51, 0, 2, 2, 40 };
+    CHECK(dtls_conn_recv(p.server.conn, p.now, fatal, sizeof fatal) == DTLS_OK);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_ESTABLISHED);
+    echo_works(&p);
+    teardown(&p);
+}
+
+/* Forged protected junk during a handshake is dropped, not fatal. */
+static void test_forged_records_during_handshake(void)
+{
+    pair p;
+    setup(&p, false);
+    dtls_conn_start(p.client.conn, p.now);
+    uint8_t junk[13 + 40] = { 22, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 1, 0, 40 };
+    for (int i = 13; i < (int)sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 37);
+    for (int i = 0; i < 5; i++) {
+        junk[10] = (uint8_t)i;
+        dtls_conn_recv(p.client.conn, p.now, junk, sizeof junk);
+    }
+    CHECK(pair_run(&p, pair_both_established, 10000));
+    teardown(&p);
+
+    /* An epoch-0 message carrying the awaited number, after the switch to
+     * epoch 1: dropped. */
+    setup(&p, false);
+    p.tap = drop_client_flight_tap;
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, pair_never, 200);
+    p.tap = NULL;
+    /* The server's CCS + Finished reach the client only after it resends. */
+    pair_run(&p, pair_both_established, 10000);
+    CHECK(pair_both_established(&p));
+    teardown(&p);
+}
+
+/* Every MTU from the smallest: flights always fit (a zero-length message
+ * right at the end of a datagram once failed). */
+static void test_mtu_sweep(void)
+{
+    char err[256];
+    dtls_config *s = dtls_config_new(), *c = dtls_config_new();
+    dtls_config_set_cert_chain_pem(s, srv_cert, strlen(srv_cert), err, sizeof err);
+    dtls_config_set_key_pem(s, srv_key, strlen(srv_key), err, sizeof err);
+    dtls_config_add_ca_pem(c, srv_cert, strlen(srv_cert), err, sizeof err);
+    int ok = 0, total = 0;
+    for (size_t mtu = 256; mtu <= 1400; mtu += 1) {
+        dtls_config_set_mtu(s, mtu);
+        dtls_config_set_mtu(c, mtu);
+        for (int rep = 0; rep < 2; rep++) {
+            pair p;
+            pair_init(&p, c, s, mtu * 3 + (size_t)rep);
+            dtls_conn_set_servername(p.client.conn, "localhost");
+            dtls_conn_start(p.client.conn, p.now);
+            total++;
+            if (pair_run(&p, pair_both_established, 5000))
+                ok++;
+            else
+                fprintf(stderr, "handshake failed at MTU %zu\n", mtu);
+            pair_free(&p);
+        }
+    }
+    CHECK(ok == total);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
 int main(void)
 {
     char err[256];
@@ -334,6 +465,10 @@ int main(void)
     test_forged_flights();
     test_renegotiation_refused();
     test_hello_flood();
+    test_close_from_callbacks();
+    test_spoofed_after_handshake();
+    test_forged_records_during_handshake();
+    test_mtu_sweep();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
