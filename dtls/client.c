@@ -171,7 +171,7 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
     return rd_ok(&exts) ? 0 : DTLS_ALERT_DECODE_ERROR;
 }
 
-static int on_server_hello(dtls_conn *c, const hs_msg *m)
+static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
     dtls_rd r = rd_init(m->body, m->len);
@@ -201,7 +201,7 @@ static int on_server_hello(dtls_conn *c, const hs_msg *m)
     return DTLS_OK;
 }
 
-static int on_certificate(dtls_conn *c, const hs_msg *m)
+static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
     bool empty;
@@ -227,7 +227,7 @@ static int on_certificate(dtls_conn *c, const hs_msg *m)
     return DTLS_OK;
 }
 
-static int on_server_key_exchange(dtls_conn *c, const hs_msg *m)
+static int on_server_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
     const dtls_suite *s = hs->suite;
@@ -292,7 +292,7 @@ static int on_server_key_exchange(dtls_conn *c, const hs_msg *m)
     return DTLS_OK;
 }
 
-static int on_certificate_request(dtls_conn *c, const hs_msg *m)
+static int on_certificate_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_rd r = rd_init(m->body, m->len);
     dtls_rd types = rd_vec(&r, 1);
@@ -395,62 +395,43 @@ static int on_server_hello_done(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     dtls_hs *hs = c->hs;
     if (m->len != 0)
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "ServerHelloDone not empty");
-    /* Plain PSK without a hint: no ServerKeyExchange came. */
-    if (hs->suite->kx == DTLS_KX_ECDHE_PSK && hs->state != HS_C_WAIT_SERVER_HELLO_DONE)
-        return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "ServerKeyExchange missing");
     transcript_add_msg(hs, m);
     return send_client_flight(c, now_ms);
 }
 
 static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
-    uint8_t want[12];
-    if (m->len != 12)
-        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "Finished of the wrong length");
-    if (keys_finished(c, false, want) != DTLS_OK)
-        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
-    if (CRYPTO_memcmp(want, m->body, 12) != 0)
-        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "server Finished does not verify");
-    conn_established(c, now_ms);
-    return DTLS_OK;
+    int rc = keys_check_finished(c, m);
+    if (rc == DTLS_OK)
+        conn_established(c, now_ms);
+    return rc;
 }
+
+/* Plain PSK without a hint: ServerHelloDone comes straight after
+ * ServerHello (RFC 4279 2). */
+static int on_server_hello_done_without_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    if (c->hs->suite->kx != DTLS_KX_PSK)
+        return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "ServerKeyExchange missing");
+    return on_server_hello_done(c, now_ms, m);
+}
+
+/* What the client accepts in each state (RFC 5246 7.3, RFC 6347 4.2.1,
+ * flights 2, 4 and 6 of RFC 6347 4.2.4). */
+static const hs_expect CLIENT_EXPECTS[] = {
+    { HS_C_WAIT_SERVER_HELLO, HT_HELLO_VERIFY_REQUEST, on_hello_verify_request },
+    { HS_C_WAIT_SERVER_HELLO, HT_SERVER_HELLO, on_server_hello },
+    { HS_C_WAIT_CERTIFICATE, HT_CERTIFICATE, on_certificate },
+    { HS_C_WAIT_SERVER_KEY_EXCHANGE, HT_SERVER_KEY_EXCHANGE, on_server_key_exchange },
+    { HS_C_WAIT_SERVER_KEY_EXCHANGE, HT_SERVER_HELLO_DONE, on_server_hello_done_without_key_exchange },
+    { HS_C_WAIT_CERT_REQUEST_OR_DONE, HT_CERTIFICATE_REQUEST, on_certificate_request },
+    { HS_C_WAIT_CERT_REQUEST_OR_DONE, HT_SERVER_HELLO_DONE, on_server_hello_done },
+    { HS_C_WAIT_SERVER_HELLO_DONE, HT_SERVER_HELLO_DONE, on_server_hello_done },
+    { HS_C_WAIT_FINISHED, HT_FINISHED, on_finished },
+};
 
 int client_handle(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
-    dtls_hs *hs = c->hs;
-    switch (hs->state) {
-    case HS_C_WAIT_SERVER_HELLO:
-        if (m->type == HT_HELLO_VERIFY_REQUEST)
-            return on_hello_verify_request(c, now_ms, m);
-        if (m->type == HT_SERVER_HELLO)
-            return on_server_hello(c, m);
-        break;
-    case HS_C_WAIT_CERTIFICATE:
-        if (m->type == HT_CERTIFICATE)
-            return on_certificate(c, m);
-        break;
-    case HS_C_WAIT_SERVER_KEY_EXCHANGE:
-        if (m->type == HT_SERVER_KEY_EXCHANGE)
-            return on_server_key_exchange(c, m);
-        if (m->type == HT_SERVER_HELLO_DONE && hs->suite->kx == DTLS_KX_PSK)
-            return on_server_hello_done(c, now_ms, m);
-        break;
-    case HS_C_WAIT_CERT_REQUEST_OR_DONE:
-        if (m->type == HT_CERTIFICATE_REQUEST)
-            return on_certificate_request(c, m);
-        if (m->type == HT_SERVER_HELLO_DONE)
-            return on_server_hello_done(c, now_ms, m);
-        break;
-    case HS_C_WAIT_SERVER_HELLO_DONE:
-        if (m->type == HT_SERVER_HELLO_DONE)
-            return on_server_hello_done(c, now_ms, m);
-        break;
-    case HS_C_WAIT_FINISHED:
-        if (m->type == HT_FINISHED)
-            return on_finished(c, now_ms, m);
-        break;
-    default:
-        break;
-    }
-    return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
+    return hs_dispatch_expected(c, now_ms, m, CLIENT_EXPECTS,
+                                sizeof CLIENT_EXPECTS / sizeof CLIENT_EXPECTS[0]);
 }

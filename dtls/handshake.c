@@ -293,6 +293,15 @@ void hs_tick(dtls_conn *c, uint64_t now_ms)
 
 /* ---- the peer's messages ---- */
 
+int hs_dispatch_expected(dtls_conn *c, uint64_t now_ms, const hs_msg *m,
+                         const hs_expect *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (table[i].state == c->hs->state && table[i].type == m->type)
+            return table[i].handle(c, now_ms, m);
+    return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
+}
+
 static int dispatch(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     /* Within the first handshake everything but Finished travels in epoch

@@ -330,6 +330,8 @@ uint64_t hs_deadline(const dtls_conn *c);
 int keys_master_secret(dtls_conn *c);
 int keys_install(dtls_conn *c);
 int keys_finished(const dtls_conn *c, bool client, uint8_t out[12]);
+struct hs_msg;
+int keys_check_finished(dtls_conn *c, const struct hs_msg *m);
 const EVP_MD *keys_prf_md(const dtls_suite *s);
 
 /* A complete handshake message, in order. */
@@ -341,6 +343,18 @@ typedef struct hs_msg {
     size_t len;
 } hs_msg;
 void transcript_add_msg(dtls_hs *hs, const hs_msg *m);
+
+/* The state machines are tables of what each state expects (server.c,
+ * client.c); one function per message, all with this shape. */
+typedef int (*hs_handler)(dtls_conn *c, uint64_t now_ms, const hs_msg *m);
+typedef struct hs_expect {
+    hs_state state;
+    uint8_t type;
+    hs_handler handle;
+} hs_expect;
+/* Run the handler for (state, message type), or fail with unexpected_message. */
+int hs_dispatch_expected(dtls_conn *c, uint64_t now_ms, const hs_msg *m,
+                         const hs_expect *table, size_t n);
 
 /* server.c / client.c: the role state machines. */
 int server_handle(dtls_conn *c, uint64_t now_ms, const hs_msg *m);

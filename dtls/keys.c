@@ -62,6 +62,23 @@ int keys_install(dtls_conn *c)
     return DTLS_OK;
 }
 
+/* The peer's Finished (RFC 5246 7.4.9): 12 bytes, compared in constant
+ * time. Returns DTLS_OK, or the error after failing the connection. */
+int keys_check_finished(dtls_conn *c, const hs_msg *m)
+{
+    uint8_t want[12];
+    bool from_client = c->role == DTLS_ROLE_SERVER;
+    if (m->len != sizeof want)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "Finished of the wrong length");
+    if (keys_finished(c, from_client, want) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
+    int differs = CRYPTO_memcmp(want, m->body, sizeof want);
+    OPENSSL_cleanse(want, sizeof want);
+    if (differs)
+        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "the peer's Finished does not verify");
+    return DTLS_OK;
+}
+
 int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
 {
     uint8_t hash[EVP_MAX_MD_SIZE];

@@ -311,7 +311,7 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 
 /* ---- the client's flight ---- */
 
-static int on_certificate(dtls_conn *c, const hs_msg *m)
+static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
     bool empty;
@@ -422,20 +422,16 @@ static int on_certificate_verify(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
-    uint8_t want[12];
-    if (m->len != 12)
-        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "Finished of the wrong length");
-    if (keys_finished(c, true, want) != DTLS_OK)
-        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
-    if (CRYPTO_memcmp(want, m->body, 12) != 0)
-        return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "client Finished does not verify");
+    int rc = keys_check_finished(c, m);
+    if (rc != DTLS_OK)
+        return rc;
     transcript_add_msg(hs, m);
     /* Our final flight: ChangeCipherSpec and Finished (RFC 5246 7.3). */
     uint8_t verify[12];
     if (keys_finished(c, false, verify) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
     dtls_wr w;
-    int rc = flight_reset(c);
+    rc = flight_reset(c);
     if (rc == DTLS_OK)
         rc = flight_add_ccs(c);
     if (rc == DTLS_OK) {
@@ -451,31 +447,18 @@ static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     return DTLS_OK;
 }
 
+/* What the server accepts in each state (RFC 5246 7.3, flight 5 of
+ * RFC 6347 4.2.4); ChangeCipherSpec is handled by handshake.c. */
+static const hs_expect SERVER_EXPECTS[] = {
+    { HS_S_WAIT_CLIENT_HELLO, HT_CLIENT_HELLO, on_client_hello },
+    { HS_S_WAIT_CERTIFICATE, HT_CERTIFICATE, on_certificate },
+    { HS_S_WAIT_CLIENT_KEY_EXCHANGE, HT_CLIENT_KEY_EXCHANGE, on_client_key_exchange },
+    { HS_S_WAIT_CERTIFICATE_VERIFY, HT_CERTIFICATE_VERIFY, on_certificate_verify },
+    { HS_S_WAIT_FINISHED, HT_FINISHED, on_finished },
+};
+
 int server_handle(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
-    switch (c->hs->state) {
-    case HS_S_WAIT_CLIENT_HELLO:
-        if (m->type == HT_CLIENT_HELLO)
-            return on_client_hello(c, now_ms, m);
-        break;
-    case HS_S_WAIT_CERTIFICATE:
-        if (m->type == HT_CERTIFICATE)
-            return on_certificate(c, m);
-        break;
-    case HS_S_WAIT_CLIENT_KEY_EXCHANGE:
-        if (m->type == HT_CLIENT_KEY_EXCHANGE)
-            return on_client_key_exchange(c, now_ms, m);
-        break;
-    case HS_S_WAIT_CERTIFICATE_VERIFY:
-        if (m->type == HT_CERTIFICATE_VERIFY)
-            return on_certificate_verify(c, now_ms, m);
-        break;
-    case HS_S_WAIT_FINISHED:
-        if (m->type == HT_FINISHED)
-            return on_finished(c, now_ms, m);
-        break;
-    default:
-        break;
-    }
-    return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "unexpected handshake message");
+    return hs_dispatch_expected(c, now_ms, m, SERVER_EXPECTS,
+                                sizeof SERVER_EXPECTS / sizeof SERVER_EXPECTS[0]);
 }
