@@ -300,14 +300,17 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     if (!record_unprotect(c, &c->rd_aead, rec, &p, &n)) {
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
-         * ones from an earlier session on the same addresses are normal.
-         * But a record right behind the peer's ChangeCipherSpec in the same
-         * datagram is its Finished, not a stray: the two sides hold
-         * different keys (a wrong PSK), so say so now rather than at the
-         * handshake timeout. */
+         * ones from an earlier session on the same addresses are normal
+         * (those were held back before the CCS and are replayed after it).
+         * But a handshake record arriving after the peer's in-order
+         * ChangeCipherSpec, while we wait for nothing but its Finished, is
+         * that Finished: the two sides hold different keys (a wrong PSK),
+         * so say so now rather than at the handshake timeout. */
         if (c->hs && rec->epoch > 0) {
             c->hs->auth_failures++;
-            if (c->hs->ccs_this_datagram && !c->hs->replaying_early)
+            bool awaiting_finished = c->hs->state == HS_S_WAIT_FINISHED
+                                  || c->hs->state == HS_C_WAIT_FINISHED;
+            if (awaiting_finished && rec->type == CT_HANDSHAKE && !c->hs->replaying_early)
                 conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "the peer's Finished does not authenticate (wrong key?)");
         }
         return;
@@ -349,8 +352,6 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
     if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO)
         c->version = DTLS1_2_VERSION;
     conn_enter(c);
-    if (c->hs)
-        c->hs->ccs_this_datagram = false;
     dtls_rd r = rd_init(dgram, len);
     while (rd_left(&r) > 0 && c->state != DTLS_STATE_CLOSED) {
         record rec;

@@ -492,7 +492,6 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
     memcpy(early, hs->early, sizeof early);
     hs->nearly = 0;
     hs->early_bytes = 0;
-    hs->ccs_this_datagram = true;
     hs->replaying_early = true;
     for (size_t i = 0; i < n; i++) {
         if (c->state != DTLS_STATE_CLOSED) {

@@ -207,7 +207,6 @@ typedef struct dtls_hs {
     uint64_t give_up_at;
     bool ccs_early;             /* the peer's CCS came before we were ready */
     unsigned auth_failures;     /* protected records that did not open */
-    bool ccs_this_datagram;     /* the peer's CCS came in the datagram at hand */
     bool replaying_early;       /* processing records held back before CCS */
     uint8_t verify_data_client[12];
     uint8_t master_secret[48];
