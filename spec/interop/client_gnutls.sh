@@ -56,16 +56,15 @@ for suite in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-C
   ic_case "$suite (RSA cert)" no \
     echo_case "$suite" "${RSA[@]}" --priority "$DTLS12:-CIPHER-ALL:+${CIPHER[$suite]}" -- "${VERIFY[@]}"
 done
-# KNOWN FAILING (a dtlsrun bug, kept failing on purpose): with its P-384 key,
-# gnutls-serv signs the ServerKeyExchange with ECDSA-SHA256 (0x0403), which the
-# client offered and which in (D)TLS 1.2 is valid on any curve (RFC 5246
-# 7.4.1.4.1, RFC 8422 5.1.1); dtlsrun binds 0x0403 to P-256 as TLS 1.3 does and
-# rejects the signature with decrypt_error.
+# With its P-384 key, gnutls-serv signs the ServerKeyExchange with
+# ECDSA-SHA256 (0x0403), which the client offered and which in (D)TLS 1.2 is
+# valid on any curve (RFC 5246 7.4.1.4.1, RFC 8422 5.1.1). dtlsrun once bound
+# 0x0403 to P-256 as TLS 1.3 does and rejected the signature (decrypt_error).
 for suite in ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-AES128-CCM8; do
   ic_case "$suite (P-384 cert, gnutls-serv defaults)" no \
     echo_case "$suite" "${EC384[@]}" --priority "$DTLS12:-CIPHER-ALL:+${CIPHER[$suite]}" -- "${VERIFY[@]}"
 done
-# ...and passes once gnutls-serv may only sign with ECDSA-SECP384R1-SHA384.
+# ...and with gnutls-serv limited to ECDSA-SHA384.
 ic_case "ECDHE-ECDSA-AES256-GCM-SHA384 (P-384 cert, gnutls-serv signature ECDSA-SHA384 only)" no \
   echo_case ECDHE-ECDSA-AES256-GCM-SHA384 "${EC384[@]}" \
   --priority "$DTLS12:-CIPHER-ALL:+AES-256-GCM:-SIGN-ALL:+SIGN-ECDSA-SHA384" -- "${VERIFY[@]}"

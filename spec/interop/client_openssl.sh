@@ -39,16 +39,16 @@ for suite in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-C
   ic_case "$suite (RSA cert)" no \
     ic_openssl_echo "$suite" "${RSA[@]}" -cipher "$suite" -- "${VERIFY[@]}" ciphers="$suite"
 done
-# KNOWN FAILING (a dtlsrun bug, kept failing on purpose): with its P-384 key,
-# s_server signs the ServerKeyExchange with ecdsa_secp256r1_sha256 (0x0403),
-# which the client offered and which in (D)TLS 1.2 means "ECDSA with SHA-256"
-# on any curve (RFC 5246 7.4.1.4.1, RFC 8422 5.1.1); dtlsrun binds 0x0403 to
-# P-256 as TLS 1.3 does, and rejects the signature with decrypt_error.
+# With its P-384 key, s_server signs the ServerKeyExchange with
+# ecdsa_secp256r1_sha256 (0x0403), which the client offered and which in
+# (D)TLS 1.2 means "ECDSA with SHA-256" on any curve (RFC 5246 7.4.1.4.1,
+# RFC 8422 5.1.1). dtlsrun once bound 0x0403 to P-256 as TLS 1.3 does and
+# rejected the signature with decrypt_error.
 for suite in ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-AES128-CCM8; do
   ic_case "$suite (P-384 cert, s_server defaults)" no \
     ic_openssl_echo "$suite" "${EC384[@]}" -cipher "$suite" -- "${VERIFY[@]}" ciphers="$suite"
 done
-# ...and passes once s_server may only sign with ecdsa_secp384r1_sha384.
+# ...and with s_server limited to ecdsa_secp384r1_sha384.
 ic_case "ECDHE-ECDSA-AES256-GCM-SHA384 (P-384 cert, s_server sigalg ecdsa_secp384r1_sha384 only)" no \
   ic_openssl_echo ECDHE-ECDSA-AES256-GCM-SHA384 "${EC384[@]}" -cipher ECDHE-ECDSA-AES256-GCM-SHA384 \
   -sigalgs ecdsa_secp384r1_sha384 -- "${VERIFY[@]}" ciphers=ECDHE-ECDSA-AES256-GCM-SHA384

@@ -67,9 +67,8 @@ for cipher in AES-256-GCM CHACHA20-POLY1305; do
   ic_case "$suite (P-384 cert, group P-384 only)" no \
     echo_case ec384 "$suite" "$DTLS12:-CIPHER-ALL:+$cipher:-KX-ALL:+ECDHE-ECDSA:-GROUP-ALL:+GROUP-SECP384R1"
 done
-# KNOWN FAILING (a dtlsrun bug, kept failing on purpose): in (D)TLS 1.2
-# ECDSA-SHA256 (0x0403) may be used with a P-384 key (RFC 5246 7.4.1.4.1);
-# dtlsrun binds 0x0403 to P-256 and refuses this client with handshake_failure.
+# In (D)TLS 1.2 ECDSA-SHA256 (0x0403) may be used with a P-384 key (RFC 5246
+# 7.4.1.4.1); dtlsrun once bound 0x0403 to P-256 and refused this client.
 ic_case "ECDHE-ECDSA-AES256-GCM-SHA384 (P-384 cert, client signature ECDSA-SHA256 only)" no \
   echo_case ec384 ECDHE-ECDSA-AES256-GCM-SHA384 \
   "$DTLS12:-CIPHER-ALL:+AES-256-GCM:-KX-ALL:+ECDHE-ECDSA:-SIGN-ALL:+SIGN-ECDSA-SHA256"

@@ -53,10 +53,10 @@ for suite in ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305; do
     echo_case ec384 "$suite" -cipher "$suite" -sigalgs ecdsa_secp384r1_sha384
 done
 # With an RSA certificate the client's groups only constrain the ECDHE key.
-# KNOWN FAILING (a dtlsrun bug, kept failing on purpose): a client that offers
-# only ecdsa_secp256r1_sha256 (0x0403) may, in (D)TLS 1.2, get that signature
-# from a P-384 key (RFC 5246 7.4.1.4.1; openssl s_server accepts this client);
-# dtlsrun binds 0x0403 to P-256 and refuses with handshake_failure.
+# A client that offers only ecdsa_secp256r1_sha256 (0x0403) may, in (D)TLS
+# 1.2, get that signature from a P-384 key (RFC 5246 7.4.1.4.1; openssl
+# s_server accepts this client). dtlsrun once bound 0x0403 to P-256 and
+# refused it with handshake_failure.
 ic_case "ECDHE-ECDSA-AES256-GCM-SHA384 (P-384 cert, client sigalg ecdsa_secp256r1_sha256 only)" no \
   echo_case ec384 ECDHE-ECDSA-AES256-GCM-SHA384 -cipher ECDHE-ECDSA-AES256-GCM-SHA384 \
   -sigalgs ecdsa_secp256r1_sha256
