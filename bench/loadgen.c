@@ -30,7 +30,7 @@
 #define MAX_MSG 1200
 #define MAX_SAMPLES (4u << 20)
 #define RECV_BURST 64 /* datagrams read from one socket per wake-up */
-#define LOCAL_PORT_LO 20000
+#define LOCAL_PORT_LO 33000
 #define LOCAL_PORT_HI 60000
 
 enum { MODE_HANDSHAKE, MODE_ECHO, MODE_HOLD, MODE_KEYGEN };
@@ -412,7 +412,9 @@ static session *session_slot(loadgen *g)
 /* Local ports go round a wide range instead of the kernel's random pick,
  * so a port comes back only long after its last session: a late datagram
  * for an old session (a close_notify answer, say) never lands on a new
- * session's handshake, and the server never sees a live address reused. */
+ * session's handshake, and the server never sees a live address reused.
+ * The range lies in the kernel's ephemeral range (32768-60999): ports below
+ * it are where tests pick ports for their servers (spec/interop/lib.sh). */
 static int bind_next_port(loadgen *g, int fd)
 {
     struct sockaddr_storage local = g->server;
