@@ -431,6 +431,9 @@ static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     if (keys_finished(c, false, verify) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
     dtls_wr w;
+    /* A fresh flight sized to what it holds: it may outlive the handshake
+     * (RFC 6347 4.2.4), and the previous one was a whole certificate chain. */
+    flight_free(c);
     rc = flight_reset(c);
     if (rc == DTLS_OK)
         rc = flight_add_ccs(c);
