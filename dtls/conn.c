@@ -97,6 +97,7 @@ int conn_fail(dtls_conn *c, int alert, const char *why)
 void conn_established(dtls_conn *c, uint64_t now_ms)
 {
     c->state = DTLS_STATE_ESTABLISHED;
+    c->was_established = true;
     dtls_hs *hs = c->hs;
     /* Keep only what the record layer needs (and the peer's identity). */
     if (hs->peer_chain.n && !c->peer_cert_der) {
@@ -428,12 +429,12 @@ const dtls_stats *dtls_conn_stats(const dtls_conn *c) { return &c->stats; }
 
 const char *dtls_conn_cipher_name(const dtls_conn *c)
 {
-    return c->state == DTLS_STATE_ESTABLISHED && c->suite ? c->suite->name : NULL;
+    return c->was_established && c->suite ? c->suite->name : NULL;
 }
 
 const char *dtls_conn_version_name(const dtls_conn *c)
 {
-    if (c->state != DTLS_STATE_ESTABLISHED)
+    if (!c->was_established)
         return NULL;
     return c->version == DTLS1_0_VERSION ? "DTLSv1" : "DTLSv1.2";
 }

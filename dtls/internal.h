@@ -258,6 +258,7 @@ struct dtls_conn {
      * alive, since the code that made the callback may still use it */
     int depth;
     bool closing;              /* sending our last alert: no second close */
+    bool was_established;      /* the handshake completed (for accessors after close) */
 };
 
 /* ---- shared internal functions ---- */

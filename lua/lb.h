@@ -107,6 +107,7 @@ typedef struct lb_socket {
     bool ud_alive;
     bool is_client;
     bool in_gc;        /* __gc is closing it: the struct is freed there */
+    bool lazy_fields;  /* rinfo, cipher, ... not yet in the uservalue table */
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */

@@ -97,10 +97,41 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
     sock->server = srv;
     sock->self_ref = lb_ref_value(L, ud);
     rt_conn_set_user(conn, sock);
-    lb_push_peer(L, conn);
-    lb_set_field(L, ud, "rinfo");
-    lb_socket_fill_secure_fields(L, ud, conn);
+    /* rinfo, cipher and the rest are made on first use (or at close): a
+     * server may hold many idle sockets whose fields nobody reads. */
+    sock->lazy_fields = true;
     return sock;
+}
+
+/* The fields a server socket fills in on first use (socket_index). */
+static bool is_lazy_field(const char *key)
+{
+    static const char *const names[] = { "rinfo", "cipher", "protocol", "pskIdentity",
+                                         "peerCertificate", NULL };
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(*n, key) == 0)
+            return true;
+    return false;
+}
+
+static void materialize_fields(lua_State *L, int ud, lb_socket *sock)
+{
+    if (!sock->lazy_fields || sock->conn == NULL || !lua_checkstack(L, 8))
+        return;
+    ud = lua_absindex(L, ud);
+    sock->lazy_fields = false;
+    lb_push_peer(L, sock->conn);
+    lb_set_field(L, ud, "rinfo");
+    lb_socket_fill_secure_fields(L, ud, sock->conn);
+}
+
+static int socket_index(lua_State *L)
+{
+    lb_socket **box = luaL_testudata(L, 1, LB_SOCKET_MT);
+    if (box && *box && (*box)->lazy_fields && lua_type(L, 2) == LUA_TSTRING
+        && is_lazy_field(lua_tostring(L, 2)))
+        materialize_fields(L, 1, *box);
+    return lb_index(L);
 }
 
 /* ---- runtime events ---- */
@@ -134,6 +165,14 @@ void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg)
 
 void lb_socket_closed(lb_state *lb, lb_socket *sock)
 {
+    /* The connection goes away now: keep its fields for the 'close'
+     * listeners and later reads. */
+    if (sock->lazy_fields && sock->ud_alive && sock->self_ref != LUA_NOREF
+        && lua_checkstack(lb->L, 2)) {
+        lua_rawgeti(lb->L, LUA_REGISTRYINDEX, sock->self_ref);
+        materialize_fields(lb->L, -1, sock);
+        lua_pop(lb->L, 1);
+    }
     sock->conn = NULL;
     sock->server = NULL;
     if (lb_can_call(lb) && sock->ud_alive) {
@@ -406,7 +445,7 @@ void lb_socket_register(lua_State *L)
     luaL_newmetatable(L, LB_SOCKET_MT);
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, lb_index);
+    lua_pushcfunction(L, socket_index);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, lb_newindex);
     lua_setfield(L, -2, "__newindex");

@@ -14,7 +14,7 @@ static void on_client_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
     if (c == NULL || c->finished)
         return;
     if (from->key_len != c->peer.key_len || memcmp(from->key, c->peer.key, from->key_len) != 0) {
-        rt_log(RT_LOG_FINEST, c->peer_text, "dropped a datagram from another address");
+        RT_CONN_LOG(RT_LOG_FINEST, c, "dropped a datagram from another address");
         return;
     }
     rt_conn_feed(c, data, len);

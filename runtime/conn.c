@@ -44,7 +44,7 @@ static void finish(rt_conn *c)
         rt_server_conn_finished(c->server, c);
     else
         rt_client_conn_finished(c);
-    rt_log(RT_LOG_FINE, c->peer_text, "association closed");
+    RT_CONN_LOG(RT_LOG_FINE, c, "association closed");
     if (host_ok(c) && c->handlers->conn_closed)
         c->handlers->conn_closed(c->host, c);
     rt_list_push(&c->loop->graveyard, &c->link);
@@ -60,7 +60,7 @@ static void on_established(rt_conn *c)
     if (c->finished)
         return;
     /* The engine logs "handshake done <suite>" at INFO; add the details. */
-    rt_log(RT_LOG_FINE, c->peer_text, "association established %s%s%s",
+    RT_CONN_LOG(RT_LOG_FINE, c, "association established %s%s%s",
            rt_conn_cipher(c) ? rt_conn_cipher(c) : "?",
            rt_conn_psk_identity(c, NULL) ? " psk" : "",
            rt_conn_peer_cert_der(c, NULL) ? " peer-cert" : "");
@@ -73,17 +73,17 @@ static void on_alert(rt_conn *c, const dtls_event *ev)
     const char *name = dtls_alert_name(ev->alert_desc);
     const char *dir = ev->alert_sent ? "sent" : "received";
     if (ev->alert_desc == DTLS_ALERT_CLOSE_NOTIFY) {
-        rt_log(RT_LOG_FINE, c->peer_text, "close_notify %s", dir);
+        RT_CONN_LOG(RT_LOG_FINE, c, "close_notify %s", dir);
         return;
     }
     if (ev->alert_level != 2) {
         /* RFC 5246 7.2: warnings do not end the session; log them. */
-        rt_log(RT_LOG_FINE, c->peer_text, "warning alert %s %s", name, dir);
+        RT_CONN_LOG(RT_LOG_FINE, c, "warning alert %s %s", name, dir);
         return;
     }
     char msg[96];
     snprintf(msg, sizeof msg, "%s alert %s", name, dir);
-    rt_log(RT_LOG_INFO, c->peer_text, "%s%s", c->established ? "" : "handshake failed: ", msg);
+    RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
     report_error(c, DTLS_ERR_FROM_ALERT(ev->alert_desc), msg);
 }
 
@@ -91,7 +91,7 @@ static void on_closed(rt_conn *c, int error)
 {
     if (error != DTLS_OK && !c->error_reported) {
         const char *msg = dtls_strerror(error);
-        rt_log(RT_LOG_INFO, c->peer_text, "%s%s", c->established ? "" : "handshake failed: ", msg);
+        RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
         report_error(c, error, msg);
     }
     finish(c);
@@ -107,7 +107,7 @@ static void engine_event(void *user, const dtls_event *ev)
         on_established(c);
         break;
     case DTLS_EV_APP_DATA:
-        rt_log(RT_LOG_FINEST, c->peer_text, "received %zu bytes", ev->len);
+        RT_CONN_LOG(RT_LOG_FINEST, c, "received %zu bytes", ev->len);
         if (host_ok(c) && c->handlers->conn_message)
             c->handlers->conn_message(c->host, c, ev->data, ev->len);
         break;
@@ -132,7 +132,10 @@ static int engine_psk_lookup(void *user, const uint8_t *identity, size_t identit
 static void engine_log(void *user, int level, const char *msg)
 {
     rt_conn *c = user;
-    rt_log(level, c ? c->peer_text : NULL, "%s", msg);
+    if (c)
+        RT_CONN_LOG(level, c, "%s", msg);
+    else
+        rt_log(level, NULL, "%s", msg);
 }
 
 void rt_conn_install_callbacks(dtls_config *config, bool with_psk)
@@ -155,9 +158,6 @@ rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
     c->handlers = handlers;
     c->host = host;
     c->peer = *peer;
-    rt_sockname name;
-    rt_addr_name((const struct sockaddr *)&peer->sa, &name);
-    rt_addr_text(&name, c->peer_text, sizeof c->peer_text);
     c->heap_index = RT_HEAP_NONE;
     c->deadline = UINT64_MAX;
     c->handshaking = true;
@@ -191,7 +191,7 @@ static void after_engine_call(rt_conn *c, int rc, uint64_t min_deadline)
     if (d != UINT64_MAX && d < min_deadline)
         d = min_deadline;
     if (rt_heap_set(&c->loop->heap, c, d) != 0) {
-        rt_log(RT_LOG_SEVERE, c->peer_text, "out of memory for timers: closing");
+        RT_CONN_LOG(RT_LOG_SEVERE, c, "out of memory for timers: closing");
         rt_conn_close(c);
         return;
     }
@@ -213,7 +213,7 @@ void rt_conn_tick(rt_conn *c, uint64_t now)
         return;
     if (c->established && c->idle_timeout && now >= c->last_activity + c->idle_timeout) {
         /* The peer may be gone without a close_notify (UDP has no FIN). */
-        rt_log(RT_LOG_FINE, c->peer_text, "idle for %llu ms: closing",
+        RT_CONN_LOG(RT_LOG_FINE, c, "idle for %llu ms: closing",
                (unsigned long long)(now - c->last_activity));
         rt_conn_close(c);
         return;
@@ -270,7 +270,7 @@ void rt_conn_abandon(rt_conn *c, const char *why)
 {
     if (c->finished)
         return;
-    rt_log(RT_LOG_FINE, c->peer_text, "association abandoned: %s", why);
+    RT_CONN_LOG(RT_LOG_FINE, c, "association abandoned: %s", why);
     finish(c);
 }
 
@@ -291,7 +291,16 @@ void rt_conn_peer(const rt_conn *c, rt_sockname *out)
 {
     rt_addr_name((const struct sockaddr *)&c->peer.sa, out);
 }
-const char *rt_conn_peer_text(const rt_conn *c) { return c->peer_text; }
+/* Formatted on demand rather than kept per connection: memory per idle
+ * session is one of our targets. Valid until the next call. */
+const char *rt_conn_peer_text(const rt_conn *c)
+{
+    static char text[64];
+    rt_sockname name;
+    rt_addr_name((const struct sockaddr *)&c->peer.sa, &name);
+    rt_addr_text(&name, text, sizeof text);
+    return text;
+}
 
 int rt_conn_local(const rt_conn *c, rt_sockname *out)
 {

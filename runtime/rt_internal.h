@@ -132,7 +132,6 @@ struct rt_conn {
     void *host;
     void *user;
     rt_addr peer;
-    char peer_text[56];        /* "[v6 address]:port" for log lines */
     size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
     uint64_t deadline;         /* min(engine deadline, idle deadline) */
     uint64_t idle_timeout;     /* ms, 0 = none */
@@ -149,6 +148,14 @@ struct rt_conn {
     bool finished;             /* conn_closed was called; waiting to be freed */
     bool detached;
 };
+
+/* A log line about a connection; the peer's address is formatted only
+ * when the level is on. */
+#define RT_CONN_LOG(level, c, ...) \
+    do { \
+        if (rt_log_enabled(level)) \
+            rt_log((level), rt_conn_peer_text(c), __VA_ARGS__); \
+    } while (0)
 
 /* Creates a connection and its engine state (not yet in any table). */
 rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,

@@ -199,6 +199,7 @@ int rt_conn_is_client(const rt_conn *conn);
 int rt_conn_established(const rt_conn *conn);
 void rt_conn_peer(const rt_conn *conn, rt_sockname *out);
 /* "127.0.0.1:50000" or "[::1]:50000", for log lines. */
+/* "address:port" of the peer, in a static buffer valid until the next call. */
 const char *rt_conn_peer_text(const rt_conn *conn);
 int rt_conn_local(const rt_conn *conn, rt_sockname *out);
 const char *rt_conn_cipher(const rt_conn *conn);

@@ -154,7 +154,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
     rt_list_push(&s->conns, &c->link);
     s->conn_count++;
     s->handshake_count++;
-    rt_log(RT_LOG_FINE, c->peer_text, "cookie verified: new association%s",
+    RT_CONN_LOG(RT_LOG_FINE, c, "cookie verified: new association%s",
            existing ? " beside the established one" : "");
     rt_conn_feed(c, data, len);
 }

@@ -214,7 +214,7 @@ dtls_state dtls_conn_state(const dtls_conn *conn);
 void *dtls_conn_user(const dtls_conn *conn);
 void dtls_conn_set_user(dtls_conn *conn, void *user);
 const dtls_stats *dtls_conn_stats(const dtls_conn *conn);
-/* After the handshake: the negotiated suite's name ("ECDHE-ECDSA-AES128-GCM-SHA256"),
+/* Once the handshake has completed (also after close): the negotiated suite's name ("ECDHE-ECDSA-AES128-GCM-SHA256"),
  * protocol ("DTLSv1.2"), the peer's leaf certificate (DER) if any, and the PSK
  * identity if a PSK suite was used. NULL / 0 when absent. */
 const char *dtls_conn_cipher_name(const dtls_conn *conn);
