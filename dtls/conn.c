@@ -113,8 +113,8 @@ void conn_established(dtls_conn *c, uint64_t now_ms)
         flight_free(c);
     } else {
         /* Kept to answer a client that lost it, until the client shows it
-         * has it or the handshake timeout passes (RFC 6347 4.2.4). */
-        c->flight_expires = now_ms + c->cfg->handshake_timeout_ms;
+         * has it or twice the MSL passes (RFC 6347 4.2.4). */
+        c->flight_expires = now_ms + FINAL_FLIGHT_KEEP_MS;
     }
     conn_log(c, DTLS_LOG_INFO, "handshake done %s", c->suite ? c->suite->name : "");
     dtls_event ev = { .type = DTLS_EV_HANDSHAKE_DONE };

@@ -70,6 +70,15 @@ static bool first_client_hello(const uint8_t *dgram, size_t len, record *rec,
     return client_hello_parse(body, mlen, ch);
 }
 
+int dtls_conn_is_own_hello(const dtls_conn *conn, const uint8_t *dgram, size_t len)
+{
+    record rec;
+    uint16_t msg_seq;
+    client_hello ch;
+    return conn->role == DTLS_ROLE_SERVER && first_client_hello(dgram, len, &rec, &msg_seq, &ch)
+        && memcmp(ch.random, conn->hello_tag, sizeof conn->hello_tag) == 0;
+}
+
 int dtls_is_client_hello(const uint8_t *dgram, size_t len)
 {
     dtls_rd r = rd_init(dgram, len);

@@ -11,7 +11,10 @@
 
 #define RTO_INITIAL_MS 1000   /* RFC 6347 4.2.4.1 */
 #define RTO_MAX_MS 60000
-#define TRIGGERED_RETRANSMIT_GAP_MS 1000
+/* A resend the peer's retransmission asks for: often enough to answer each
+ * of its timer-driven tries (1 s and up), too seldom for a forged stale
+ * fragment to turn us into an amplifier. */
+#define TRIGGERED_RETRANSMIT_GAP_MS 250
 
 /* ---- lifetime ---- */
 
@@ -247,8 +250,9 @@ void flight_start_timer(dtls_conn *c, uint64_t now_ms)
  * forged stale fragment cannot make us a traffic amplifier. */
 static void retransmit_on_stale(dtls_conn *c, uint64_t now_ms)
 {
-    if (!flight_count(c) || now_ms - c->last_retransmit_at < TRIGGERED_RETRANSMIT_GAP_MS)
+    if (!flight_count(c) || now_ms - c->last_triggered_at < TRIGGERED_RETRANSMIT_GAP_MS)
         return;
+    c->last_triggered_at = now_ms;
     flight_send(c, now_ms, true);
 }
 

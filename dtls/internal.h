@@ -61,6 +61,7 @@ enum {
 #define MAX_PSK_KEY 64
 #define COOKIE_LEN 32
 #define MAX_SUITES 32
+#define FINAL_FLIGHT_KEEP_MS (2 * 120 * 1000) /* RFC 6347 4.2.4: twice the TCP MSL */
 
 /* ---- configuration ---- */
 
@@ -247,6 +248,7 @@ struct dtls_conn {
     flight *flight;
     uint64_t flight_expires;    /* after the handshake: when to drop it */
     uint64_t last_retransmit_at;
+    uint64_t last_triggered_at; /* last resend asked for by a peer's resend */
     dtls_hs *hs;               /* NULL once the handshake is over */
     /* after the handshake */
     uint8_t *peer_cert_der;
@@ -259,6 +261,7 @@ struct dtls_conn {
     int depth;
     bool closing;              /* sending our last alert: no second close */
     bool was_established;      /* the handshake completed (for accessors after close) */
+    uint8_t hello_tag[8];      /* server: start of the client_random that began us */
 };
 
 /* ---- shared internal functions ---- */

@@ -175,7 +175,10 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
         front_door(s, from, data, len, NULL);
         return;
     }
-    if (c->established && dtls_is_client_hello(data, len)) {
+    /* A new hello on a live association (RFC 6347 4.2.8) — but a copy of
+     * the hello that began it belongs to it: it answers with its last
+     * flight, and no phantom association is started. */
+    if (c->established && dtls_is_client_hello(data, len) && !dtls_conn_is_own_hello(c->engine, data, len)) {
         front_door(s, from, data, len, c);
         return;
     }

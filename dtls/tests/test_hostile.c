@@ -454,6 +454,51 @@ static void test_mtu_sweep(void)
     dtls_config_free(c);
 }
 
+/* A copy of the hello that began an association is recognised as such
+ * (not as a new association, RFC 6347 4.2.8) and answered with the final
+ * flight (RFC 6347 4.2.4). */
+static uint8_t hellos[2][2048];
+static size_t hello_lens[2];
+static int nhellos;
+static void hello_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    if (to_server && nhellos < 2 && *len <= sizeof hellos[0] && dtls_is_client_hello(b, *len)) {
+        memcpy(hellos[nhellos], b, *len);
+        hello_lens[nhellos++] = *len;
+    }
+}
+
+static void test_own_hello(void)
+{
+    pair p;
+    setup(&p, false);
+    nhellos = 0;
+    p.tap = hello_tap;
+    if (!established(&p))
+        return teardown(&p);
+    p.tap = NULL;
+    CHECK(nhellos == 2);
+    CHECK(dtls_conn_is_own_hello(p.server.conn, hellos[1], hello_lens[1]));
+    CHECK(!dtls_conn_is_own_hello(p.client.conn, hellos[1], hello_lens[1]));
+    uint64_t before = dtls_conn_stats(p.server.conn)->retransmits;
+    p.now += 300;
+    dtls_conn_recv(p.server.conn, p.now, hellos[1], hello_lens[1]);
+    CHECK(dtls_conn_stats(p.server.conn)->retransmits == before + 1);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    /* Another client's hello is not ours. */
+    pair q;
+    setup(&q, false);
+    nhellos = 0;
+    q.tap = hello_tap;
+    dtls_conn_start(q.client.conn, q.now);
+    q.tap = NULL;
+    CHECK(nhellos == 1 && !dtls_conn_is_own_hello(p.server.conn, hellos[0], hello_lens[0]));
+    teardown(&q);
+    echo_works(&p);
+    teardown(&p);
+}
+
 int main(void)
 {
     char err[256];
@@ -469,6 +514,7 @@ int main(void)
     test_spoofed_after_handshake();
     test_forged_records_during_handshake();
     test_mtu_sweep();
+    test_own_hello();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);

@@ -181,6 +181,11 @@ dtls_accept_t dtls_accept(dtls_config *cfg, uint64_t now_ms,
  * (RFC 6347 4.2.8), to be passed to dtls_accept. */
 int dtls_is_client_hello(const uint8_t *dgram, size_t len);
 
+/* True when dgram is a copy of the ClientHello that began conn's own
+ * handshake (a duplicate or a resend): feed it to conn, which answers with
+ * its last flight, rather than treating it as a new association. */
+int dtls_conn_is_own_hello(const dtls_conn *conn, const uint8_t *dgram, size_t len);
+
 /* ---- connections -------------------------------------------------------- */
 
 typedef enum {
