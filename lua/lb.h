@@ -60,6 +60,10 @@ int lb_off(lua_State *L);
 /* Adds fn at index fn_idx as a listener of event on the userdata at ud_idx. */
 void lb_add_listener(lua_State *L, int ud_idx, const char *event, int fn_idx);
 /* __index / __newindex shared by our objects: methods first, then fields. */
+/* A userdata type: metatable `name` with its methods in a "methods" table
+ * (found by __index) and the given metamethods. */
+void lb_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *metamethods);
 int lb_index(lua_State *L);
 int lb_newindex(lua_State *L);
 /* Sets field name of the object at ud_idx to the value on top (popped). */

@@ -170,6 +170,17 @@ int lb_off(lua_State *L)
     return 1;
 }
 
+void lb_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
+                      const luaL_Reg *metamethods)
+{
+    luaL_newmetatable(L, name);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "methods");
+    luaL_setfuncs(L, metamethods, 0);
+    lua_pop(L, 1);
+}
+
 int lb_index(lua_State *L)
 {
     /* methods live in the metatable's "methods" table */

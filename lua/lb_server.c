@@ -325,18 +325,10 @@ void lb_server_register(lua_State *L)
         { "address", server_address }, { "connections", server_connections },
         { NULL, NULL },
     };
-    luaL_newmetatable(L, LB_SERVER_MT);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, lb_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, lb_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, server_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, server_close_meta);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, server_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = {
+        { "__index", lb_index },       { "__newindex", lb_newindex },
+        { "__gc", server_gc },         { "__close", server_close_meta },
+        { "__tostring", server_tostring }, { NULL, NULL },
+    };
+    lb_register_type(L, LB_SERVER_MT, methods, meta);
 }

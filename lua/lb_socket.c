@@ -442,18 +442,10 @@ void lb_socket_register(lua_State *L)
         { "on", lb_on },               { "off", lb_off },
         { NULL, NULL },
     };
-    luaL_newmetatable(L, LB_SOCKET_MT);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, socket_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, lb_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushcfunction(L, socket_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, socket_close_meta);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, socket_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = {
+        { "__index", socket_index },   { "__newindex", lb_newindex },
+        { "__gc", socket_gc },         { "__close", socket_close_meta },
+        { "__tostring", socket_tostring }, { NULL, NULL },
+    };
+    lb_register_type(L, LB_SOCKET_MT, methods, meta);
 }

@@ -137,12 +137,6 @@ void lb_timer_register(lua_State *L)
         { "ref", timer_ref },        { "active", timer_active },
         { NULL, NULL },
     };
-    luaL_newmetatable(L, LB_TIMER_MT);
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "methods");
-    lua_pushcfunction(L, lb_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, timer_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pop(L, 1);
+    static const luaL_Reg meta[] = { { "__index", lb_index }, { "__gc", timer_gc }, { NULL, NULL } };
+    lb_register_type(L, LB_TIMER_MT, methods, meta);
 }
