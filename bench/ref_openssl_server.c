@@ -7,6 +7,7 @@
  * Bench and test code only: libssl never goes into the product.
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "loopback.h"
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -31,7 +32,6 @@
 #include <openssl/ssl.h>
 
 #define BATCH 64          /* datagrams per recvmmsg / sendmmsg */
-#define SOCKET_BUFFER (4 * 1024 * 1024)
 #define DGRAM_MAX 2048    /* larger datagrams are sent on their own */
 #define COOKIE_BYTES 16
 #define HANDSHAKE_LIMIT_MS 30000
@@ -485,44 +485,6 @@ static int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
     return 0;
 }
 
-static int bind_socket(const char *host, int port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1 && (ntohl(s4->sin_addr.s_addr) >> 24) == 127) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        len = sizeof *s4;
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1 && IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        len = sizeof *s6;
-    } else {
-        fprintf(stderr, "ref_openssl_server: --host must be a loopback address\n");
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    /* The same socket buffers as dtlsrun's server endpoints (runtime/endpoint.c). */
-    int bufsize = SOCKET_BUFFER;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-    }
-    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0
-        || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        fprintf(stderr, "ref_openssl_server: bind %s:%d: %s\n", host, port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    printf("listening on %s:%d\n", host,
-           ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
-    fflush(stdout);
-    return fd;
-}
 
 static int setup_ctx(const char *cert, const char *key, const char *ciphers, const char *groups)
 {
@@ -678,7 +640,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    S.fd = bind_socket(host, port);
+    S.fd = bench_bind_loopback("ref_openssl_server", host, port);
     if (S.fd < 0)
         return 1;
 

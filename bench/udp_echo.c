@@ -3,6 +3,7 @@
  * sender, single-threaded. SIGINT/SIGTERM end it with exit 0.
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
+#include "loopback.h"
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #define BATCH 64
-#define SOCKET_BUFFER (4 * 1024 * 1024)
 #define DGRAM_MAX 65536
 
 static volatile sig_atomic_t stop_flag;
@@ -27,43 +27,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static int bind_loopback(const char *host, int port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1 && (ntohl(s4->sin_addr.s_addr) >> 24) == 127) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        len = sizeof *s4;
-    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1 && IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        len = sizeof *s6;
-    } else {
-        fprintf(stderr, "udp_echo: the address must be loopback\n");
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    /* The same socket buffers as dtlsrun's server endpoints (runtime/endpoint.c). */
-    int bufsize = SOCKET_BUFFER;
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof bufsize);
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-    }
-    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) != 0
-        || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        fprintf(stderr, "udp_echo: bind %s:%d: %s\n", host, port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    printf("listening on %s:%d\n", host, ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
-    fflush(stdout);
-    return fd;
-}
 
 int main(int argc, char **argv)
 {
@@ -72,7 +35,7 @@ int main(int argc, char **argv)
                 "Echoes every UDP datagram back to its sender (0: any port, printed).\n");
         return argc < 2 ? 2 : 0;
     }
-    int fd = bind_loopback(argc > 2 ? argv[2] : "127.0.0.1", atoi(argv[1]));
+    int fd = bench_bind_loopback("udp_echo", argc > 2 ? argv[2] : "127.0.0.1", atoi(argv[1]));
     if (fd < 0)
         return 1;
     struct sigaction sa;
