@@ -156,6 +156,7 @@ void dtls_conn_free(dtls_conn *c)
     dtls_aead_cleanup(&c->wr_aead);
     dtls_aead_cleanup(&c->pending_rd_aead);
     free(c->peer_cert_der);
+    free(c->servername);
     if (c->psk_identity)
         OPENSSL_cleanse(c->psk_identity, c->psk_identity_len);
     free(c->psk_identity);
@@ -443,6 +444,11 @@ const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *c, size_t *len)
 {
     *len = c->peer_cert_der_len;
     return c->peer_cert_der;
+}
+
+const char *dtls_conn_servername(const dtls_conn *c)
+{
+    return c->role == DTLS_ROLE_SERVER ? c->servername : NULL;
 }
 
 const uint8_t *dtls_conn_psk_identity(const dtls_conn *c, size_t *len)

@@ -255,6 +255,7 @@ struct dtls_conn {
     size_t peer_cert_der_len;
     uint8_t *psk_identity;
     size_t psk_identity_len;
+    char *servername;          /* server: the client's server_name, if any */
     dtls_stats stats;
     /* nesting of public calls: while > 0 a close keeps the handshake state
      * alive, since the code that made the callback may still use it */

@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -91,7 +92,22 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             hs->peer_secure_reneg = true;
             break;
         }
-        default: /* server_name: accepted, one name, not acted on */
+        case EXT_SERVER_NAME: {
+            /* RFC 6066 3: one host_name (type 0), kept for the host. */
+            dtls_rd list = rd_vec(&data, 2);
+            uint8_t name_type = rd_u8(&list);
+            dtls_rd name = rd_vec(&list, 2);
+            if (!rd_done(&data) || !rd_ok(&name) || name_type != 0 || name.len == 0
+                || name.len > 255 || memchr(name.p, 0, name.len))
+                return DTLS_ALERT_DECODE_ERROR;
+            free(c->servername);
+            if (!(c->servername = malloc(name.len + 1)))
+                return DTLS_ALERT_INTERNAL_ERROR;
+            memcpy(c->servername, name.p, name.len);
+            c->servername[name.len] = '\0';
+            break;
+        }
+        default:
             break;
         }
     }

@@ -61,6 +61,12 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
     else
         lua_pushnil(L);
     lb_set_field(L, ud_idx, "pskIdentity");
+    const char *sni = rt_conn_servername(conn);
+    if (sni)
+        lua_pushstring(L, sni);
+    else
+        lua_pushnil(L);
+    lb_set_field(L, ud_idx, "servername");
     size_t der_len = 0;
     const uint8_t *der = rt_conn_peer_cert_der(conn, &der_len);
     rt_cert_info info;
@@ -107,7 +113,7 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
 static bool is_lazy_field(const char *key)
 {
     static const char *const names[] = { "rinfo", "cipher", "protocol", "pskIdentity",
-                                         "peerCertificate", NULL };
+                                         "servername", "peerCertificate", NULL };
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, key) == 0)
             return true;

@@ -312,6 +312,8 @@ int rt_conn_local(const rt_conn *c, rt_sockname *out)
 const char *rt_conn_cipher(const rt_conn *c) { return dtls_conn_cipher_name(c->engine); }
 const char *rt_conn_protocol(const rt_conn *c) { return dtls_conn_version_name(c->engine); }
 
+const char *rt_conn_servername(const rt_conn *c) { return dtls_conn_servername(c->engine); }
+
 const uint8_t *rt_conn_psk_identity(const rt_conn *c, size_t *len)
 {
     size_t n = 0;

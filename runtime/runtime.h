@@ -205,6 +205,8 @@ int rt_conn_local(const rt_conn *conn, rt_sockname *out);
 const char *rt_conn_cipher(const rt_conn *conn);
 const char *rt_conn_protocol(const rt_conn *conn);
 const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
+/* Server connections: the server_name the client asked for, or NULL. */
+const char *rt_conn_servername(const rt_conn *conn);
 const uint8_t *rt_conn_peer_cert_der(const rt_conn *conn, size_t *len);
 
 /* ---- timers ---------------------------------------------------------------- */

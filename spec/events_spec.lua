@@ -21,6 +21,7 @@ describe("sockets", function()
     local server, port = H.listen(nil, function(s)
       seen.rinfo, seen.cipher, seen.protocol = s.rinfo, s.cipher, s.protocol
       seen.peer_cert, seen.psk = s.peerCertificate, s.pskIdentity
+      seen.servername = s.servername
       seen.local_addr = s:address()
       s.name = "custom field"
       seen.custom = s.name
@@ -45,6 +46,7 @@ describe("sockets", function()
     assert.equal("DTLSv1.2", seen.protocol)
     assert.is_nil(seen.peer_cert)
     assert.is_nil(seen.psk)
+    assert.equal("localhost", seen.servername) -- the client's server_name (RFC 6066)
     assert.equal("custom field", seen.custom)
     assert.matches("dtls.socket %(127.0.0.1:%d+%)", seen.tostring)
     assert.matches("CN=localhost", seen.client_cert.subject)

@@ -71,6 +71,9 @@ static void test_suite(const char *name, bool psk)
         size_t n = 0;
         const uint8_t *id = dtls_conn_psk_identity(p.server.conn, &n);
         CHECK(!psk || (n == 7 && memcmp(id, "client1", 7) == 0));
+        /* RFC 6066: the name the client asked for reaches the server host. */
+        CHECK(dtls_conn_servername(p.server.conn) && strcmp(dtls_conn_servername(p.server.conn), "localhost") == 0);
+        CHECK(dtls_conn_servername(p.client.conn) == NULL);
     }
     pair_free(&p);
     dtls_config_free(s);

@@ -226,6 +226,8 @@ const char *dtls_conn_cipher_name(const dtls_conn *conn);
 const char *dtls_conn_version_name(const dtls_conn *conn);
 const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *conn, size_t *len);
 const uint8_t *dtls_conn_psk_identity(const dtls_conn *conn, size_t *len);
+/* Server: the host name the client sent in server_name (RFC 6066), or NULL. */
+const char *dtls_conn_servername(const dtls_conn *conn);
 /* Bytes of heap held by an established connection (for the benchmarks). */
 size_t dtls_conn_memory(const dtls_conn *conn);
 
