@@ -6,6 +6,7 @@
  * and RSS from /proc when given its pid. Never talks to anything but
  * loopback. See usage() for the modes; results are one "RESULT k=v ..." line.
  */
+#include "loopback.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -596,27 +597,52 @@ static void print_common(loadgen *g)
            g->plain ? "plain-udp" : g->suite_seen ? g->suite_seen : "none", group_name(g->group));
 }
 
+/* The measured interval: a warm-up, then duration_s of operations, with the
+ * server's CPU time (utime + stime, and stime alone) read at both ends. */
+typedef struct window {
+    uint64_t measure_at, end_at, t_measure, t_end;
+    double cpu0, cpu1, sys0, sys1;
+} window;
+
+static window window_start(const loadgen *g)
+{
+    window w = { 0 };
+    w.measure_at = now_ns() + (uint64_t)(g->warmup_s * 1e9);
+    w.end_at = w.measure_at + (uint64_t)(g->duration_s * 1e9);
+    w.cpu0 = w.cpu1 = w.sys0 = w.sys1 = -1;
+    return w;
+}
+
+/* Call once per loop turn: opens and closes the interval (g->measuring
+ * says whether operations count). True when it has ended. */
+static bool window_step(loadgen *g, window *w)
+{
+    uint64_t t = now_ns();
+    if (!g->measuring && w->t_measure == 0 && t >= w->measure_at) {
+        g->measuring = true;
+        w->t_measure = t;
+        w->cpu0 = proc_cpu_us(g->server_pid, &w->sys0);
+    }
+    if (g->measuring && t >= w->end_at) {
+        g->measuring = false;
+        w->t_end = t;
+        w->cpu1 = proc_cpu_us(g->server_pid, &w->sys1);
+        return true;
+    }
+    return false;
+}
+
+static double window_secs(const window *w) { return (double)(w->t_end - w->t_measure) / 1e9; }
+static double window_cpu_us(const window *w) { return w->cpu0 >= 0 && w->cpu1 >= 0 ? w->cpu1 - w->cpu0 : -1; }
+static double per_op(double a0, double a1, uint64_t ops) { return a0 >= 0 && a1 >= 0 && ops ? (a1 - a0) / (double)ops : -1; }
+
 static int run_handshakes(loadgen *g)
 {
     g->nslots = g->inflight;
-    uint64_t start = now_ns(), measure_at = start + (uint64_t)(g->warmup_s * 1e9);
-    uint64_t end_at = measure_at + (uint64_t)(g->duration_s * 1e9), t_measure = 0, t_end = 0;
-    double cpu0 = -1, cpu1 = -1, sys0 = -1, sys1 = -1;
+    window w = window_start(g);
     size_t handshaking = 0;
     uint64_t last_tick = 0;
-    while (!out_of_time(g)) {
-        uint64_t t = now_ns();
-        if (!g->measuring && t_measure == 0 && t >= measure_at) {
-            g->measuring = true;
-            t_measure = t;
-            cpu0 = proc_cpu_us(g->server_pid, &sys0);
-        }
-        if (g->measuring && t >= end_at) {
-            g->measuring = false;
-            t_end = t;
-            cpu1 = proc_cpu_us(g->server_pid, &sys1);
-            break;
-        }
+    while (!out_of_time(g) && !window_step(g, &w)) {
         while (handshaking < g->inflight) {
             session *s = session_slot(g);
             if (!s || session_open(g, s) != 0)
@@ -640,11 +666,11 @@ static int run_handshakes(loadgen *g)
         }
     }
     close_all(g, false);
-    if (t_end == 0) {
+    if (w.t_end == 0) {
         fprintf(stderr, "loadgen: ran out of time before the measurement ended\n");
         return 1;
     }
-    double secs = (double)(t_end - t_measure) / 1e9;
+    double secs = window_secs(&w);
     qsort(g->lat.v, g->lat.n, sizeof *g->lat.v, cmp_u64);
     printf("RESULT mode=handshake");
     print_common(g);
@@ -652,9 +678,8 @@ static int run_handshakes(loadgen *g)
            " server_cpu_us_per_op=%.1f server_sys_us_per_op=%.1f failures=%" PRIu64 " send_errors=%" PRIu64 "\n",
            g->handshakes_measured, secs, (double)g->handshakes_measured / secs,
            sample_pct_us(&g->lat, 50), sample_pct_us(&g->lat, 99),
-           cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1,
-           cpu0 >= 0 && cpu1 >= 0 && g->handshakes_measured ? (cpu1 - cpu0) / (double)g->handshakes_measured : -1,
-           sys0 >= 0 && sys1 >= 0 && g->handshakes_measured ? (sys1 - sys0) / (double)g->handshakes_measured : -1,
+           window_cpu_us(&w), per_op(w.cpu0, w.cpu1, g->handshakes_measured),
+           per_op(w.sys0, w.sys1, g->handshakes_measured),
            g->handshake_failures, g->send_errors);
     fflush(stdout);
     if (g->handshakes_measured == 0) {
@@ -689,23 +714,9 @@ static int run_echo(loadgen *g)
                 echo_send_one(g, &g->sessions[i]);
         poll_once(g, 1);
     }
-    uint64_t start = now_ns(), measure_at = start + (uint64_t)(g->warmup_s * 1e9);
-    uint64_t end_at = measure_at + (uint64_t)(g->duration_s * 1e9), t_measure = 0, t_end = 0;
-    uint64_t last_expire = start;
-    double cpu0 = -1, cpu1 = -1, sys0 = -1, sys1 = -1;
-    while (!out_of_time(g)) {
-        uint64_t t = now_ns();
-        if (!g->measuring && t_measure == 0 && t >= measure_at) {
-            g->measuring = true;
-            t_measure = t;
-            cpu0 = proc_cpu_us(g->server_pid, &sys0);
-        }
-        if (g->measuring && t >= end_at) {
-            g->measuring = false;
-            t_end = t;
-            cpu1 = proc_cpu_us(g->server_pid, &sys1);
-            break;
-        }
+    window w = window_start(g);
+    uint64_t last_expire = now_ns();
+    while (!out_of_time(g) && !window_step(g, &w)) {
         poll_once(g, 10);
         if (now_ns() - last_expire > 100000000u) {
             echo_expire(g);
@@ -728,11 +739,11 @@ static int run_echo(loadgen *g)
     for (size_t i = 0; i < g->nslots; i++)
         alive += g->sessions[i].state == S_ESTABLISHED;
     close_all(g, true);
-    if (t_end == 0) {
+    if (w.t_end == 0) {
         fprintf(stderr, "loadgen: ran out of time before the measurement ended\n");
         return 1;
     }
-    double secs = (double)(t_end - t_measure) / 1e9;
+    double secs = window_secs(&w);
     qsort(g->lat.v, g->lat.n, sizeof *g->lat.v, cmp_u64);
     printf("RESULT mode=echo");
     print_common(g);
@@ -741,9 +752,7 @@ static int run_echo(loadgen *g)
            " lost=%" PRIu64 " send_errors=%" PRIu64 " sessions_alive=%zu\n",
            g->size, g->nsessions, g->window, g->ok_measured, secs, (double)g->ok_measured / secs,
            sample_pct_us(&g->lat, 50), sample_pct_us(&g->lat, 99),
-           cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1,
-           cpu0 >= 0 && cpu1 >= 0 && g->ok_measured ? (cpu1 - cpu0) / (double)g->ok_measured : -1,
-           sys0 >= 0 && sys1 >= 0 && g->ok_measured ? (sys1 - sys0) / (double)g->ok_measured : -1,
+           window_cpu_us(&w), per_op(w.cpu0, w.cpu1, g->ok_measured), per_op(w.sys0, w.sys1, g->ok_measured),
            g->ok_total, g->mismatches, g->lost, g->send_errors, alive);
     fflush(stdout);
     if (g->mismatches || g->ok_measured == 0 || alive < g->nsessions) {
@@ -861,20 +870,6 @@ static void usage(FILE *out)
         MAX_MSG);
 }
 
-static int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
-{
-    size_t n = strlen(hex);
-    if (n == 0 || n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    *len = n / 2;
-    return 0;
-}
 
 static char *read_file(const char *path, size_t *len)
 {

@@ -1,7 +1,8 @@
-/* loopback.h — the benchmark servers' socket: UDP, non-blocking, bound to a
- * loopback address only (these tools never listen elsewhere), with the same
- * 4 MiB socket buffers as dtlsrun's server endpoints (runtime/endpoint.c).
- * Prints "listening on HOST:PORT" once bound, for scripts/bench. */
+/* loopback.h — what the benchmark tools share: the servers' socket (UDP,
+ * non-blocking, bound to a loopback address only — these tools never listen
+ * elsewhere — with the same 4 MiB buffers as dtlsrun's server endpoints,
+ * runtime/endpoint.c; prints "listening on HOST:PORT" for scripts/bench),
+ * and hex parsing for PSK keys. */
 #ifndef BENCH_LOOPBACK_H
 #define BENCH_LOOPBACK_H
 
@@ -52,6 +53,23 @@ static inline int bench_bind_loopback(const char *prog, const char *host, int po
     printf("listening on %s:%d\n", host, ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
     fflush(stdout);
     return fd;
+}
+
+/* Hex text to bytes (PSK keys on the command line): 0, or -1 when it is not
+ * an even number of hex digits or does not fit in cap. */
+static inline int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = strlen(hex);
+    if (n == 0 || n % 2 || n / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    *len = n / 2;
+    return 0;
 }
 
 #endif

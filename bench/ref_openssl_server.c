@@ -470,20 +470,6 @@ static void usage(FILE *out)
         "SIGINT/SIGTERM: print counters on stderr, free everything, exit 0.\n");
 }
 
-static int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
-{
-    size_t n = strlen(hex);
-    if (n == 0 || n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    *len = n / 2;
-    return 0;
-}
 
 
 static int setup_ctx(const char *cert, const char *key, const char *ciphers, const char *groups)
