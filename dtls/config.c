@@ -25,6 +25,8 @@ dtls_config *dtls_config_new(void)
     cfg->verify_peer = true;
     cfg->mtu = 1400;
     cfg->handshake_timeout_ms = 60000;
+    cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
+    cfg->rto_max_ms = 60000;
     cfg->ems = true;
     return cfg;
 }
@@ -160,6 +162,15 @@ int dtls_config_set_mtu(dtls_config *cfg, size_t mtu)
 void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms)
 {
     cfg->handshake_timeout_ms = ms ? ms : 60000;
+}
+
+int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, uint32_t max_ms)
+{
+    if (initial_ms < DTLS_RTO_MIN_MS || initial_ms > max_ms || max_ms > DTLS_RTO_MAX_MS)
+        return DTLS_ERR_ARG;
+    cfg->rto_initial_ms = initial_ms;
+    cfg->rto_max_ms = max_ms;
+    return DTLS_OK;
 }
 
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on) { cfg->ems = on != 0; }

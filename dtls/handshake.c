@@ -9,8 +9,6 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#define RTO_INITIAL_MS 1000   /* RFC 6347 4.2.4.1 */
-#define RTO_MAX_MS 60000
 /* A resend the peer's retransmission asks for: often enough to answer each
  * of its timer-driven tries (1 s and up), too seldom for a forged stale
  * fragment to turn us into an amplifier. */
@@ -24,7 +22,7 @@ int hs_new(dtls_conn *c, uint64_t now_ms)
     if (!hs)
         return DTLS_ERR_INTERNAL;
     hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_CLIENT_HELLO : HS_C_WAIT_SERVER_HELLO;
-    hs->rto_ms = RTO_INITIAL_MS;
+    hs->rto_ms = c->cfg->rto_initial_ms;
     hs->give_up_at = now_ms + c->cfg->handshake_timeout_ms;
     c->hs = hs;
     return DTLS_OK;
@@ -287,7 +285,8 @@ void hs_tick(dtls_conn *c, uint64_t now_ms)
     }
     if (hs->retransmit_at && now_ms >= hs->retransmit_at) {
         /* RFC 6347 4.2.4.1: double the timer on each retransmission. */
-        hs->rto_ms = hs->rto_ms * 2 > RTO_MAX_MS ? RTO_MAX_MS : hs->rto_ms * 2;
+        uint64_t cap = c->cfg->rto_max_ms;
+        hs->rto_ms = hs->rto_ms * 2 > cap ? cap : hs->rto_ms * 2;
         conn_log(c, DTLS_LOG_FINE, "retransmitting flight (next timeout %llu ms)",
                  (unsigned long long)hs->rto_ms);
         flight_send(c, now_ms, true);
@@ -315,7 +314,7 @@ static int dispatch(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     c->next_recv_seq = (uint16_t)(m->seq + 1);
     /* Part of the peer's next flight arrived: ours got through. */
     c->hs->retransmit_at = 0;
-    c->hs->rto_ms = RTO_INITIAL_MS;
+    c->hs->rto_ms = c->cfg->rto_initial_ms;
     return c->role == DTLS_ROLE_SERVER ? server_handle(c, now_ms, m) : client_handle(c, now_ms, m);
 }
 

@@ -86,6 +86,8 @@ struct dtls_config {
     bool ciphers_set;        /* else: defaults filtered by what we can do */
     size_t mtu;
     uint64_t handshake_timeout_ms;
+    uint32_t rto_initial_ms; /* flight retransmission timer: first value... */
+    uint32_t rto_max_ms;     /* ...and the cap its doubling stops at */
     bool ems;
     /* HelloVerifyRequest cookies (RFC 6347 4.2.1): HMAC under a secret that
      * rotates; the previous one is still accepted for one period. */

@@ -19,10 +19,12 @@ int lb_family_from_type(const char *type)
 
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
-    "handshakeTimeout", "psk", "pskHint", "maxConnections", "maxHandshakes", "idleTimeout", NULL };
+    "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
+    "maxConnections", "maxHandshakes", "idleTimeout", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
-    "ciphers", "mtu", "handshakeTimeout", "psk", "localAddress", "localPort", "idleTimeout", NULL };
+    "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
+    "localAddress", "localPort", "idleTimeout", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -201,6 +203,16 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     if (get_count(L, t, "handshakeTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
         return -1;
     out->tls.handshake_timeout_ms = (uint64_t)n;
+    n = 0;
+    if (get_count(L, t, "retransmitTimeout", RT_RETRANSMIT_RANGE_MIN_MS,
+                  RT_RETRANSMIT_RANGE_MAX_MS, &n, err, errlen))
+        return -1;
+    out->tls.retransmit_ms = (uint32_t)n;
+    n = 0;
+    if (get_count(L, t, "maxRetransmitTimeout", RT_RETRANSMIT_RANGE_MIN_MS,
+                  RT_RETRANSMIT_RANGE_MAX_MS, &n, err, errlen))
+        return -1;
+    out->tls.max_retransmit_ms = (uint32_t)n;
     n = 0;
     if (get_count(L, t, "idleTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
         return -1;

@@ -96,6 +96,10 @@ typedef struct rt_tls_options {
     const char *ciphers;     /* OpenSSL-style names, colon separated */
     size_t mtu;              /* 0: the engine's default */
     uint64_t handshake_timeout_ms; /* 0: the engine's default */
+    uint32_t retransmit_ms;        /* first flight retransmission timer;
+                                      0: the engine's default (1 s) */
+    uint32_t max_retransmit_ms;    /* the timer's cap; 0: the engine's
+                                      default (60 s) */
     uint64_t idle_timeout_ms;      /* close an established association after
                                       this long without a datagram; 0: never */
     const char *servername;  /* client: name to check and send */
@@ -116,6 +120,10 @@ typedef struct rt_tls_options {
 
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
 #define RT_DEFAULT_MAX_HANDSHAKES 10000u
+#define RT_DEFAULT_RETRANSMIT_MS 1000u     /* RFC 6347 4.2.4.1 */
+#define RT_DEFAULT_MAX_RETRANSMIT_MS 60000u
+#define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */
+#define RT_RETRANSMIT_RANGE_MAX_MS 600000u  /* ...and DTLS_RTO_MAX_MS */
 
 /* Sets the defaults (reject_unauthorized = 1, everything else 0/NULL). */
 void rt_tls_options_init(rt_tls_options *opt);

@@ -64,6 +64,34 @@ static int set_default_credentials(dtls_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+_Static_assert(RT_RETRANSMIT_RANGE_MIN_MS == DTLS_RTO_MIN_MS && RT_RETRANSMIT_RANGE_MAX_MS == DTLS_RTO_MAX_MS,
+               "the option range the binding checks is the engine's");
+
+/* The retransmission timer (RFC 6347 4.2.4.1). Either bound alone moves the
+ * other default out of its way: retransmitTimeout = 90000 alone is a flat
+ * 90 s, maxRetransmitTimeout = 500 alone a flat 500 ms. */
+static int set_retransmit_timeout(dtls_config *cfg, const rt_tls_options *opt, char *err, size_t errlen)
+{
+    if (!opt->retransmit_ms && !opt->max_retransmit_ms)
+        return 0;
+    uint32_t initial = opt->retransmit_ms, max = opt->max_retransmit_ms;
+    if (!initial)
+        initial = max < RT_DEFAULT_RETRANSMIT_MS ? max : RT_DEFAULT_RETRANSMIT_MS;
+    if (!max)
+        max = initial > RT_DEFAULT_MAX_RETRANSMIT_MS ? initial : RT_DEFAULT_MAX_RETRANSMIT_MS;
+    if (initial > max) {
+        rt_errf(err, errlen, "retransmitTimeout: %u ms is above maxRetransmitTimeout (%u ms)",
+                (unsigned)initial, (unsigned)max);
+        return -1;
+    }
+    if (dtls_config_set_retransmit_timeout(cfg, initial, max) != DTLS_OK) {
+        rt_errf(err, errlen, "retransmitTimeout: %u-%u ms is out of range (%u-%u ms)", (unsigned)initial,
+                (unsigned)max, DTLS_RTO_MIN_MS, DTLS_RTO_MAX_MS);
+        return -1;
+    }
+    return 0;
+}
+
 dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
                                  char *err, size_t errlen)
 {
@@ -108,6 +136,8 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
     }
     if (opt->handshake_timeout_ms)
         dtls_config_set_handshake_timeout(cfg, opt->handshake_timeout_ms);
+    if (set_retransmit_timeout(cfg, opt, err, errlen) != 0)
+        goto fail;
     if (role == DTLS_ROLE_CLIENT && opt->psk_identity) {
         if (dtls_config_set_psk(cfg, opt->psk_identity, opt->psk_identity_len, opt->psk_key,
                                 opt->psk_key_len) != DTLS_OK) {

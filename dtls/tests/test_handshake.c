@@ -186,6 +186,63 @@ static void test_lossy_network(void)
     dtls_config_free(c);
 }
 
+/* The gaps between the client's unanswered ClientHellos. */
+static uint64_t sent_at[32];
+static size_t nsent;
+
+static void record_client_send(pair *p, bool to_server, uint8_t *bytes, size_t *len)
+{
+    (void)bytes;
+    (void)len;
+    if (to_server && nsent < 32)
+        sent_at[nsent++] = p->now;
+}
+
+static bool gaps_are(dtls_config *c, const uint64_t *want, size_t n)
+{
+    dtls_config *s = server_config(NULL);
+    pair p;
+    pair_init(&p, c, s, 7);
+    p.tap = record_client_send;
+    p.drop = 1000; /* nothing arrives: the client retransmits on its timer alone */
+    nsent = 0;
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    pair_run(&p, client_done, 400000);
+    bool ok = nsent == n + 1 && p.client.closed;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = sent_at[i + 1] - sent_at[i] == want[i];
+    if (!ok) {
+        fprintf(stderr, "retransmission gaps:");
+        for (size_t i = 1; i < nsent; i++)
+            fprintf(stderr, " %llu", (unsigned long long)(sent_at[i] - sent_at[i - 1]));
+        fprintf(stderr, " (closed %d)\n", p.client.closed);
+    }
+    pair_free(&p);
+    dtls_config_free(s);
+    return ok;
+}
+
+/* RFC 6347 4.2.4.1: 1 s, doubling, capped at 60 s; configurable (RFC 7925
+ * 11), and the handshake timeout ends the tries. */
+static void test_retransmit_timer(void)
+{
+    dtls_config *c = client_config(NULL);
+    dtls_config_set_handshake_timeout(c, 250000);
+    static const uint64_t rfc[] = { 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000 };
+    CHECK(gaps_are(c, rfc, sizeof rfc / sizeof rfc[0]));
+
+    CHECK(dtls_config_set_retransmit_timeout(c, 200, 800) == DTLS_OK);
+    dtls_config_set_handshake_timeout(c, 3000); /* tries at 0 .2 .6 1.4 2.2 */
+    static const uint64_t fast[] = { 200, 400, 800, 800 };
+    CHECK(gaps_are(c, fast, sizeof fast / sizeof fast[0]));
+
+    CHECK(dtls_config_set_retransmit_timeout(c, 9, 100) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_retransmit_timeout(c, 1000, 999) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_retransmit_timeout(c, 1000, DTLS_RTO_MAX_MS + 1) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_retransmit_timeout(c, 500, 500) == DTLS_OK);
+    dtls_config_free(c);
+}
+
 /* A small MTU: every flight is fragmented and reassembled. */
 static void test_small_mtu(void)
 {
@@ -258,6 +315,7 @@ int main(void)
     test_close_notify();
     test_verify_failures();
     test_lossy_network();
+    test_retransmit_timer();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);

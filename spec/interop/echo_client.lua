@@ -4,7 +4,7 @@
 --   dtlsrun spec/interop/echo_client.lua port=P [address=127.0.0.1]
 --       [ca=FILE] [servername=NAME] [rejectUnauthorized=0|1]
 --       [cert=FILE key=FILE] [ciphers=A:B] [mtu=N] [psk=identity:hexkey]
---       [handshakeTimeout=MS]
+--       [handshakeTimeout=MS] [retransmitTimeout=MS] [maxRetransmitTimeout=MS]
 --       [input=FILE]       the lines to send, one message per line (newline kept);
 --                          default: `lines` generated lines of about `size` bytes
 --       [lines=N] [size=N]
@@ -78,6 +78,7 @@ base.ca, base.servername = opt.ca, opt.servername
 if opt.rejectUnauthorized then base.rejectUnauthorized = opt.rejectUnauthorized == "1" end
 base.cert, base.key, base.ciphers = opt.cert, opt.key, opt.ciphers
 base.mtu, base.handshakeTimeout = num("mtu"), num("handshakeTimeout")
+base.retransmitTimeout, base.maxRetransmitTimeout = num("retransmitTimeout"), num("maxRetransmitTimeout")
 if opt.psk then
   local identity, hexkey = opt.psk:match("^([^:]*):(.*)$")
   base.psk = { identity = identity, key = assert(dtls.hex(hexkey or "")) }

@@ -3,6 +3,7 @@
 --   dtlsrun spec/interop/echo_server.lua port=P [address=127.0.0.1]
 --       [cert=FILE key=FILE] [ca=FILE requestCert=1] [ciphers=A:B] [mtu=N]
 --       [psk=identity:hexkey,identity2:hexkey2] [pskHint=TEXT]
+--       [handshakeTimeout=MS] [retransmitTimeout=MS] [maxRetransmitTimeout=MS]
 -- One line per event goes to stdout, so the tests can check what was
 -- negotiated and which alert ended a failed handshake:
 --   listening PORT
@@ -30,7 +31,9 @@ local options = { type = address:find(":", 1, true) and "udp6" or "udp4" }
 options.cert, options.key, options.ca = opt.cert, opt.key, opt.ca
 options.requestCert = opt.requestCert == "1" or nil
 options.ciphers = opt.ciphers
-options.mtu = opt.mtu and tonumber(opt.mtu)
+for _, name in ipairs({ "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout" }) do
+  options[name] = opt[name] and (tonumber(opt[name]) or error(name .. ": expected a number"))
+end
 options.pskHint = opt.pskHint
 if opt.psk then
   options.psk = {}

@@ -151,6 +151,13 @@ int dtls_config_set_psk_hint(dtls_config *cfg, const char *hint);
 int dtls_config_set_mtu(dtls_config *cfg, size_t mtu);
 /* Give up a handshake after this long (default 60000 ms). */
 void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
+/* The flight retransmission timer: it starts at initial_ms and doubles on
+ * each retransmission up to max_ms (RFC 6347 4.2.4.1: 1 s and 60 s, the
+ * defaults; RFC 7925 11 suggests a longer start on constrained networks).
+ * DTLS_ERR_ARG unless DTLS_RTO_MIN_MS <= initial_ms <= max_ms <= DTLS_RTO_MAX_MS. */
+#define DTLS_RTO_MIN_MS 10u
+#define DTLS_RTO_MAX_MS 600000u
+int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, uint32_t max_ms);
 /* RFC 7627 extended master secret: 1 offer/accept (default), 0 never. */
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on);
 /* Checks that the configured key matches the leaf certificate, and that a
