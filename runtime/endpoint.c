@@ -1,22 +1,42 @@
 /* endpoint.c — one UDP socket: receive into a buffer allocated once, send
  * with uv_udp_try_send and fall back to a copied uv_udp_send on EAGAIN.
- * Owns the uv_udp_t and its receive buffer; knows nothing of DTLS. Never
- * allocates per received datagram, and never lets the send queue grow
- * without bound (UDP may drop; so do we, counted).
+ * A server endpoint reads with recvmmsg and gathers the replies made while a
+ * read batch is handled into a send batch that leaves by one sendmmsg
+ * (libuv has no batched send). Owns the uv_udp_t and its buffers; knows
+ * nothing of DTLS. Never allocates per received datagram, and never lets the
+ * send queue grow without bound (UDP may drop; so do we, counted).
  */
+#define _GNU_SOURCE /* sendmmsg */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rt_internal.h"
 
 /* libuv hands recvmmsg chunks of this size (UV__UDP_DGRAM_MAXSIZE). */
 #define RT_UV_DGRAM_CHUNK (64u * 1024u)
 /* A server reads up to this many datagrams per recvmmsg call. */
-#define RT_SERVER_BATCH 8u
+#define RT_SERVER_BATCH 20u
 /* Socket buffer a server asks for, each direction. */
 #define RT_SERVER_SOCKET_BUFFER (4 * 1024 * 1024)
 /* Bytes queued for sending past which new datagrams are dropped. */
 #define RT_SEND_QUEUE_MAX (4u * 1024u * 1024u)
+
+/* Replies gathered during one recvmmsg batch (RT_SERVER_BATCH datagrams in,
+ * a flight of a few datagrams out for each at most). A datagram that does
+ * not fit flushes the batch first; one larger than the whole buffer is sent
+ * on its own. */
+#define RT_SEND_BATCH_MAX 64u
+#define RT_SEND_BATCH_BYTES (64u * 1024u)
+
+struct rt_send_batch {
+    size_t n, used;
+    struct mmsghdr msgs[RT_SEND_BATCH_MAX];
+    struct iovec iov[RT_SEND_BATCH_MAX];
+    struct sockaddr_storage to[RT_SEND_BATCH_MAX];
+    uint8_t bytes[RT_SEND_BATCH_BYTES];
+};
 
 typedef struct rt_queued_send {
     uv_udp_send_t req;
@@ -24,6 +44,8 @@ typedef struct rt_queued_send {
     rt_loop *loop;
     uint8_t data[];
 } rt_queued_send;
+
+static void batch_flush(rt_endpoint *ep);
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 {
@@ -39,8 +61,14 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
 {
     rt_endpoint *ep = udp->data;
     (void)buf;
-    if (flags & UV_UDP_MMSG_FREE)
-        return; /* end of a recvmmsg batch: the buffer is ours, keep it */
+    if (flags & UV_UDP_MMSG_FREE) {
+        /* End of a recvmmsg batch: the replies leave; the buffer is ours. */
+        ep->gathering = false;
+        batch_flush(ep);
+        return;
+    }
+    if (flags & UV_UDP_MMSG_CHUNK)
+        ep->gathering = ep->batch != NULL;
     if (ep->closing)
         return; /* libuv may still deliver the rest of a batch after close */
     if (nread < 0) {
@@ -69,11 +97,14 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
     ep->on_closed = on_closed;
     ep->rxcap = big ? RT_SERVER_BATCH * RT_UV_DGRAM_CHUNK : RT_UV_DGRAM_CHUNK;
     ep->rxbuf = malloc(ep->rxcap);
+    if (big)
+        ep->batch = calloc(1, sizeof *ep->batch); /* without it, sends go one by one */
     unsigned flags = family == 6 ? AF_INET6 : AF_INET;
     /* recvmmsg only pays off when the buffer holds several chunks. */
     if (big)
         flags |= UV_UDP_RECVMMSG;
     if (ep->rxbuf == NULL || uv_udp_init_ex(&loop->uv, &ep->udp, flags) != 0) {
+        free(ep->batch);
         free(ep->rxbuf);
         free(ep);
         return NULL;
@@ -123,14 +154,15 @@ static void on_queued_send_done(uv_udp_send_t *req, int status)
     }
 }
 
-void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
-                      size_t len, rt_send_capture *capture)
+static socklen_t sockaddr_len(const struct sockaddr *sa)
 {
-    if (ep->closing) {
-        if (capture)
-            capture->status = UV_ECANCELED;
-        return;
-    }
+    return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* Try now; copy and queue on EAGAIN. */
+static void send_now(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
+                     size_t len, rt_send_capture *capture)
+{
     uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
     int r = uv_udp_try_send(&ep->udp, &buf, 1, to);
     if (r >= 0) {
@@ -179,6 +211,77 @@ void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t 
         capture->status = 0;
 }
 
+static void batch_flush(rt_endpoint *ep)
+{
+    rt_send_batch *b = ep->batch;
+    if (b == NULL || b->n == 0)
+        return;
+    uv_os_fd_t fd;
+    size_t i = 0;
+    if (uv_fileno((const uv_handle_t *)&ep->udp, &fd) != 0)
+        i = b->n; /* cannot happen for a live handle; drop, as UDP may */
+    while (i < b->n) {
+        int r = sendmmsg(fd, b->msgs + i, (unsigned)(b->n - i), 0);
+        if (r > 0) {
+            i += (size_t)r;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The socket buffer is full: the rest waits in libuv's queue. */
+            for (; i < b->n; i++)
+                send_now(ep, (const struct sockaddr *)&b->to[i], b->iov[i].iov_base,
+                         b->iov[i].iov_len, NULL);
+        } else {
+            /* The first datagram failed (e.g. a pending ICMP error): drop
+             * it, as UDP may, and go on with the others. */
+            rt_log(RT_LOG_FINER, NULL, "udp send: %s", strerror(r < 0 ? errno : EIO));
+            i++;
+        }
+    }
+    b->n = b->used = 0;
+}
+
+/* Copies one datagram into the batch; false if it cannot go there. */
+static bool batch_add(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data, size_t len)
+{
+    rt_send_batch *b = ep->batch;
+    if (len > sizeof b->bytes)
+        return false;
+    if (b->n == RT_SEND_BATCH_MAX || b->used + len > sizeof b->bytes)
+        batch_flush(ep);
+    size_t i = b->n++;
+    memcpy(b->bytes + b->used, data, len);
+    memcpy(&b->to[i], to, sockaddr_len(to));
+    b->iov[i] = (struct iovec){ .iov_base = b->bytes + b->used, .iov_len = len };
+    b->msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->to[i],
+                                                .msg_namelen = sockaddr_len(to),
+                                                .msg_iov = &b->iov[i],
+                                                .msg_iovlen = 1 } };
+    b->used += len;
+    return true;
+}
+
+void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
+                      size_t len, rt_send_capture *capture)
+{
+    if (ep->closing) {
+        if (capture)
+            capture->status = UV_ECANCELED;
+        return;
+    }
+    /* Nobody waits for this datagram's completion, and libuv's queue is
+     * empty (else it must wait its turn there): gather it. */
+    bool waited_for = capture && capture->done;
+    if (ep->gathering && !waited_for && uv_udp_get_send_queue_count(&ep->udp) == 0 &&
+        batch_add(ep, to, data, len)) {
+        if (capture)
+            capture->status = 0;
+        return;
+    }
+    batch_flush(ep); /* what was gathered leaves first */
+    send_now(ep, to, data, len, capture);
+}
+
 int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out)
 {
     struct sockaddr_storage ss;
@@ -200,6 +303,9 @@ void rt_endpoint_close(rt_endpoint *ep)
 {
     if (ep->closing)
         return;
+    /* Replies gathered so far (close_notify among them) leave first. */
+    ep->gathering = false;
+    batch_flush(ep);
     ep->closing = true;
     /* recv_stop clears libuv's recv_cb, which ends a recvmmsg batch early. */
     uv_udp_recv_stop(&ep->udp);
@@ -215,6 +321,7 @@ void rt_endpoint_close(rt_endpoint *ep)
 
 void rt_endpoint_free_closed(rt_endpoint *ep)
 {
+    free(ep->batch);
     free(ep->rxbuf);
     free(ep);
 }

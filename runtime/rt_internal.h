@@ -78,6 +78,7 @@ void rt_timers_free_all(rt_loop *loop);
 /* ---- UDP endpoints ---- */
 
 typedef struct rt_endpoint rt_endpoint;
+typedef struct rt_send_batch rt_send_batch;
 typedef void (*rt_datagram_fn)(rt_endpoint *ep, const rt_addr *from,
                                const uint8_t *data, size_t len);
 typedef void (*rt_endpoint_closed_fn)(rt_endpoint *ep);
@@ -93,6 +94,8 @@ struct rt_endpoint {
     bool started;
     bool closing;
     bool close_pending;  /* closing, waiting for queued sends to leave */
+    bool gathering;      /* inside a recvmmsg batch: replies go to batch */
+    rt_send_batch *batch; /* servers: replies leave together by sendmmsg */
     uint64_t dropped_sends;
 };
 
@@ -110,7 +113,10 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
                              rt_datagram_fn on_datagram, rt_endpoint_closed_fn on_closed);
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa);
 int rt_endpoint_start(rt_endpoint *ep);
-/* Try now; copy and queue on EAGAIN. capture may be NULL. */
+/* Inside a recvmmsg batch a datagram nobody waits for (capture NULL or
+ * without done) is copied into the batch, which leaves by one sendmmsg when
+ * the read batch ends; otherwise: try now, copy and queue on EAGAIN.
+ * Datagrams leave in the order they were sent. capture may be NULL. */
 void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
                       size_t len, rt_send_capture *capture);
 int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out);
