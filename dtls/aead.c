@@ -1,11 +1,14 @@
 /* aead.c — AEAD record protection (RFC 5246 6.2.3.3) on libcrypto ciphers.
- * Owns nonce and additional-data construction and one keyed EVP_CIPHER_CTX
- * per direction; per record it only sets the IV and never allocates.
+ * Owns additional-data construction and one keyed EVP_CIPHER_CTX per
+ * direction, used in libcrypto's TLS record mode; per record it makes two
+ * libcrypto calls and never allocates.
  */
 #include "aead.h"
 
 #include <string.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/params.h>
 
 enum { AEAD_AAD_LEN = 13, AEAD_NONCE_LEN = 12 };
 
@@ -35,6 +38,11 @@ static const EVP_CIPHER *cipher_for(dtls_aead_alg alg)
 static int is_ccm(dtls_aead_alg alg)
 {
     return alg == DTLS_AEAD_AES_128_CCM || alg == DTLS_AEAD_AES_128_CCM_8;
+}
+
+static int is_gcm(dtls_aead_alg alg)
+{
+    return alg == DTLS_AEAD_AES_128_GCM || alg == DTLS_AEAD_AES_256_GCM;
 }
 
 size_t dtls_aead_key_len(dtls_aead_alg alg)
@@ -96,6 +104,11 @@ int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
         goto fail;
     if (!EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, a->encrypt, NULL))
         goto fail;
+    /* The fixed part of every nonce, for the TLS record mode below: the
+     * salt (GCM, CCM) or the whole IV (ChaCha20-Poly1305). */
+    if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IV_FIXED, a->fixed_iv_len, a->fixed_iv) <= 0)
+        goto fail;
+    a->gcm_next = UINT64_MAX; /* synced on the first record */
     return 0;
 fail:
     dtls_aead_cleanup(a);
@@ -111,118 +124,100 @@ void dtls_aead_cleanup(dtls_aead *a)
     OPENSSL_cleanse(a, sizeof *a);
 }
 
-/* The per-record nonce: salt || explicit nonce for GCM (RFC 5288 3) and CCM
- * (RFC 6655 3); the fixed IV xor the padded epoch||seq for ChaCha20-Poly1305
- * (RFC 7905 2). */
-static void make_nonce(const dtls_aead *a, const uint8_t explicit_nonce[8], uint64_t epoch_seq,
-                       uint8_t nonce[AEAD_NONCE_LEN])
-{
-    if (a->explicit_len) {
-        memcpy(nonce, a->fixed_iv, 4);
-        memcpy(nonce + 4, explicit_nonce, 8);
-    } else {
-        uint8_t seq[8];
-        put_be64(seq, epoch_seq);
-        memcpy(nonce, a->fixed_iv, AEAD_NONCE_LEN);
-        for (int i = 0; i < 8; i++)
-            nonce[4 + i] ^= seq[i];
-    }
-}
-
-/* RFC 6347 4.1.2.1 with RFC 5246 6.2.3.3: epoch||seq, type, version, and the
- * plaintext length. */
+/* RFC 6347 4.1.2.1 with RFC 5246 6.2.3.3: epoch||seq, type, version, and a
+ * length. In libcrypto's TLS record mode the length given is the fragment's
+ * (explicit nonce + plaintext, + tag when opening); libcrypto puts the
+ * plaintext length in its place before authenticating. */
 static void make_aad(uint8_t aad[AEAD_AAD_LEN], uint64_t epoch_seq, uint8_t type,
-                     uint16_t version, size_t plain_len)
+                     uint16_t version, size_t len)
 {
     put_be64(aad, epoch_seq);
     aad[8] = type;
     aad[9] = (uint8_t)(version >> 8);
     aad[10] = (uint8_t)version;
-    aad[11] = (uint8_t)(plain_len >> 8);
-    aad[12] = (uint8_t)plain_len;
+    aad[11] = (uint8_t)(len >> 8);
+    aad[12] = (uint8_t)len;
 }
 
-/* Set the nonce and feed the additional data; CCM needs the message length
- * before the additional data (it is encoded in the first MAC block). */
-static int start_record(dtls_aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
-                        const uint8_t aad[AEAD_AAD_LEN], size_t plain_len)
+/* GCM sealing takes its explicit nonce from a counter inside the context;
+ * point it at this record's epoch||seq (RFC 5288 3: the sequence number is
+ * the explicit nonce). Records are sealed in sequence order, so after the
+ * first record of an epoch the counter is already there. */
+static int gcm_sync_counter(dtls_aead *a, uint64_t epoch_seq)
 {
-    int n;
-    if (!EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, a->encrypt, NULL))
+    uint8_t iv[AEAD_NONCE_LEN];
+    memcpy(iv, a->fixed_iv, 4);
+    put_be64(iv + 4, epoch_seq);
+    /* -1: the whole IV, salt and counter (EVP_CTRL_GCM_SET_IV_FIXED). */
+    int ok = EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, iv) > 0;
+    OPENSSL_cleanse(iv, sizeof iv);
+    return ok;
+}
+
+/* One record through libcrypto's TLS record mode (what libssl uses): the
+ * additional data goes in with EVP_CTRL_AEAD_TLS1_AAD, then one in-place
+ * EVP_Cipher call builds the nonce from the fixed IV, encrypts and appends
+ * the tag, or decrypts and checks the tag in constant time. The nonce's
+ * explicit part comes from the record when opening, from the additional
+ * data's epoch||seq when sealing with CCM, from the synced counter with
+ * GCM; ChaCha20-Poly1305 xors epoch||seq into its fixed IV (RFC 7905 2).
+ * This is two calls into libcrypto per record instead of five, with none of
+ * the parameter plumbing of setting a fresh IV. */
+static int tls_record_cipher(dtls_aead *a, const uint8_t aad[AEAD_AAD_LEN], uint8_t *buf, size_t len)
+{
+    uint8_t aad_copy[AEAD_AAD_LEN]; /* libcrypto rewrites its length field */
+    memcpy(aad_copy, aad, sizeof aad_copy);
+    /* The parameter itself rather than EVP_CTRL_AEAD_TLS1_AAD, which would
+     * also read back the tag length we already know. */
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_octet_string(OSSL_CIPHER_PARAM_AEAD_TLS1_AAD, aad_copy, sizeof aad_copy),
+        OSSL_PARAM_END,
+    };
+    if (!EVP_CIPHER_CTX_set_params(a->ctx, params))
         return 0;
-    if (is_ccm(a->alg) && !EVP_CipherUpdate(a->ctx, NULL, &n, NULL, (int)plain_len))
-        return 0;
-    return EVP_CipherUpdate(a->ctx, NULL, &n, aad, AEAD_AAD_LEN);
+    return EVP_Cipher(a->ctx, buf, buf, (unsigned)len) >= 0;
 }
 
 int dtls_aead_seal(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-    uint8_t nonce[AEAD_NONCE_LEN], aad[AEAD_AAD_LEN];
-    int n = 0, fin = 0;
+    uint8_t aad[AEAD_AAD_LEN];
+    size_t total = in_len + dtls_aead_overhead(a);
 
-    if (a->ctx == NULL || !a->encrypt || in_len > 0xffff || (in == NULL && in_len))
+    if (a->ctx == NULL || !a->encrypt || in_len > 0xffffu - a->explicit_len || (in == NULL && in_len))
         return -1;
-    uint8_t *ct = out + a->explicit_len;
-    if (a->explicit_len)
-        put_be64(out, epoch_seq); /* RFC 5288 3: the explicit nonce is the sequence number */
-    make_nonce(a, out, epoch_seq, nonce);
-    make_aad(aad, epoch_seq, type, version, in_len);
-    if (!start_record(a, nonce, aad, in_len))
+    if (is_gcm(a->alg) && a->gcm_next != epoch_seq && !gcm_sync_counter(a, epoch_seq))
         return -1;
-    /* CCM computes its tag in the data call, so it needs one even for an
-     * empty record; the input pointer then only has to be non-NULL. */
-    if ((in_len || is_ccm(a->alg)) &&
-        !EVP_CipherUpdate(a->ctx, ct, &n, in_len ? in : aad, (int)in_len))
+    if (in_len)
+        memcpy(out + a->explicit_len, in, in_len);
+    make_aad(aad, epoch_seq, type, version, a->explicit_len + in_len);
+    if (!tls_record_cipher(a, aad, out, total)) {
+        a->gcm_next = UINT64_MAX; /* where the counter stands is unknown */
+        OPENSSL_cleanse(out, total);
         return -1;
-    if (!EVP_CipherFinal_ex(a->ctx, ct + n, &fin))
-        return -1;
-    if ((size_t)n + (size_t)fin != in_len ||
-        !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, a->tag_len, ct + in_len))
-        return -1;
-    *out_len = in_len + dtls_aead_overhead(a);
+    }
+    a->gcm_next = epoch_seq + 1;
+    *out_len = total;
     return 0;
 }
 
 int dtls_aead_open(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-    uint8_t nonce[AEAD_NONCE_LEN], aad[AEAD_AAD_LEN];
+    uint8_t aad[AEAD_AAD_LEN];
     size_t overhead = dtls_aead_overhead(a);
-    int n = 0, fin = 0;
 
-    if (a->ctx == NULL || a->encrypt || in == NULL || in_len < overhead ||
-        in_len - overhead > 0xffff)
+    if (a->ctx == NULL || a->encrypt || in == NULL || in_len < overhead || in_len > 0xffff)
         return -1;
     size_t plain_len = in_len - overhead;
-    const uint8_t *ct = in + a->explicit_len;
-    /* The tag is checked by libcrypto (in constant time); our cast drops
-     * const only because the control interface is not const-correct. */
-    uint8_t *tag = (uint8_t *)(uintptr_t)(ct + plain_len);
-
-    make_nonce(a, in, epoch_seq, nonce);
-    make_aad(aad, epoch_seq, type, version, plain_len);
-    if (!EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, 0, NULL) ||
-        !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, tag))
-        return -1;
-    if (is_ccm(a->alg)) {
-        /* CCM verifies the tag within the single update call (RFC 3610 2.5
-         * needs the whole message before the MAC is known). */
-        if (!EVP_CipherUpdate(a->ctx, NULL, &n, NULL, (int)plain_len) ||
-            !EVP_CipherUpdate(a->ctx, NULL, &n, aad, AEAD_AAD_LEN) ||
-            EVP_CipherUpdate(a->ctx, out, &n, ct, (int)plain_len) <= 0)
-            return -1;
-    } else {
-        if (!EVP_CipherUpdate(a->ctx, NULL, &n, aad, AEAD_AAD_LEN))
-            return -1;
-        n = 0;
-        if (plain_len && !EVP_CipherUpdate(a->ctx, out, &n, ct, (int)plain_len))
-            return -1;
-        if (EVP_CipherFinal_ex(a->ctx, out + n, &fin) <= 0)
-            return -1;
-    }
-    if ((size_t)n + (size_t)fin != plain_len)
-        return -1;
+    /* The record mode works in place: out becomes explicit nonce ||
+     * plaintext || tag, and the plaintext then moves to the front. */
+    memcpy(out, in, in_len);
+    make_aad(aad, epoch_seq, type, version, in_len);
+    if (!tls_record_cipher(a, aad, out, in_len))
+        return -1; /* libcrypto has wiped what it decrypted */
+    if (a->explicit_len && plain_len)
+        memmove(out, out + a->explicit_len, plain_len);
     *out_len = plain_len;
     return 0;
 }

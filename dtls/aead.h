@@ -34,6 +34,8 @@ typedef struct dtls_aead {
     uint8_t tag_len;      /* 16, or 8 for CCM_8 */
     uint8_t key_len;      /* 16 or 32 */
     int encrypt;
+    uint64_t gcm_next;    /* GCM sealing: the explicit nonce the context's
+                             counter gives next; UINT64_MAX: unknown */
 } dtls_aead;
 
 /* Sizes from the key block for alg. */
@@ -53,7 +55,8 @@ static inline size_t dtls_aead_overhead(const dtls_aead *a)
 
 /* Encrypt in[0..in_len) of a record (type, version, epoch||seq) into out,
  * which receives explicit nonce || ciphertext || tag (in_len + overhead
- * bytes; out must not overlap in). Returns 0 or -1. */
+ * bytes; out must not overlap in). Records must be sealed in sequence
+ * order to stay on the fast path (any order is correct). Returns 0 or -1. */
 int dtls_aead_seal(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
 /* Decrypt a record's fragment (explicit nonce || ciphertext || tag) into
