@@ -65,6 +65,10 @@ void lb_add_listener(lua_State *L, int ud_idx, const char *event, int fn_idx);
 void lb_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
                       const luaL_Reg *metamethods);
 int lb_index(lua_State *L);
+/* lb_index's halves: a method pushed (true, else the stack is back to the
+ * two arguments), then a field from the uservalue (returns 1 or 0). */
+bool lb_index_method(lua_State *L);
+int lb_index_field(lua_State *L);
 int lb_newindex(lua_State *L);
 /* Sets field name of the object at ud_idx to the value on top (popped). */
 void lb_set_field(lua_State *L, int ud_idx, const char *name);

@@ -181,20 +181,31 @@ void lb_register_type(lua_State *L, const char *name, const luaL_Reg *methods,
     lua_pop(L, 1);
 }
 
-int lb_index(lua_State *L)
+bool lb_index_method(lua_State *L)
 {
     /* methods live in the metatable's "methods" table */
     if (lua_getmetatable(L, 1) && lua_getfield(L, -1, "methods") == LUA_TTABLE) {
         lua_pushvalue(L, 2);
         if (lua_rawget(L, -2) != LUA_TNIL)
-            return 1;
+            return true;
     }
+    lua_settop(L, 2);
+    return false;
+}
+
+int lb_index_field(lua_State *L)
+{
     lua_settop(L, 2);
     if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE || lua_type(L, 2) != LUA_TSTRING)
         return 0;
     lua_pushvalue(L, 2);
     lua_rawget(L, -2);
     return 1;
+}
+
+int lb_index(lua_State *L)
+{
+    return lb_index_method(L) ? 1 : lb_index_field(L);
 }
 
 int lb_newindex(lua_State *L)

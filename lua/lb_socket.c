@@ -133,11 +133,14 @@ static void materialize_fields(lua_State *L, int ud, lb_socket *sock)
 
 static int socket_index(lua_State *L)
 {
+    /* Methods first: socket:send is looked up once per message. */
+    if (lb_index_method(L))
+        return 1;
     lb_socket **box = luaL_testudata(L, 1, LB_SOCKET_MT);
     if (box && *box && (*box)->lazy_fields && lua_type(L, 2) == LUA_TSTRING
         && is_lazy_field(lua_tostring(L, 2)))
         materialize_fields(L, 1, *box);
-    return lb_index(L);
+    return lb_index_field(L);
 }
 
 /* ---- runtime events ---- */
