@@ -62,9 +62,10 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     rt_endpoint *ep = udp->data;
     (void)buf;
     if (flags & UV_UDP_MMSG_FREE) {
-        /* End of a recvmmsg batch: the replies leave; the buffer is ours. */
+        /* End of a recvmmsg batch: the buffer is ours again. libuv may read
+         * again right away; the replies leave in the check phase
+         * (rt_endpoint_flush_pending), or sooner if the batch fills. */
         ep->gathering = false;
-        batch_flush(ep);
         return;
     }
     if (flags & UV_UDP_MMSG_CHUNK)
@@ -95,6 +96,7 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
     ep->owner = owner;
     ep->on_datagram = on_datagram;
     ep->on_closed = on_closed;
+    rt_link_init(&ep->flush_link);
     ep->rxcap = big ? RT_SERVER_BATCH * RT_UV_DGRAM_CHUNK : RT_UV_DGRAM_CHUNK;
     ep->rxbuf = malloc(ep->rxcap);
     if (big)
@@ -239,6 +241,13 @@ static void batch_flush(rt_endpoint *ep)
         }
     }
     b->n = b->used = 0;
+    rt_link_remove(&ep->flush_link);
+}
+
+void rt_endpoint_flush_pending(rt_loop *loop)
+{
+    while (!rt_list_empty(&loop->flush_pending))
+        batch_flush(RT_CONTAINER(loop->flush_pending.next, rt_endpoint, flush_link));
 }
 
 /* Copies one datagram into the batch; false if it cannot go there. */
@@ -258,6 +267,8 @@ static bool batch_add(rt_endpoint *ep, const struct sockaddr *to, const uint8_t 
                                                 .msg_iov = &b->iov[i],
                                                 .msg_iovlen = 1 } };
     b->used += len;
+    if (!rt_link_linked(&ep->flush_link))
+        rt_list_push(&ep->loop->flush_pending, &ep->flush_link);
     return true;
 }
 
@@ -321,6 +332,7 @@ void rt_endpoint_close(rt_endpoint *ep)
 
 void rt_endpoint_free_closed(rt_endpoint *ep)
 {
+    rt_link_remove(&ep->flush_link); /* emptied at close; never left linked */
     free(ep->batch);
     free(ep->rxbuf);
     free(ep);

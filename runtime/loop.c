@@ -16,6 +16,11 @@
 static void on_deadline_timer(uv_timer_t *t);
 static void on_defer_idle(uv_idle_t *idle);
 
+static void on_flush_check(uv_check_t *check)
+{
+    rt_endpoint_flush_pending(check->data);
+}
+
 rt_loop *rt_loop_new(void)
 {
     rt_loop *loop = calloc(1, sizeof *loop);
@@ -32,6 +37,14 @@ rt_loop *rt_loop_new(void)
     uv_unref((uv_handle_t *)&loop->deadline_timer);
     uv_idle_init(&loop->uv, &loop->defer_idle);
     loop->defer_idle.data = loop;
+    /* Replies gathered while reading leave once the poll phase is over, so
+     * every read of one wake-up shares a sendmmsg. Never keeps the loop
+     * alive by itself. */
+    rt_list_init(&loop->flush_pending);
+    uv_check_init(&loop->uv, &loop->flush_check);
+    loop->flush_check.data = loop;
+    uv_check_start(&loop->flush_check, on_flush_check);
+    uv_unref((uv_handle_t *)&loop->flush_check);
     loop->armed_deadline = UINT64_MAX;
     rt_heap_init(&loop->heap);
     rt_list_init(&loop->graveyard);

@@ -55,6 +55,8 @@ struct rt_loop {
     uv_idle_t defer_idle;      /* runs deferred work; active only when queued */
     rt_deferred *defer_head, *defer_tail, *defer_pool;
     size_t defer_pool_size;
+    uv_check_t flush_check;    /* after each poll phase: send gathered batches */
+    rt_list flush_pending;     /* endpoints whose send batch holds datagrams */
     rt_list graveyard;         /* finished connections, freed from defer_idle */
     rt_list servers;
     rt_list clients;           /* client connections */
@@ -68,6 +70,8 @@ struct rt_loop {
 };
 
 void rt_loop_arm_deadlines(rt_loop *loop);
+/* Sends every gathered batch (the loop's check phase calls it). */
+void rt_endpoint_flush_pending(rt_loop *loop);
 void rt_loop_schedule_graveyard(rt_loop *loop);
 /* Frees every finished connection now (only outside engine calls). */
 void rt_loop_sweep_graveyard(rt_loop *loop);
@@ -96,6 +100,7 @@ struct rt_endpoint {
     bool close_pending;  /* closing, waiting for queued sends to leave */
     bool gathering;      /* inside a recvmmsg batch: replies go to batch */
     rt_send_batch *batch; /* servers: replies leave together by sendmmsg */
+    rt_link flush_link;  /* in loop->flush_pending while batch holds data */
     uint64_t dropped_sends;
 };
 
