@@ -216,8 +216,12 @@ int dtls_aead_open(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t vers
     make_aad(aad, epoch_seq, type, version, in_len);
     if (!tls_record_cipher(a, aad, out, in_len))
         return -1; /* libcrypto has wiped what it decrypted */
-    if (a->explicit_len && plain_len)
+    if (a->explicit_len) {
         memmove(out, out + a->explicit_len, plain_len);
+        /* The move leaves a copy of the plaintext's last bytes behind it;
+         * callers wipe only out[0..plain_len). */
+        OPENSSL_cleanse(out + plain_len, a->explicit_len);
+    }
     *out_len = plain_len;
     return 0;
 }

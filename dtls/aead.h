@@ -60,7 +60,8 @@ static inline size_t dtls_aead_overhead(const dtls_aead *a)
 int dtls_aead_seal(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
 /* Decrypt a record's fragment (explicit nonce || ciphertext || tag) into
- * out (room for in_len bytes). Returns 0, or -1 when too short or the tag
+ * out (room for in_len bytes; out must not overlap in). Only out[0..*out_len)
+ * holds plaintext afterwards. Returns 0, or -1 when too short or the tag
  * does not verify (out's content is then unspecified). */
 int dtls_aead_open(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);

@@ -10,8 +10,9 @@
 #include <openssl/crypto.h>
 
 /* A resend the peer's retransmission asks for: often enough to answer each
- * of its timer-driven tries (1 s and up), too seldom for a forged stale
- * fragment to turn us into an amplifier. */
+ * of its timer-driven tries (1 s and up by default), too seldom for a
+ * forged stale fragment to turn us into an amplifier. With a shorter
+ * configured timer our own retransmissions fill the gaps. */
 #define TRIGGERED_RETRANSMIT_GAP_MS 250
 
 /* ---- lifetime ---- */

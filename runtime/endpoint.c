@@ -256,8 +256,13 @@ static bool batch_add(rt_endpoint *ep, const struct sockaddr *to, const uint8_t 
     rt_send_batch *b = ep->batch;
     if (len > sizeof b->bytes)
         return false;
-    if (b->n == RT_SEND_BATCH_MAX || b->used + len > sizeof b->bytes)
+    if (b->n == RT_SEND_BATCH_MAX || b->used + len > sizeof b->bytes) {
         batch_flush(ep);
+        /* EAGAIN moved the rest to libuv's queue: this one must follow it
+         * there, or a later sendmmsg could overtake it. */
+        if (uv_udp_get_send_queue_count(&ep->udp) > 0)
+            return false;
+    }
     size_t i = b->n++;
     memcpy(b->bytes + b->used, data, len);
     memcpy(&b->to[i], to, sockaddr_len(to));

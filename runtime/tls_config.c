@@ -85,8 +85,10 @@ static int set_retransmit_timeout(dtls_config *cfg, const rt_tls_options *opt, c
         return -1;
     }
     if (dtls_config_set_retransmit_timeout(cfg, initial, max) != DTLS_OK) {
-        rt_errf(err, errlen, "retransmitTimeout: %u-%u ms is out of range (%u-%u ms)", (unsigned)initial,
-                (unsigned)max, DTLS_RTO_MIN_MS, DTLS_RTO_MAX_MS);
+        bool max_bad = max < DTLS_RTO_MIN_MS || max > DTLS_RTO_MAX_MS;
+        rt_errf(err, errlen, "%s: %u ms is out of range (%u-%u ms)",
+                max_bad ? "maxRetransmitTimeout" : "retransmitTimeout", max_bad ? (unsigned)max : (unsigned)initial,
+                DTLS_RTO_MIN_MS, DTLS_RTO_MAX_MS);
         return -1;
     }
     return 0;
