@@ -1,8 +1,8 @@
 /* endpoint.c — one UDP socket: receive into a buffer allocated once, send
  * with uv_udp_try_send and fall back to a copied uv_udp_send on EAGAIN.
- * A server endpoint reads with recvmmsg and gathers the replies made while a
- * read batch is handled into a send batch that leaves by one sendmmsg
- * (libuv has no batched send). Owns the uv_udp_t and its buffers; knows
+ * A server endpoint reads with recvmmsg and gathers the replies made while
+ * it handles what it read into a send batch, which leaves by one sendmmsg
+ * once the loop's poll phase is over (libuv has no batched send). Owns the uv_udp_t and its buffers; knows
  * nothing of DTLS. Never allocates per received datagram, and never lets the
  * send queue grow without bound (UDP may drop; so do we, counted).
  */
@@ -23,10 +23,10 @@
 /* Bytes queued for sending past which new datagrams are dropped. */
 #define RT_SEND_QUEUE_MAX (4u * 1024u * 1024u)
 
-/* Replies gathered during one recvmmsg batch (RT_SERVER_BATCH datagrams in,
- * a flight of a few datagrams out for each at most). A datagram that does
- * not fit flushes the batch first; one larger than the whole buffer is sent
- * on its own. */
+/* Replies gathered during the reads of one loop wake-up (libuv reads up to
+ * 32 datagrams then; a flight of a few datagrams out for each at most). A
+ * datagram that does not fit flushes the batch first; one larger than the
+ * whole buffer is sent on its own. */
 #define RT_SEND_BATCH_MAX 64u
 #define RT_SEND_BATCH_BYTES (64u * 1024u)
 

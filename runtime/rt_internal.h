@@ -119,9 +119,10 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa);
 int rt_endpoint_start(rt_endpoint *ep);
 /* Inside a recvmmsg batch a datagram nobody waits for (capture NULL or
- * without done) is copied into the batch, which leaves by one sendmmsg when
- * the read batch ends; otherwise: try now, copy and queue on EAGAIN.
- * Datagrams leave in the order they were sent. capture may be NULL. */
+ * without done) is copied into the batch, which leaves by one sendmmsg in
+ * the loop's check phase (rt_endpoint_flush_pending); otherwise: try now,
+ * copy and queue on EAGAIN. Datagrams leave in the order they were sent.
+ * capture may be NULL. */
 void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
                       size_t len, rt_send_capture *capture);
 int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out);
