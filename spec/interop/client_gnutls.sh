@@ -29,15 +29,11 @@ DTLS12="NORMAL:-VERS-ALL:+VERS-DTLS1.2"
 # echo_case SUITE GNUTLS_SERV_ARGS... -- CLIENT_ARGS...: a gnutls-serv for this
 # case, then the client's lines must come back and it must report SUITE.
 echo_case() {
-  local suite=$1 sargs=()
+  local suite=$1
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    sargs+=("$1")
-    shift
-  done
-  shift
-  ic_gnutls_server "$IC_C-gs" "${sargs[@]}"
-  ic_dtlsrun_echo "${IT_PORT[$IC_C-gs]}" "$suite" "$@"
+  ic_split_args "$@"
+  ic_gnutls_server "$IC_C-gs" "${IC_PEER_ARGS[@]}"
+  ic_dtlsrun_echo "${IT_PORT[$IC_C-gs]}" "$suite" "${IC_CLIENT_ARGS[@]}"
 }
 
 declare -A CIPHER=(
@@ -81,15 +77,11 @@ done
 
 # -- verification failures ----------------------------------------------------------
 refused_case() {
-  local alerts=$1 sargs=()
+  local alerts=$1
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    sargs+=("$1")
-    shift
-  done
-  shift
-  ic_gnutls_server "$IC_C-gs" "${sargs[@]}"
-  ic_dtlsrun_refused "${IT_PORT[$IC_C-gs]}" "$alerts" "$@"
+  ic_split_args "$@"
+  ic_gnutls_server "$IC_C-gs" "${IC_PEER_ARGS[@]}"
+  ic_dtlsrun_refused "${IT_PORT[$IC_C-gs]}" "$alerts" "${IC_CLIENT_ARGS[@]}"
 }
 UNTRUSTED=(--x509certfile "$C/server-untrusted.pem" --x509keyfile "$C/server-untrusted.key")
 ic_case "ECDHE-ECDSA-AES128-GCM-SHA256 (untrusted server cert: unknown_ca)" no \

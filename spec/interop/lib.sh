@@ -611,6 +611,18 @@ ic_dtlsrun_refused() {
   ic_dtlsrun_echo "$port" "" expectError="$alerts" "$@"
 }
 
+# ic_split_args PEER_ARGS... -- CLIENT_ARGS...: sets the arrays IC_PEER_ARGS
+# and IC_CLIENT_ARGS (the cases' common "peer options -- client options").
+ic_split_args() {
+  IC_PEER_ARGS=()
+  while (($#)) && [[ $1 != -- ]]; do
+    IC_PEER_ARGS+=("$1")
+    shift
+  done
+  (($#)) && shift
+  IC_CLIENT_ARGS=("$@")
+}
+
 # ic_openssl_echo SUITE S_SERVER_ARGS... -- CLIENT_ARGS...: openssl s_server
 # -naccept 1 with S_SERVER_ARGS, and echo_client.lua with CLIENT_ARGS.
 # s_server does not echo, so the harness does: once s_server has printed the
@@ -618,15 +630,11 @@ ic_dtlsrun_refused() {
 # them back. The client must get them byte for byte and report SUITE, and
 # s_server must then exit 0 (the client closed with close_notify).
 ic_openssl_echo() {
-  local suite=$1 input=${IC_INPUT:-$IT_TMP/lines} sargs=() rc=0
+  local suite=$1 input=${IC_INPUT:-$IT_TMP/lines} rc=0
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    sargs+=("$1")
-    shift
-  done
-  shift
-  openssl_server "$IC_C-ss" -naccept 1 "${sargs[@]}"
-  dtlsrun_client "$IC_C-dc" 30 port="${IT_PORT[$IC_C-ss]}" input="$input" "$@"
+  ic_split_args "$@"
+  openssl_server "$IC_C-ss" -naccept 1 "${IC_PEER_ARGS[@]}"
+  dtlsrun_client "$IC_C-dc" 30 port="${IT_PORT[$IC_C-ss]}" input="$input" "${IC_CLIENT_ARGS[@]}"
   it_wait_for_bytes "$IT_TMP/$IC_C-ss.out" "$input" 10 "$IC_C-dc" \
     || ic_fail "s_server did not receive the lines"
   it_send_file "$IC_C-ss" "$input"
@@ -642,15 +650,11 @@ ic_openssl_echo() {
 # between s_server and echo_client.lua must fail with one of ALERTS (a|b) on
 # the client's side.
 ic_openssl_refused() {
-  local alerts=$1 sargs=()
+  local alerts=$1
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    sargs+=("$1")
-    shift
-  done
-  shift
-  openssl_server "$IC_C-ss" "${sargs[@]}"
-  ic_dtlsrun_refused "${IT_PORT[$IC_C-ss]}" "$alerts" "$@"
+  ic_split_args "$@"
+  openssl_server "$IC_C-ss" "${IC_PEER_ARGS[@]}"
+  ic_dtlsrun_refused "${IT_PORT[$IC_C-ss]}" "$alerts" "${IC_CLIENT_ARGS[@]}"
 }
 
 # ic_gnutls_server NAME [gnutls-serv args...]: gnutls_server, with stdout line
