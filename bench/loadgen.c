@@ -358,6 +358,8 @@ static void on_event(void *user, const dtls_event *ev)
             fprintf(stderr, "loadgen: session %u: fatal alert %s %s\n", s->id,
                     dtls_alert_name(ev->alert_desc), ev->alert_sent ? "sent" : "received");
         break;
+    case DTLS_EV_SESSION:
+        break;
     case DTLS_EV_CLOSED:
         if (s->state == S_HANDSHAKING && g->handshake_failures < 5)
             fprintf(stderr, "loadgen: session %u: handshake failed: %s\n", s->id,

@@ -66,4 +66,13 @@ int dtls_aead_seal(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t vers
 int dtls_aead_open(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t version,
                    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
 
+/* The same with the additional data given whole (RFC 9146 5.2's, for
+ * records carrying a Connection ID). The nonce is built as above; a context
+ * is used either in record mode (the two functions above) or this way,
+ * never both, since record mode leaves state in the context. */
+int dtls_aead_seal_ad(dtls_aead *a, uint64_t epoch_seq, const uint8_t *ad, size_t ad_len,
+                      const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+int dtls_aead_open_ad(dtls_aead *a, const uint8_t *ad, size_t ad_len, uint64_t epoch_seq,
+                      const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+
 #endif

@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -25,10 +26,13 @@ static int write_client_hello(dtls_conn *c)
     size_t nsuites = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, suites, MAX_SUITES);
     if (nsuites == 0)
         return DTLS_ERR_STATE;
-    dtls_wr w = flight_msg_begin(c, 512 + 2 * MAX_SUITES + 255 + 255);
+    dtls_wr w = flight_msg_begin(c, 512 + 2 * MAX_SUITES + 255 + 255 + SESSION_ID_MAX
+                                    + MAX_CID_LEN + hs->resume.ticket_len);
     wr_u16(&w, DTLS1_2_VERSION);
     wr_bytes(&w, hs->client_random, 32);
-    wr_u8(&w, 0);
+    /* The session we offer to resume (RFC 5246 7.4.1.2), if any. */
+    wr_u8(&w, hs->resuming ? hs->session_id_len : 0);
+    wr_bytes(&w, hs->session_id, hs->resuming ? hs->session_id_len : 0);
     size_t m = wr_vec_begin(&w, 1);
     wr_bytes(&w, hs->cookie, hs->cookie_len);
     wr_vec_end(&w, m, 1);
@@ -78,6 +82,15 @@ static int write_client_hello(dtls_conn *c)
     wr_u16(&w, EXT_RENEGOTIATION_INFO); /* RFC 5746 3.4 */
     wr_u16(&w, 1);
     wr_u8(&w, 0);
+    if (c->cfg->tickets && c->cfg->ems) {
+        /* RFC 5077 3.2: our ticket, or empty to ask for one. */
+        size_t tlen = hs->resuming ? hs->resume.ticket_len : 0;
+        wr_u16(&w, EXT_SESSION_TICKET);
+        wr_u16(&w, (uint16_t)tlen);
+        wr_bytes(&w, hs->resume.ticket, tlen);
+    }
+    if (c->cfg->cid_len >= 0)
+        cid_write_extension(c, &w);
     wr_vec_end(&w, exts, 2);
     return flight_msg_end(c, HT_CLIENT_HELLO, &w);
 }
@@ -100,11 +113,24 @@ int client_start(dtls_conn *c, uint64_t now_ms)
     if (RAND_bytes(c->hs->client_random, 32) != 1)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     c->version = DTLS1_2_VERSION;
+    if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     return send_client_hello(c, now_ms);
 }
 
 /* RFC 6347 4.2.1: resend the hello with the cookie; neither the first
  * hello nor the HelloVerifyRequest count in the transcript. */
+/* Before the server's ChangeCipherSpec: its NewSessionTicket, when it
+ * said one would come (RFC 5077 3.3). An early CCS waits for it. */
+static int await_server_finish(dtls_conn *c, uint64_t now_ms)
+{
+    if (c->hs->peer_tickets) {
+        c->hs->state = HS_C_WAIT_NEW_SESSION_TICKET;
+        return DTLS_OK;
+    }
+    return hs_wait_ccs(c, now_ms, HS_C_WAIT_CCS);
+}
+
 static int on_hello_verify_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
@@ -160,6 +186,20 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
             if (data.len != 0 || !hs->servername)
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             break;
+        case EXT_SESSION_TICKET:
+            bit = 4; /* RFC 5077 3.2: empty, a NewSessionTicket will come */
+            if (data.len != 0 || !c->cfg->tickets || !c->cfg->ems)
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            hs->peer_tickets = true;
+            break;
+        case EXT_CONNECTION_ID:
+            bit = 5; /* RFC 9146 3: the CID the server wants on our records */
+            if (c->cfg->cid_len < 0)
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            if (!cid_parse_extension(c, data))
+                return DTLS_ALERT_DECODE_ERROR;
+            c->cid_on = true;
+            break;
         default:
             /* RFC 5246 7.4.1.4: nothing we did not ask for. */
             return DTLS_ALERT_UNSUPPORTED_EXTENSION;
@@ -169,6 +209,22 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
         seen |= 1u << bit;
     }
     return rd_ok(&exts) ? 0 : DTLS_ALERT_DECODE_ERROR;
+}
+
+/* The server resumes our session: the suite must be the session's, and a
+ * session made with the extended master secret only resumes with it
+ * (RFC 7627 5.3: the client aborts otherwise). Keys come from the
+ * session's master secret and the new randoms. */
+static int resume_accepted(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    if (hs->suite->id != hs->resume.suite_id)
+        return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "resumed with another suite");
+    if (!hs->peer_ems)
+        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "resumed without extended master secret");
+    if (session_adopt(c) != DTLS_OK || keys_install(c) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key derivation failed");
+    return await_server_finish(c, now_ms);
 }
 
 static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
@@ -197,6 +253,13 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     if (alert)
         return conn_fail(c, alert, "bad ServerHello extensions");
     transcript_add_msg(hs, m);
+    /* RFC 5246 7.4.1.3: our session ID echoed means "resumed". */
+    if (hs->resuming && sid.len == hs->session_id_len
+        && memcmp(sid.p, hs->session_id, sid.len) == 0)
+        return resume_accepted(c, now_ms);
+    hs->resuming = false;
+    memcpy(hs->session_id, sid.p, sid.len);
+    hs->session_id_len = (uint8_t)sid.len;
     hs->state = dtls_suite_uses_cert(hs->suite) ? HS_C_WAIT_CERTIFICATE : HS_C_WAIT_SERVER_KEY_EXCHANGE;
     return DTLS_OK;
 }
@@ -387,7 +450,7 @@ static int send_client_flight(dtls_conn *c, uint64_t now_ms)
     if (rc != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not build the client flight");
     flight_start_timer(c, now_ms);
-    return hs_wait_ccs(c, now_ms, HS_C_WAIT_CCS);
+    return await_server_finish(c, now_ms);
 }
 
 static int on_server_hello_done(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
@@ -399,9 +462,58 @@ static int on_server_hello_done(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     return send_client_flight(c, now_ms);
 }
 
+/* RFC 5077 3.3: lifetime hint and ticket, kept for the session; an empty
+ * ticket means none this time. */
+static int on_new_session_ticket(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    dtls_rd r = rd_init(m->body, m->len);
+    uint32_t lifetime = (uint32_t)rd_uint(&r, 4);
+    dtls_rd ticket = rd_vec(&r, 2);
+    if (!rd_done(&r) || !rd_ok(&ticket))
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed NewSessionTicket");
+    free(hs->new_ticket);
+    hs->new_ticket = NULL;
+    hs->new_ticket_len = 0;
+    if (ticket.len && ticket.len <= SESSION_TICKET_MAX && (hs->new_ticket = malloc(ticket.len))) {
+        memcpy(hs->new_ticket, ticket.p, ticket.len);
+        hs->new_ticket_len = ticket.len;
+        hs->new_ticket_lifetime = lifetime;
+    }
+    transcript_add_msg(hs, m);
+    return hs_wait_ccs(c, now_ms, HS_C_WAIT_CCS);
+}
+
+/* Abbreviated handshake: after the server's Finished, ours, behind our
+ * ChangeCipherSpec; this last flight is ours to keep (RFC 6347 4.2.4). */
+static int send_client_finish(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    int rc = flight_reset(c);
+    if (rc == DTLS_OK)
+        rc = flight_add_ccs(c);
+    if (rc == DTLS_OK)
+        rc = keys_finished(c, true, hs->verify_data_client);
+    if (rc == DTLS_OK) {
+        dtls_wr w = flight_msg_begin(c, 12);
+        wr_bytes(&w, hs->verify_data_client, 12);
+        rc = flight_msg_end(c, HT_FINISHED, &w);
+    }
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not send Finished");
+    hs->final_flight_ours = true;
+    return DTLS_OK;
+}
+
 static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     int rc = keys_check_finished(c, m);
+    if (rc == DTLS_OK && c->hs->resumed) {
+        transcript_add_msg(c->hs, m);
+        rc = send_client_finish(c, now_ms);
+    }
     if (rc == DTLS_OK)
         conn_established(c, now_ms);
     return rc;
@@ -427,6 +539,7 @@ static const hs_expect CLIENT_EXPECTS[] = {
     { HS_C_WAIT_CERT_REQUEST_OR_DONE, HT_CERTIFICATE_REQUEST, on_certificate_request },
     { HS_C_WAIT_CERT_REQUEST_OR_DONE, HT_SERVER_HELLO_DONE, on_server_hello_done },
     { HS_C_WAIT_SERVER_HELLO_DONE, HT_SERVER_HELLO_DONE, on_server_hello_done },
+    { HS_C_WAIT_NEW_SESSION_TICKET, HT_NEW_SESSION_TICKET, on_new_session_ticket },
     { HS_C_WAIT_FINISHED, HT_FINISHED, on_finished },
 };
 

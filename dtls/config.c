@@ -28,6 +28,10 @@ dtls_config *dtls_config_new(void)
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
     cfg->rto_max_ms = 60000;
     cfg->ems = true;
+    cfg->session_timeout_ms = DEFAULT_SESSION_TIMEOUT_MS;
+    cfg->tickets = true;
+    cfg->cid_len = -1;
+    session_cache_init(&cfg->cache, DTLS_SESSION_CACHE_DEFAULT);
     return cfg;
 }
 
@@ -41,6 +45,8 @@ void dtls_config_free(dtls_config *cfg)
     free(cfg->psk_hint);
     OPENSSL_cleanse(cfg->psk_key, sizeof cfg->psk_key);
     OPENSSL_cleanse(cfg->cookie_secret, sizeof cfg->cookie_secret);
+    OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    session_cache_free(&cfg->cache);
     EVP_MAC_CTX_free(cfg->cookie_mac[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
     OPENSSL_cleanse(cfg->rbuf, sizeof cfg->rbuf);
@@ -174,6 +180,62 @@ int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, ui
 }
 
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on) { cfg->ems = on != 0; }
+
+/* ---- sessions ---- */
+
+int dtls_config_set_session_cache(dtls_config *cfg, size_t entries)
+{
+    if (entries > 10000000)
+        return DTLS_ERR_ARG;
+    session_cache_free(&cfg->cache);
+    session_cache_init(&cfg->cache, entries);
+    return DTLS_OK;
+}
+
+int dtls_config_set_session_timeout(dtls_config *cfg, uint64_t ms)
+{
+    if (ms < 1000 || ms > 7ull * 24 * 3600 * 1000)
+        return DTLS_ERR_ARG;
+    cfg->session_timeout_ms = ms;
+    return DTLS_OK;
+}
+
+void dtls_config_set_tickets(dtls_config *cfg, int on) { cfg->tickets = on != 0; }
+
+int dtls_config_set_ticket_keys(dtls_config *cfg, const uint8_t *keys, size_t len)
+{
+    if (len == 0 || len % TICKET_KEY_LEN || len / TICKET_KEY_LEN > TICKET_KEYS_MAX)
+        return DTLS_ERR_ARG;
+    OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    memcpy(cfg->ticket_keys, keys, len);
+    cfg->nticket_keys = len / TICKET_KEY_LEN;
+    cfg->ticket_keys_external = true;
+    return DTLS_OK;
+}
+
+void dtls_config_set_clock_offset(dtls_config *cfg, int64_t wall_minus_now_ms)
+{
+    cfg->clock_offset_ms = wall_minus_now_ms;
+}
+
+size_t dtls_config_session_cache_count(const dtls_config *cfg) { return cfg->cache.count; }
+size_t dtls_config_session_cache_memory(const dtls_config *cfg) { return session_cache_memory(&cfg->cache); }
+
+/* ---- Connection IDs ---- */
+
+int dtls_config_set_connection_id(dtls_config *cfg, int len)
+{
+    if (len < -1 || len > DTLS_CID_MAX_LEN)
+        return DTLS_ERR_ARG;
+    cfg->cid_len = len;
+    return DTLS_OK;
+}
+
+void dtls_config_set_cid_generator(dtls_config *cfg, dtls_cid_fn fn, void *user)
+{
+    cfg->cid_gen = fn;
+    cfg->cid_gen_user = user;
+}
 
 size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
                             const dtls_suite **out, size_t cap)

@@ -107,18 +107,30 @@ void conn_established(dtls_conn *c, uint64_t now_ms)
             c->peer_cert_der_len = hs->peer_chain.der_len[0];
         }
     }
+    bool new_session = false;
+    if (c->role == DTLS_ROLE_CLIENT)
+        client_keep_session(c, now_ms, &new_session);
+    bool keep_flight = hs->final_flight_ours;
+    bool resumed = hs->resumed;
     hs_free(c);
-    if (c->role == DTLS_ROLE_CLIENT) {
-        /* The server's Finished proves it has our whole flight. */
+    if (!keep_flight) {
+        /* The peer's Finished proves it has our whole flight. */
         flight_free(c);
     } else {
-        /* Kept to answer a client that lost it, until the client shows it
-         * has it or twice the MSL passes (RFC 6347 4.2.4). */
+        /* Our last flight (the server's in a full handshake, the client's
+         * in an abbreviated one) is kept to answer a peer that lost it,
+         * until the peer shows it has it or twice the MSL passes
+         * (RFC 6347 4.2.4). */
         c->flight_expires = now_ms + FINAL_FLIGHT_KEEP_MS;
     }
-    conn_log(c, DTLS_LOG_INFO, "handshake done %s", c->suite ? c->suite->name : "");
+    conn_log(c, DTLS_LOG_INFO, "handshake done %s%s", c->suite ? c->suite->name : "",
+             resumed ? " (resumed)" : "");
     dtls_event ev = { .type = DTLS_EV_HANDSHAKE_DONE };
     conn_emit(c, &ev);
+    if (new_session && c->state == DTLS_STATE_ESTABLISHED) {
+        dtls_event sev = { .type = DTLS_EV_SESSION };
+        conn_emit(c, &sev);
+    }
 }
 
 /* ---- lifetime ---- */
@@ -157,6 +169,10 @@ void dtls_conn_free(dtls_conn *c)
     dtls_aead_cleanup(&c->pending_rd_aead);
     free(c->peer_cert_der);
     free(c->servername);
+    if (c->session) {
+        session_clear(c->session);
+        free(c->session);
+    }
     if (c->psk_identity)
         OPENSSL_cleanse(c->psk_identity, c->psk_identity_len);
     free(c->psk_identity);
@@ -263,11 +279,12 @@ static void hold_early_record(dtls_conn *c, const record *rec)
 static bool skips_certificate_verify(dtls_conn *c, const record *rec)
 {
     dtls_hs *hs = c->hs;
-    if (!hs->ccs_early || hs->state != HS_S_WAIT_CERTIFICATE_VERIFY || rec->type != CT_HANDSHAKE)
+    if (!hs->ccs_early || hs->state != HS_S_WAIT_CERTIFICATE_VERIFY)
         return false;
     const uint8_t *p;
     size_t n;
-    if (!record_unprotect(c, &c->pending_rd_aead, rec, &p, &n))
+    uint8_t type;
+    if (!record_unprotect(c, &c->pending_rd_aead, rec, &p, &n, &type) || type != CT_HANDSHAKE)
         return false;
     dtls_rd r = rd_init(p, n);
     rd_skip(&r, 4);
@@ -299,7 +316,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     }
     const uint8_t *p;
     size_t n;
-    if (!record_unprotect(c, &c->rd_aead, rec, &p, &n)) {
+    uint8_t type;
+    if (!record_unprotect(c, &c->rd_aead, rec, &p, &n, &type)) {
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
          * ones from an earlier session on the same addresses are normal
@@ -312,19 +330,25 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
             c->hs->auth_failures++;
             bool awaiting_finished = c->hs->state == HS_S_WAIT_FINISHED
                                   || c->hs->state == HS_C_WAIT_FINISHED;
-            if (awaiting_finished && rec->type == CT_HANDSHAKE && !c->hs->replaying_early)
+            if (awaiting_finished && (rec->type == CT_HANDSHAKE || rec->type == CT_TLS12_CID)
+                && !c->hs->replaying_early)
                 conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "the peer's Finished does not authenticate (wrong key?)");
         }
         return;
     }
-    if (protected_epoch)
+    if (protected_epoch) {
+        /* RFC 9146 6: only a record newer than all before may move the
+         * peer's address; the host asks after the call. */
+        if (!c->replay.any || rec->seq > c->replay.max_seq)
+            c->recv_newest = true;
         replay_update(&c->replay, rec->seq);
+    }
     /* A stateless server answered the first hello with the hello's own
      * record number (RFC 6347 4.2.1); continue from the one that created
      * us so that the client's replay window takes our ServerHello. */
     if (c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO && rec->epoch == 0 && rec->seq > c->write_seq[0])
         c->write_seq[0] = rec->seq;
-    switch (rec->type) {
+    switch (type) {
     case CT_HANDSHAKE:
         hs_recv_record(c, now_ms, rec->epoch, p, n);
         break;
@@ -354,10 +378,11 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
     if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO)
         c->version = DTLS1_2_VERSION;
     conn_enter(c);
+    c->recv_newest = false;
     dtls_rd r = rd_init(dgram, len);
     while (rd_left(&r) > 0 && c->state != DTLS_STATE_CLOSED) {
         record rec;
-        if (!record_parse(&r, &rec)) {
+        if (!record_parse(&r, &rec, conn_cid_rx_len(c))) {
             c->stats.dropped_malformed++;
             break;
         }

@@ -56,7 +56,7 @@ static bool first_client_hello(const uint8_t *dgram, size_t len, record *rec,
                                uint16_t *msg_seq, client_hello *ch)
 {
     dtls_rd r = rd_init(dgram, len);
-    if (!record_parse(&r, rec) || rec->type != CT_HANDSHAKE || rec->epoch != 0)
+    if (!record_parse(&r, rec, 0) || rec->type != CT_HANDSHAKE || rec->epoch != 0)
         return false;
     dtls_rd h = rd_init(rec->frag, rec->len);
     uint8_t type = rd_u8(&h);
@@ -83,7 +83,7 @@ int dtls_is_client_hello(const uint8_t *dgram, size_t len)
 {
     dtls_rd r = rd_init(dgram, len);
     record rec;
-    return record_parse(&r, &rec) && rec.type == CT_HANDSHAKE && rec.epoch == 0
+    return record_parse(&r, &rec, 0) && rec.type == CT_HANDSHAKE && rec.epoch == 0
         && rec.len > 0 && rec.frag[0] == HT_CLIENT_HELLO;
 }
 

@@ -50,6 +50,8 @@ void hs_free(dtls_conn *c)
         reasm_clear(&hs->reasm[i]);
     for (size_t i = 0; i < hs->nearly; i++)
         free(hs->early[i].bytes);
+    session_clear(&hs->resume);
+    free(hs->new_ticket);
     OPENSSL_cleanse(hs, sizeof *hs);
     free(hs);
     c->hs = NULL;
@@ -501,7 +503,7 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
         if (c->state != DTLS_STATE_CLOSED) {
             dtls_rd r = rd_init(early[i].bytes, early[i].len);
             record rec;
-            if (record_parse(&r, &rec))
+            if (record_parse(&r, &rec, conn_cid_rx_len(c)))
                 conn_process_record(c, now_ms, &rec);
         }
         free(early[i].bytes);

@@ -15,13 +15,17 @@
 #include "aead.h"
 #include "buf.h"
 #include "cert.h"
+#include "session.h"
+#include "session_cache.h"
 #include "suite.h"
+#include "ticket.h"
 
 #define DTLS1_2_VERSION 0xFEFD
 #define DTLS1_0_VERSION 0xFEFF
 
 /* Record content types (RFC 5246 6.2.1). */
-enum { CT_CHANGE_CIPHER_SPEC = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPLICATION_DATA = 23 };
+enum { CT_CHANGE_CIPHER_SPEC = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPLICATION_DATA = 23,
+       CT_TLS12_CID = 25 /* RFC 9146 4 */ };
 
 /* Handshake message types (RFC 5246 7.4, RFC 6347 4.2.2). */
 enum {
@@ -29,6 +33,7 @@ enum {
     HT_CLIENT_HELLO = 1,
     HT_SERVER_HELLO = 2,
     HT_HELLO_VERIFY_REQUEST = 3,
+    HT_NEW_SESSION_TICKET = 4,  /* RFC 5077 3.3 */
     HT_CERTIFICATE = 11,
     HT_SERVER_KEY_EXCHANGE = 12,
     HT_CERTIFICATE_REQUEST = 13,
@@ -45,6 +50,8 @@ enum {
     EXT_EC_POINT_FORMATS = 11,
     EXT_SIGNATURE_ALGORITHMS = 13,
     EXT_EXTENDED_MASTER_SECRET = 23,
+    EXT_SESSION_TICKET = 35,    /* RFC 5077 3.2 */
+    EXT_CONNECTION_ID = 54,     /* RFC 9146 3 */
     EXT_RENEGOTIATION_INFO = 0xFF01,
 };
 
@@ -62,6 +69,8 @@ enum {
 #define COOKIE_LEN 32
 #define MAX_SUITES 32
 #define FINAL_FLIGHT_KEEP_MS (2 * 120 * 1000) /* RFC 6347 4.2.4: twice the TCP MSL */
+#define MAX_CID_LEN 20                  /* what we ask for; RFC 9146 allows 255 */
+#define DEFAULT_SESSION_TIMEOUT_MS (2 * 3600 * 1000)
 
 /* ---- configuration ---- */
 
@@ -89,6 +98,21 @@ struct dtls_config {
     uint32_t rto_initial_ms; /* flight retransmission timer: first value... */
     uint32_t rto_max_ms;     /* ...and the cap its doubling stops at */
     bool ems;
+    /* sessions (RFC 5246 7.3): a session-ID cache and stateless tickets
+     * (RFC 5077); keys are name (16) | AES-256 key (32), first one seals */
+    session_cache cache;
+    uint64_t session_timeout_ms;
+    bool tickets;
+    bool ticket_keys_external;  /* set from outside: never rotated here */
+    uint8_t ticket_keys[TICKET_KEYS_MAX * TICKET_KEY_LEN];
+    size_t nticket_keys;
+    uint64_t ticket_rotated_at;
+    int64_t clock_offset_ms;    /* wall clock = now_ms + this (ticket ages) */
+    /* RFC 9146 Connection IDs: the length of the CIDs we ask peers to put
+     * on records to us (0..MAX_CID_LEN), or -1: extension not offered */
+    int cid_len;
+    dtls_cid_fn cid_gen;
+    void *cid_gen_user;
     /* HelloVerifyRequest cookies (RFC 6347 4.2.1): HMAC under a secret that
      * rotates; the previous one is still accepted for one period. */
     uint8_t cookie_secret[2][32];
@@ -158,6 +182,7 @@ typedef enum {
     HS_S_WAIT_CCS,
     HS_S_WAIT_FINISHED,
     /* client */
+    HS_C_WAIT_NEW_SESSION_TICKET,
     HS_C_WAIT_SERVER_HELLO,
     HS_C_WAIT_CERTIFICATE,
     HS_C_WAIT_SERVER_KEY_EXCHANGE,
@@ -197,6 +222,23 @@ typedef struct dtls_hs {
     char *servername;           /* client: what we expect / send */
     uint8_t psk_hint[MAX_PSK_IDENTITY];
     size_t psk_hint_len;
+    /* sessions: the one we offer (client) or resume (server); the session
+     * ID in the hello; whether the peer takes tickets / sends one */
+    dtls_session resume;
+    bool resuming;              /* client: offering resume; both: abbreviated */
+    bool resumed;               /* the abbreviated handshake is under way */
+    uint8_t session_id[SESSION_ID_MAX];
+    uint8_t session_id_len;
+    bool peer_tickets;          /* server: client sent SessionTicket; client: server did */
+    bool renew_ticket;          /* server: send a NewSessionTicket */
+    bool final_flight_ours;     /* we send the handshake's last flight */
+    uint8_t *new_ticket;        /* client: from NewSessionTicket (RFC 5077 3.3) */
+    size_t new_ticket_len;
+    uint32_t new_ticket_lifetime;
+    /* RFC 9146: the peer offered/accepted the extension, with this CID */
+    bool peer_cid;
+    uint8_t peer_cid_value[255];
+    uint8_t peer_cid_len;
     /* handshake message sequence numbers (RFC 6347 4.2.2) */
     uint16_t next_send_seq;
     /* reassembly of the peer's messages */
@@ -258,6 +300,16 @@ struct dtls_conn {
     uint8_t *psk_identity;
     size_t psk_identity_len;
     char *servername;          /* server: the client's server_name, if any */
+    /* client: the session a later handshake may resume (with its ticket) */
+    dtls_session *session;
+    bool session_reused;
+    /* RFC 9146 Connection IDs, once negotiated: ours (on records to us) and
+     * the peer's (on records we send); a zero length means plain records */
+    bool cid_on;
+    uint8_t cid_rx_len, cid_tx_len;
+    uint8_t cid_rx[MAX_CID_LEN];
+    uint8_t cid_tx[255];
+    bool recv_newest;          /* the last recv authenticated a record newer than any before */
     dtls_stats stats;
     /* nesting of public calls: while > 0 a close keeps the handshake state
      * alive, since the code that made the callback may still use it */
@@ -283,7 +335,9 @@ void conn_established(dtls_conn *c, uint64_t now_ms);
 
 /* record.c */
 typedef struct record {
-    uint8_t type;
+    uint8_t type;              /* for tls12_cid records: 25 until opened */
+    const uint8_t *cid;        /* tls12_cid records: the CID */
+    uint8_t cid_len;
     uint16_t version;
     uint16_t epoch;
     uint64_t seq;
@@ -294,12 +348,12 @@ typedef struct record {
 } record;
 /* Parse one record header from r; false when malformed (then the rest of
  * the datagram is dropped, RFC 6347 4.1.2.7). */
-bool record_parse(dtls_rd *r, record *rec);
+bool record_parse(dtls_rd *r, record *rec, int cid_len);
 bool replay_check(const replay_window *w, uint64_t seq);
 void replay_update(replay_window *w, uint64_t seq);
 /* Decrypt rec into cfg->rbuf if its epoch is protected. */
 bool record_unprotect(dtls_conn *c, dtls_aead *a, const record *rec,
-                      const uint8_t **out, size_t *out_len);
+                      const uint8_t **out, size_t *out_len, uint8_t *inner_type);
 /* Append one record (type, payload) in the current write epoch to w. */
 bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
                   const uint8_t *payload, size_t len);
@@ -372,6 +426,9 @@ int hs_change_cipher_spec(dtls_conn *c, uint64_t now_ms);
  * that arrived early (reordered) at once. */
 int hs_wait_ccs(dtls_conn *c, uint64_t now_ms, hs_state state);
 
+/* The CID length records to us carry (for record_parse), 0 for none. */
+static inline int conn_cid_rx_len(const dtls_conn *c) { return c->cid_on ? c->cid_rx_len : 0; }
+
 /* conn.c: process one raw record (used for records held back). */
 void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec);
 
@@ -405,6 +462,22 @@ int kx_ecdhe_secret(dtls_conn *c, const uint8_t *point, size_t len, uint8_t *out
 int kx_psk_premaster(dtls_hs *hs, const uint8_t *other, size_t other_len,
                      const uint8_t *psk, size_t psk_len);
 int kx_keep_psk_identity(dtls_conn *c, const uint8_t *id, size_t len);
+
+/* resume.c: sessions in the handshake (RFC 5246 7.3, RFC 5077) */
+int session_capture(dtls_conn *c, uint64_t now_ms, dtls_session *s);
+bool session_resumable_here(const dtls_conn *c);
+int session_adopt(dtls_conn *c);
+bool server_find_session(dtls_conn *c, uint64_t now_ms, const client_hello *ch,
+                         const uint8_t *ticket, size_t ticket_len);
+int server_new_session(dtls_conn *c);
+void server_remember_session(dtls_conn *c, uint64_t now_ms);
+int server_write_ticket(dtls_conn *c, uint64_t now_ms);
+void client_keep_session(dtls_conn *c, uint64_t now_ms, bool *is_new);
+
+/* cid.c: RFC 9146 Connection IDs in the hellos */
+int cid_make_ours(dtls_conn *c);
+void cid_write_extension(const dtls_conn *c, dtls_wr *w);
+bool cid_parse_extension(dtls_conn *c, dtls_rd data);
 
 /* cookie.c */
 bool cookie_check(dtls_config *cfg, const uint8_t *peer, size_t peer_len,

@@ -8,25 +8,36 @@
 
 #define REPLAY_WINDOW_BITS 64
 
-bool record_parse(dtls_rd *r, record *rec)
+bool record_parse(dtls_rd *r, record *rec, int cid_len)
 {
     const uint8_t *start = rd_ptr(r);
     rec->type = rd_u8(r);
     rec->version = rd_u16(r);
     rec->epoch = rd_u16(r);
     rec->seq = rd_u48(r);
+    rec->cid = NULL;
+    rec->cid_len = 0;
+    /* RFC 9146 4: the CID's length is not on the wire; the receiver knows
+     * the length it asked for. Only non-empty CIDs use this format. */
+    if (rec->type == CT_TLS12_CID) {
+        if (cid_len <= 0)
+            return false;
+        rec->cid = rd_bytes(r, (size_t)cid_len);
+        rec->cid_len = (uint8_t)cid_len;
+    }
     size_t len = rd_u16(r);
     rec->frag = rd_bytes(r, len);
     rec->len = len;
     if (!rd_ok(r))
         return false;
     rec->raw = start;
-    rec->raw_len = RECORD_HEADER_LEN + len;
+    rec->raw_len = RECORD_HEADER_LEN + rec->cid_len + len;
     /* Only DTLS versions (major 0xFE), known content types, and fragments no
      * longer than TLSCiphertext allows (RFC 5246 6.2.3). */
     if ((rec->version >> 8) != 0xFE)
         return false;
-    if (rec->type < CT_CHANGE_CIPHER_SPEC || rec->type > CT_APPLICATION_DATA)
+    if ((rec->type < CT_CHANGE_CIPHER_SPEC || rec->type > CT_APPLICATION_DATA)
+        && rec->type != CT_TLS12_CID)
         return false;
     return len <= MAX_RECORD_CIPHERTEXT;
 }
@@ -62,21 +73,72 @@ void replay_update(replay_window *w, uint64_t seq)
     }
 }
 
-bool record_unprotect(dtls_conn *c, dtls_aead *a, const record *rec,
-                      const uint8_t **out, size_t *out_len)
+/* RFC 9146 5.2: the additional data of a tls12_cid record. */
+static size_t cid_additional_data(uint8_t *ad, uint16_t version, uint64_t epoch_seq,
+                                  const uint8_t *cid, size_t cid_len, size_t inner_len)
 {
+    dtls_wr w = wr_init(ad, 8 + 3 + 2 + 8 + cid_len + 2);
+    for (int i = 0; i < 8; i++)
+        wr_u8(&w, 0xFF); /* seq_num_placeholder */
+    wr_u8(&w, CT_TLS12_CID);
+    wr_u8(&w, (uint8_t)cid_len);
+    wr_u8(&w, CT_TLS12_CID);
+    wr_u16(&w, version);
+    wr_uint(&w, epoch_seq, 8);
+    wr_bytes(&w, cid, cid_len);
+    wr_u16(&w, (uint16_t)inner_len);
+    return w.len;
+}
+
+/* A tls12_cid record: opened with RFC 9146's additional data, then the
+ * DTLSInnerPlaintext's zero padding and real content type come off. */
+static bool unprotect_cid(dtls_conn *c, dtls_aead *a, const record *rec,
+                          size_t *out_len, uint8_t *inner_type)
+{
+    if (!c->cid_on || rec->cid_len != c->cid_rx_len
+        || CRYPTO_memcmp(rec->cid, c->cid_rx, rec->cid_len) != 0
+        || rec->len <= dtls_aead_overhead(a))
+        return false;
+    uint8_t ad[8 + 3 + 2 + 8 + MAX_CID_LEN + 2];
+    uint64_t epoch_seq = (uint64_t)rec->epoch << 48 | rec->seq;
+    size_t ad_len = cid_additional_data(ad, rec->version, epoch_seq, rec->cid, rec->cid_len,
+                                        rec->len - dtls_aead_overhead(a));
+    size_t n = 0;
+    if (dtls_aead_open_ad(a, ad, ad_len, epoch_seq, rec->frag, rec->len, c->cfg->rbuf, &n) != 0)
+        return false;
+    while (n > 0 && c->cfg->rbuf[n - 1] == 0)
+        n--;
+    if (n == 0) /* all padding: no content type */
+        return false;
+    *inner_type = c->cfg->rbuf[--n];
+    *out_len = n;
+    return *inner_type != CT_TLS12_CID;
+}
+
+bool record_unprotect(dtls_conn *c, dtls_aead *a, const record *rec,
+                      const uint8_t **out, size_t *out_len, uint8_t *inner_type)
+{
+    *inner_type = rec->type;
     if (rec->epoch == 0) {
-        if (rec->len > MAX_RECORD_PLAINTEXT)
+        if (rec->len > MAX_RECORD_PLAINTEXT || rec->type == CT_TLS12_CID)
             return false;
         *out = rec->frag;
         *out_len = rec->len;
         return true;
     }
-    uint64_t epoch_seq = (uint64_t)rec->epoch << 48 | rec->seq;
     size_t n = 0;
-    if (dtls_aead_open(a, epoch_seq, rec->type, rec->version, rec->frag, rec->len,
-                       c->cfg->rbuf, &n) != 0)
-        return false;
+    if (rec->type == CT_TLS12_CID) {
+        if (!unprotect_cid(c, a, rec, &n, inner_type))
+            return false;
+    } else {
+        /* We asked for a CID: every protected record must carry it. */
+        if (c->cid_on && c->cid_rx_len)
+            return false;
+        uint64_t epoch_seq = (uint64_t)rec->epoch << 48 | rec->seq;
+        if (dtls_aead_open(a, epoch_seq, rec->type, rec->version, rec->frag, rec->len,
+                           c->cfg->rbuf, &n) != 0)
+            return false;
+    }
     if (n > MAX_RECORD_PLAINTEXT)
         return false;
     *out = c->cfg->rbuf;
@@ -84,9 +146,16 @@ bool record_unprotect(dtls_conn *c, dtls_aead *a, const record *rec,
     return true;
 }
 
+/* Whether records we send in this epoch carry the peer's CID. */
+static bool sends_cid(const dtls_conn *c, uint16_t epoch)
+{
+    return epoch > 0 && c->cid_on && c->cid_tx_len > 0;
+}
+
 size_t record_overhead(const dtls_conn *c, uint16_t epoch)
 {
-    return RECORD_HEADER_LEN + (epoch ? dtls_aead_overhead(&c->wr_aead) : 0);
+    size_t n = RECORD_HEADER_LEN + (epoch ? dtls_aead_overhead(&c->wr_aead) : 0);
+    return sends_cid(c, epoch) ? n + c->cid_tx_len + 1 : n;
 }
 
 bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
@@ -96,19 +165,38 @@ bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
     /* RFC 6347 4.1: the sequence number must not wrap. */
     if (*seq >= ((uint64_t)1 << 48) - 1)
         return false;
-    size_t body = epoch ? len + dtls_aead_overhead(&c->wr_aead) : len;
-    if (wr_room(w) < RECORD_HEADER_LEN + body) {
+    bool cid = sends_cid(c, epoch);
+    size_t body = epoch ? len + cid + dtls_aead_overhead(&c->wr_aead) : len;
+    if (wr_room(w) < record_overhead(c, epoch) + len) {
         w->err = true;
         return false;
     }
     uint16_t version = c->version ? c->version : DTLS1_2_VERSION;
-    wr_u8(w, type);
+    wr_u8(w, cid ? CT_TLS12_CID : type);
     wr_u16(w, version);
     wr_u16(w, epoch);
     wr_u48(w, *seq);
+    if (cid)
+        wr_bytes(w, c->cid_tx, c->cid_tx_len);
     wr_u16(w, (uint16_t)body);
     if (epoch == 0) {
         wr_bytes(w, payload, len);
+    } else if (cid) {
+        /* RFC 9146 4: DTLSInnerPlaintext = content || real type (no
+         * padding), sealed in place behind the explicit nonce. */
+        uint64_t epoch_seq = (uint64_t)epoch << 48 | *seq;
+        uint8_t *inner = wr_ptr(w) + c->wr_aead.explicit_len;
+        memmove(inner, payload, len);
+        inner[len] = type;
+        uint8_t ad[8 + 3 + 2 + 8 + 255 + 2];
+        size_t ad_len = cid_additional_data(ad, version, epoch_seq, c->cid_tx, c->cid_tx_len, len + 1);
+        size_t n = 0;
+        if (dtls_aead_seal_ad(&c->wr_aead, epoch_seq, ad, ad_len, inner, len + 1,
+                              wr_ptr(w), &n) != 0 || n != body) {
+            w->err = true;
+            return false;
+        }
+        w->len += n;
     } else {
         size_t n = 0;
         uint64_t epoch_seq = (uint64_t)epoch << 48 | *seq;

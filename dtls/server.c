@@ -20,6 +20,9 @@ typedef struct offer {
     bool has_groups;
     dtls_rd sig_schemes;
     bool has_sig_schemes;
+    dtls_rd ticket;          /* RFC 5077 3.2: empty asks for one */
+    dtls_rd cid;             /* RFC 9146 3: the CID the client wants */
+    bool has_cid;
 } offer;
 
 /* Whether a list of 16-bit values (read by value: the caller's reader
@@ -44,7 +47,8 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             return DTLS_ALERT_DECODE_ERROR;
         int bit = type == EXT_SERVER_NAME ? 0 : type == EXT_SUPPORTED_GROUPS ? 1
                 : type == EXT_EC_POINT_FORMATS ? 2 : type == EXT_SIGNATURE_ALGORITHMS ? 3
-                : type == EXT_EXTENDED_MASTER_SECRET ? 4 : type == EXT_RENEGOTIATION_INFO ? 5 : -1;
+                : type == EXT_EXTENDED_MASTER_SECRET ? 4 : type == EXT_RENEGOTIATION_INFO ? 5
+                : type == EXT_SESSION_TICKET ? 6 : type == EXT_CONNECTION_ID ? 7 : -1;
         if (bit < 0)
             continue;
         if (seen & (1u << bit))
@@ -92,6 +96,14 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             hs->peer_secure_reneg = true;
             break;
         }
+        case EXT_SESSION_TICKET:
+            hs->peer_tickets = true;
+            o->ticket = data;
+            break;
+        case EXT_CONNECTION_ID:
+            o->has_cid = true;
+            o->cid = data;
+            break;
         case EXT_SERVER_NAME: {
             /* RFC 6066 3: one host_name (type 0), kept for the host. */
             dtls_rd list = rd_vec(&data, 2);
@@ -180,10 +192,13 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
 static int write_server_hello(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
-    dtls_wr w = flight_msg_begin(c, 128);
+    dtls_wr w = flight_msg_begin(c, 128 + SESSION_ID_MAX + MAX_CID_LEN);
     wr_u16(&w, DTLS1_2_VERSION);
     wr_bytes(&w, hs->server_random, 32);
-    wr_u8(&w, 0); /* no session id: we do not resume */
+    /* A new session's ID, the resumed one's echoed, or none (RFC 5246
+     * 7.4.1.3, RFC 5077 3.4). */
+    wr_u8(&w, hs->session_id_len);
+    wr_bytes(&w, hs->session_id, hs->session_id_len);
     wr_u16(&w, hs->suite->id);
     wr_u8(&w, 0);
     size_t exts = wr_vec_begin(&w, 2);
@@ -196,7 +211,13 @@ static int write_server_hello(dtls_conn *c)
         wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
         wr_u16(&w, 0);
     }
-    if (dtls_suite_uses_ecdhe(hs->suite) && hs->peer_point_formats_ok) {
+    if (hs->renew_ticket) { /* RFC 5077 3.2: a NewSessionTicket follows */
+        wr_u16(&w, EXT_SESSION_TICKET);
+        wr_u16(&w, 0);
+    }
+    if (c->cid_on)
+        cid_write_extension(c, &w);
+    if (!hs->resumed && dtls_suite_uses_ecdhe(hs->suite) && hs->peer_point_formats_ok) {
         wr_u16(&w, EXT_EC_POINT_FORMATS);
         wr_u16(&w, 2);
         wr_u8(&w, 1);
@@ -285,6 +306,46 @@ static int send_server_flight(dtls_conn *c, uint64_t now_ms)
     return DTLS_OK;
 }
 
+/* Our Finished and the ChangeCipherSpec before it; with a ticket to
+ * issue, the NewSessionTicket before both (RFC 5077 3.3). The verify_data
+ * covers everything up to here, the ticket included. */
+static int write_server_finish(dtls_conn *c, uint64_t now_ms)
+{
+    uint8_t verify[12];
+    int rc = server_write_ticket(c, now_ms);
+    if (rc == DTLS_OK)
+        rc = flight_add_ccs(c);
+    if (rc == DTLS_OK)
+        rc = keys_finished(c, false, verify);
+    if (rc == DTLS_OK) {
+        dtls_wr w = flight_msg_begin(c, 12);
+        wr_bytes(&w, verify, 12);
+        rc = flight_msg_end(c, HT_FINISHED, &w);
+    }
+    return rc;
+}
+
+/* RFC 5246 7.3, abbreviated: ServerHello, [NewSessionTicket],
+ * ChangeCipherSpec, Finished; the client's CCS and Finished end it. */
+static int send_resumed_flight(dtls_conn *c, uint64_t now_ms)
+{
+    int rc = flight_reset(c);
+    if (rc == DTLS_OK)
+        rc = session_adopt(c);
+    if (rc == DTLS_OK)
+        rc = write_server_hello(c);
+    if (rc == DTLS_OK)
+        rc = keys_install(c);
+    if (rc == DTLS_OK)
+        rc = write_server_finish(c, now_ms);
+    if (rc == DTLS_OK)
+        rc = flight_send(c, now_ms, false);
+    if (rc != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not build the resumed flight");
+    flight_start_timer(c, now_ms);
+    return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
+}
+
 static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
@@ -308,9 +369,14 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         return conn_fail(c, alert, "bad ClientHello extensions");
     if (list16_has(ch.suites, DTLS_SCSV_RENEGOTIATION))
         hs->peer_secure_reneg = true; /* RFC 5746 3.6 */
-    hs->suite = choose_suite(c, &ch, &o);
-    if (!hs->suite)
-        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
+    /* RFC 9146 3: a CID each way when both sides want the extension. */
+    if (o.has_cid && c->cfg->cid_len >= 0) {
+        if (!cid_parse_extension(c, o.cid))
+            return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed connection_id extension");
+        if (cid_make_ours(c) != DTLS_OK)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
+        c->cid_on = true;
+    }
     memcpy(hs->client_random, ch.random, 32);
     memcpy(c->hello_tag, ch.random, sizeof c->hello_tag);
     if (RAND_bytes(hs->server_random, 32) != 1)
@@ -318,6 +384,17 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     transcript_add_msg(hs, m);
     /* Our numbering follows the client's (RFC 6347 4.2.2). */
     hs->next_send_seq = m->seq;
+    /* An unknown, expired, tampered or foreign ticket or ID is no error:
+     * the handshake is simply a full one (RFC 5077 3.4). */
+    if (server_find_session(c, now_ms, &ch, o.ticket.p, o.ticket.len)) {
+        conn_log(c, DTLS_LOG_FINE, "ClientHello: resuming %s", hs->suite->name);
+        return send_resumed_flight(c, now_ms);
+    }
+    hs->suite = choose_suite(c, &ch, &o);
+    if (!hs->suite)
+        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
+    if (server_new_session(c) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     int rc = send_server_flight(c, now_ms);
     if (rc != DTLS_OK)
         return rc;
@@ -442,27 +519,25 @@ static int on_finished(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     int rc = keys_check_finished(c, m);
     if (rc != DTLS_OK)
         return rc;
+    if (hs->resumed) { /* the client's Finished ends an abbreviated handshake */
+        conn_established(c, now_ms);
+        return DTLS_OK;
+    }
     transcript_add_msg(hs, m);
-    /* Our final flight: ChangeCipherSpec and Finished (RFC 5246 7.3). */
-    uint8_t verify[12];
-    if (keys_finished(c, false, verify) != DTLS_OK)
-        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "Finished computation failed");
-    dtls_wr w;
-    /* A fresh flight sized to what it holds: it may outlive the handshake
-     * (RFC 6347 4.2.4), and the previous one was a whole certificate chain. */
+    server_remember_session(c, now_ms);
+    /* Our final flight: [NewSessionTicket], ChangeCipherSpec and Finished
+     * (RFC 5246 7.3, RFC 5077 3.1), in a fresh flight sized to what it
+     * holds: it outlives the handshake (RFC 6347 4.2.4), and the previous
+     * one was a whole certificate chain. */
     flight_free(c);
     rc = flight_reset(c);
     if (rc == DTLS_OK)
-        rc = flight_add_ccs(c);
-    if (rc == DTLS_OK) {
-        w = flight_msg_begin(c, 12);
-        wr_bytes(&w, verify, 12);
-        rc = flight_msg_end(c, HT_FINISHED, &w);
-    }
+        rc = write_server_finish(c, now_ms);
     if (rc == DTLS_OK)
         rc = flight_send(c, now_ms, false);
     if (rc != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "could not send Finished");
+    hs->final_flight_ours = true;
     conn_established(c, now_ms);
     return DTLS_OK;
 }

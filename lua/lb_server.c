@@ -142,7 +142,8 @@ static void on_server_closed(void *host)
 }
 
 static const rt_handlers server_handlers = {
-    on_secure, on_message, on_error, on_closed, on_psk_lookup, on_server_closed,
+    .conn_secure = on_secure, .conn_message = on_message, .conn_error = on_error,
+    .conn_closed = on_closed, .psk_lookup = on_psk_lookup, .server_closed = on_server_closed,
 };
 
 /* ---- Lua API ---- */

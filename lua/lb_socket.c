@@ -211,7 +211,8 @@ static void client_closed(void *host, rt_conn *conn)
 }
 
 static const rt_handlers client_handlers = {
-    client_secure, client_message, client_error, client_closed, NULL, NULL,
+    .conn_secure = client_secure, .conn_message = client_message, .conn_error = client_error,
+    .conn_closed = client_closed,
 };
 
 /* ---- Lua API ---- */

@@ -117,6 +117,10 @@ static void engine_event(void *user, const dtls_event *ev)
     case DTLS_EV_CLOSED:
         on_closed(c, ev->error);
         break;
+    case DTLS_EV_SESSION:
+        if (host_ok(c) && c->handlers->conn_session)
+            c->handlers->conn_session(c->host, c);
+        break;
     }
 }
 

@@ -148,6 +148,14 @@ typedef struct rt_handlers {
                       size_t identity_len, uint8_t *key, size_t cap);
     /* Server only: its socket is closed and every connection is gone. */
     void (*server_closed)(void *host);
+    /* Client: the server issued a new session or ticket; rt_conn_session
+     * has it. May be NULL. */
+    void (*conn_session)(void *host, rt_conn *conn);
+    /* Server, RFC 9146: an authenticated record newer than all before came
+     * from a new address, and the association follows it (old is where it
+     * was). May be NULL. */
+    void (*conn_moved)(void *host, rt_conn *conn, const rt_sockname *old);
+
 } rt_handlers;
 
 /* ---- servers -------------------------------------------------------------- */

@@ -36,6 +36,7 @@ typedef struct pair_side {
     uint8_t app[65536];    /* application data received, concatenated */
     size_t app_len;
     size_t app_records;
+    size_t sessions;       /* DTLS_EV_SESSION events */
 } pair_side;
 
 typedef struct pair {
@@ -118,6 +119,9 @@ static void pair_event_cb(void *user, const dtls_event *ev)
     case DTLS_EV_CLOSED:
         s->closed = true;
         s->close_error = ev->error;
+        break;
+    case DTLS_EV_SESSION:
+        s->sessions++;
         break;
     }
 }

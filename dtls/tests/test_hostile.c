@@ -217,7 +217,8 @@ static void edit_client_flight(pair *p, void (*edit)(dtls_conn *c))
     dtls_conn_start(p->client.conn, p->now);
     bool client_waits(pair * q);
     pair_run(p, pair_never, 200);
-    CHECK(p->client.conn->hs && p->client.conn->hs->state == HS_C_WAIT_CCS);
+    CHECK(p->client.conn->hs && (p->client.conn->hs->state == HS_C_WAIT_CCS
+                                 || p->client.conn->hs->state == HS_C_WAIT_NEW_SESSION_TICKET));
     edit(p->client.conn);
     p->tap = NULL;
 }

@@ -11,37 +11,37 @@ static void test_parse(void)
     uint8_t rec[13 + 4] = { 23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 1, 2, 0, 4, 'd', 'a', 't', 'a' };
     dtls_rd r = rd_init(rec, sizeof rec);
     record out;
-    CHECK(record_parse(&r, &out));
+    CHECK(record_parse(&r, &out, 0));
     CHECK(out.type == 23 && out.epoch == 1 && out.seq == 0x102 && out.len == 4);
     CHECK(rd_left(&r) == 0 && out.raw_len == sizeof rec);
     /* Truncated: header alone, one byte short of the fragment. */
     r = rd_init(rec, 12);
-    CHECK(!record_parse(&r, &out));
+    CHECK(!record_parse(&r, &out, 0));
     r = rd_init(rec, sizeof rec - 1);
-    CHECK(!record_parse(&r, &out));
+    CHECK(!record_parse(&r, &out, 0));
     /* Not DTLS, unknown content type, oversized length. */
     uint8_t bad[sizeof rec];
     memcpy(bad, rec, sizeof rec);
     bad[1] = 0x03;
     r = rd_init(bad, sizeof bad);
-    CHECK(!record_parse(&r, &out));
+    CHECK(!record_parse(&r, &out, 0));
     memcpy(bad, rec, sizeof rec);
     bad[0] = 24;
     r = rd_init(bad, sizeof bad);
-    CHECK(!record_parse(&r, &out));
+    CHECK(!record_parse(&r, &out, 0));
     uint8_t *big = calloc(1, 13 + 20000);
     memcpy(big, rec, 13);
     big[11] = (uint8_t)(20000 >> 8);
     big[12] = (uint8_t)(20000 & 0xFF);
     r = rd_init(big, 13 + 20000);
-    CHECK(!record_parse(&r, &out));
+    CHECK(!record_parse(&r, &out, 0));
     free(big);
     /* Two records in one datagram. */
     uint8_t two[2 * sizeof rec];
     memcpy(two, rec, sizeof rec);
     memcpy(two + sizeof rec, rec, sizeof rec);
     r = rd_init(two, sizeof two);
-    CHECK(record_parse(&r, &out) && record_parse(&r, &out) && rd_left(&r) == 0);
+    CHECK(record_parse(&r, &out, 0) && record_parse(&r, &out, 0) && rd_left(&r) == 0);
 }
 
 static void test_replay_window(void)
@@ -107,14 +107,15 @@ static void test_protect_roundtrip(dtls_aead_alg alg)
     CHECK(memcmp(buf + 13, "secret", 6) != 0 || dtls_aead_overhead(&tx->wr_aead) > 8);
     dtls_rd r = rd_init(buf, w.len);
     record rec;
-    CHECK(record_parse(&r, &rec) && rec.epoch == 1 && rec.seq == 41);
+    CHECK(record_parse(&r, &rec, 0) && rec.epoch == 1 && rec.seq == 41);
     const uint8_t *p;
     size_t n;
-    CHECK(record_unprotect(rx, &rx->rd_aead, &rec, &p, &n) && n == 6 && memcmp(p, "secret", 6) == 0);
+    uint8_t type;
+    CHECK(record_unprotect(rx, &rx->rd_aead, &rec, &p, &n, &type) && n == 6 && memcmp(p, "secret", 6) == 0);
     /* The header is authenticated: another sequence number fails. */
     buf[10] ^= 1;
     r = rd_init(buf, w.len);
-    CHECK(record_parse(&r, &rec) && !record_unprotect(rx, &rx->rd_aead, &rec, &p, &n));
+    CHECK(record_parse(&r, &rec, 0) && !record_unprotect(rx, &rx->rd_aead, &rec, &p, &n, &type));
     dtls_conn_free(tx);
     dtls_conn_free(rx);
     dtls_config_free(cfg);

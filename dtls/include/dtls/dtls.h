@@ -80,6 +80,8 @@ typedef enum {
     DTLS_EV_APP_DATA,           /* data/len: one decrypted record's payload */
     DTLS_EV_ALERT,              /* alert_level/alert_desc/alert_sent */
     DTLS_EV_CLOSED,             /* final: error says why (DTLS_OK = close_notify) */
+    DTLS_EV_SESSION,            /* client: a new resumable session or ticket
+                                   (dtls_conn_get_session has it) */
 } dtls_event_type;
 
 typedef struct dtls_event {
@@ -166,6 +168,73 @@ int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t 
 /* Cookie secrets rotate on their own (driven by now_ms passed to
  * dtls_accept); this forces a rotation. */
 void dtls_config_rotate_cookie_secret(dtls_config *cfg);
+
+/* ---- sessions (RFC 5246 7.3 abbreviated handshake, RFC 5077 tickets) ------ */
+/* Server: the session-ID cache holds at most entries sessions (0: no cache;
+ * the default is DTLS_SESSION_CACHE_DEFAULT). */
+#define DTLS_SESSION_CACHE_DEFAULT 20000u
+int dtls_config_set_session_cache(dtls_config *cfg, size_t entries);
+/* How long a session may be resumed after the full handshake that made it
+ * (cache entries and tickets alike; default 2 hours). 1 s .. 7 days. */
+int dtls_config_set_session_timeout(dtls_config *cfg, uint64_t ms);
+/* Server: issue and accept tickets (default on). */
+void dtls_config_set_tickets(dtls_config *cfg, int on);
+/* Server: ticket keys, one or more of DTLS_TICKET_KEY_LEN bytes each. The
+ * first seals new tickets, every one opens; without this the engine makes
+ * its own and rotates them every session timeout. */
+#define DTLS_TICKET_KEY_LEN 48
+int dtls_config_set_ticket_keys(dtls_config *cfg, const uint8_t *keys, size_t len);
+/* Ticket ages need a wall clock the engine does not read: the host says
+ * how far its now_ms is from milliseconds since the Unix epoch. */
+void dtls_config_set_clock_offset(dtls_config *cfg, int64_t wall_minus_now_ms);
+/* Sessions in the cache, and the heap bytes the cache holds. */
+size_t dtls_config_session_cache_count(const dtls_config *cfg);
+size_t dtls_config_session_cache_memory(const dtls_config *cfg);
+
+/* Client, before dtls_conn_start: offer to resume this session (a blob
+ * from dtls_conn_get_session). DTLS_ERR_ARG when it does not parse; a
+ * session that no longer fits the config is simply not offered. */
+int dtls_conn_set_session(dtls_conn *conn, const uint8_t *blob, size_t len);
+/* Client, after the handshake: the session to resume later as an opaque,
+ * versioned byte string (malloc'ed; the caller wipes and frees it).
+ * DTLS_ERR_STATE when the server made nothing resumable. */
+int dtls_conn_get_session(const dtls_conn *conn, uint8_t **blob, size_t *len);
+/* Both roles: the handshake was an abbreviated one. */
+int dtls_conn_session_reused(const dtls_conn *conn);
+
+/* ---- Connection IDs (RFC 9146) --------------------------------------------- */
+/* Ask peers to put a len-byte CID on every record they send us (0..20;
+ * 0: we send CIDs when the peer asks but want none); -1 (default): the
+ * extension is not offered or accepted. */
+#define DTLS_CID_MAX_LEN 20
+int dtls_config_set_connection_id(dtls_config *cfg, int len);
+/* Where our CIDs come from (default: random bytes). The host sets this to
+ * route by CID: fill cid[0..len) with a value no live association has. */
+typedef void (*dtls_cid_fn)(void *user, uint8_t *cid, size_t len);
+void dtls_config_set_cid_generator(dtls_config *cfg, dtls_cid_fn fn, void *user);
+/* Our CID for this association (what the peer puts on records to us), or
+ * NULL when none was negotiated or it is empty. */
+const uint8_t *dtls_conn_cid(const dtls_conn *conn, size_t *len);
+/* A CID is in use in at least one direction. */
+int dtls_conn_cid_in_use(const dtls_conn *conn);
+/* The last dtls_conn_recv authenticated a record newer than every record
+ * seen before it: only then may the host move the peer's address
+ * (RFC 9146 6). */
+int dtls_conn_last_recv_newest(const dtls_conn *conn);
+
+/* ---- datagram classification ------------------------------------------------ */
+/* What a datagram is, read from its first record, so the host routes it
+ * without parsing DTLS itself: an epoch-0 ClientHello, the record's epoch
+ * (-1 when no record parses), and its CID when it is a tls12_cid record of
+ * this config's CID length. Stateless; cid points into dgram. */
+typedef struct dtls_dgram_info {
+    int client_hello;
+    int epoch;
+    const uint8_t *cid;
+    size_t cid_len;
+} dtls_dgram_info;
+void dtls_classify(const dtls_config *cfg, const uint8_t *dgram, size_t len,
+                   dtls_dgram_info *out);
 
 /* ---- server-side stateless front door ------------------------------------ */
 

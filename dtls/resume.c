@@ -1,0 +1,283 @@
+/* resume.c — sessions as the handshake sees them (RFC 5246 7.3, RFC 5077,
+ * RFC 7627 5.3): capturing the session a full handshake made, deciding
+ * whether a ClientHello may resume one, adopting it into an abbreviated
+ * handshake, and the client's session blob. The wire messages are written
+ * by server.c and client.c; the value and its sealing live in session.c,
+ * ticket.c and session_cache.c.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/* The session the current handshake established (or resumed). */
+int session_capture(dtls_conn *c, uint64_t now_ms, dtls_session *s)
+{
+    dtls_hs *hs = c->hs;
+    memset(s, 0, sizeof *s);
+    s->version = c->version;
+    s->suite_id = hs->suite->id;
+    s->ems = hs->resumed ? hs->resume.ems : hs->peer_ems && c->cfg->ems;
+    memcpy(s->master_secret, hs->master_secret, 48);
+    s->created_ms = hs->resumed ? hs->resume.created_ms
+                                : now_ms + (uint64_t)c->cfg->clock_offset_ms;
+    s->lifetime_s = (uint32_t)(c->cfg->session_timeout_ms / 1000);
+    memcpy(s->session_id, hs->session_id, hs->session_id_len);
+    s->session_id_len = hs->session_id_len;
+    const char *name = c->role == DTLS_ROLE_SERVER ? c->servername : hs->servername;
+    if (name)
+        snprintf(s->servername, sizeof s->servername, "%s", name);
+    if (c->psk_identity_len <= sizeof s->psk_identity) {
+        memcpy(s->psk_identity, c->psk_identity, c->psk_identity_len);
+        s->psk_identity_len = (uint8_t)c->psk_identity_len;
+    }
+    const uint8_t *cert = hs->peer_chain.n ? hs->peer_chain.der[0] : c->peer_cert_der;
+    size_t cert_len = hs->peer_chain.n ? hs->peer_chain.der_len[0] : c->peer_cert_der_len;
+    if (cert_len > SESSION_PEER_CERT_MAX)
+        return DTLS_ERR_TOO_BIG; /* not resumable: its identity would be lost */
+    if (cert_len && !(s->peer_cert = malloc(cert_len)))
+        return DTLS_ERR_INTERNAL;
+    if (cert_len)
+        memcpy(s->peer_cert, cert, cert_len);
+    s->peer_cert_len = cert_len;
+    return DTLS_OK;
+}
+
+/* Only sessions with the extended master secret are ever resumed, on
+ * either side (RFC 7627 5.3 lets us refuse the others). */
+bool session_resumable_here(const dtls_conn *c)
+{
+    return c->cfg->ems && c->hs->peer_ems;
+}
+
+/* A resumed association answers for its identity as the original did:
+ * the peer's certificate and PSK identity come from the session. */
+int session_adopt(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    memcpy(hs->master_secret, hs->resume.master_secret, 48);
+    hs->resumed = true;
+    if (hs->resume.psk_identity_len
+        && kx_keep_psk_identity(c, hs->resume.psk_identity, hs->resume.psk_identity_len) != DTLS_OK)
+        return DTLS_ERR_INTERNAL;
+    if (hs->resume.peer_cert_len) {
+        free(c->peer_cert_der);
+        if (!(c->peer_cert_der = malloc(hs->resume.peer_cert_len)))
+            return DTLS_ERR_INTERNAL;
+        memcpy(c->peer_cert_der, hs->resume.peer_cert, hs->resume.peer_cert_len);
+        c->peer_cert_der_len = hs->resume.peer_cert_len;
+    }
+    c->session_reused = true;
+    return DTLS_OK;
+}
+
+/* ---- server ---- */
+
+/* Whether the session in hs->resume may be resumed by this hello: same
+ * version, a suite the client offers and we still allow, the same
+ * server_name, and EMS on both sides (RFC 7627 5.3; RFC 5246 7.4.1.2). */
+static bool session_fits_hello(dtls_conn *c, const client_hello *ch)
+{
+    dtls_session *s = &c->hs->resume;
+    if (s->version != DTLS1_2_VERSION || !s->ems || !session_resumable_here(c))
+        return false;
+    if (strcmp(s->servername, c->servername ? c->servername : "") != 0)
+        return false;
+    const dtls_suite *usable[MAX_SUITES];
+    size_t n = config_usable_suites(c->cfg, DTLS_ROLE_SERVER, usable, MAX_SUITES);
+    for (size_t i = 0; i < n; i++) {
+        if (usable[i]->id != s->suite_id)
+            continue;
+        dtls_rd offered = ch->suites;
+        while (rd_left(&offered) >= 2)
+            if (rd_u16(&offered) == s->suite_id) {
+                c->hs->suite = usable[i];
+                return true;
+            }
+    }
+    return false;
+}
+
+bool server_find_session(dtls_conn *c, uint64_t now_ms, const client_hello *ch,
+                         const uint8_t *ticket, size_t ticket_len)
+{
+    dtls_hs *hs = c->hs;
+    bool found = false;
+    bool renew = false;
+    if (c->cfg->tickets && ticket_len)
+        found = ticket_open(c->cfg, now_ms, ticket, ticket_len, &hs->resume, &renew);
+    if (!found && ch->session_id_len == SESSION_ID_MAX)
+        found = session_cache_get(&c->cfg->cache, ch->session_id, ch->session_id_len,
+                                  now_ms, &hs->resume);
+    if (found && !session_fits_hello(c, ch)) {
+        session_clear(&hs->resume);
+        hs->suite = NULL;
+        found = false;
+    }
+    if (!found)
+        return false;
+    /* RFC 5077 3.4: echo the client's session ID to say "resumed". */
+    memcpy(hs->session_id, ch->session_id, ch->session_id_len);
+    hs->session_id_len = (uint8_t)ch->session_id_len;
+    hs->renew_ticket = renew && hs->peer_tickets;
+    return true;
+}
+
+/* A full handshake: a fresh session ID when the session can go in the
+ * cache, and a ticket when the client takes them. */
+int server_new_session(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    hs->session_id_len = 0;
+    hs->renew_ticket = false;
+    if (!session_resumable_here(c))
+        return DTLS_OK;
+    if (c->cfg->cache.max) {
+        if (RAND_bytes(hs->session_id, SESSION_ID_MAX) != 1)
+            return DTLS_ERR_INTERNAL;
+        hs->session_id_len = SESSION_ID_MAX;
+    }
+    hs->renew_ticket = c->cfg->tickets && hs->peer_tickets;
+    return DTLS_OK;
+}
+
+/* Once the client's Finished verified: keep the session for later. */
+void server_remember_session(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    if (hs->resumed || hs->session_id_len != SESSION_ID_MAX)
+        return;
+    dtls_session s;
+    if (session_capture(c, now_ms, &s) == DTLS_OK)
+        session_cache_put(&c->cfg->cache, &s, now_ms + c->cfg->session_timeout_ms);
+    session_clear(&s);
+}
+
+/* RFC 5077 3.3: NewSessionTicket, lifetime hint and the sealed session. */
+int server_write_ticket(dtls_conn *c, uint64_t now_ms)
+{
+    if (!c->hs->renew_ticket)
+        return DTLS_OK;
+    dtls_session s;
+    int rc = session_capture(c, now_ms, &s);
+    if (rc == DTLS_ERR_TOO_BIG) { /* an empty ticket: "none this time" */
+        session_clear(&s);
+        dtls_wr w = flight_msg_begin(c, 6);
+        wr_uint(&w, 0, 4);
+        wr_u16(&w, 0);
+        return flight_msg_end(c, HT_NEW_SESSION_TICKET, &w);
+    }
+    size_t cap = TICKET_OVERHEAD + session_encoded_len(&s, false);
+    dtls_wr w = flight_msg_begin(c, 6 + cap);
+    wr_uint(&w, s.lifetime_s, 4);
+    size_t mark = wr_vec_begin(&w, 2);
+    size_t n = 0;
+    if (rc != DTLS_OK || ticket_seal(c->cfg, now_ms, &s, wr_ptr(&w), wr_room(&w), &n) != 0)
+        w.err = true;
+    w.len += n;
+    wr_vec_end(&w, mark, 2);
+    session_clear(&s);
+    return flight_msg_end(c, HT_NEW_SESSION_TICKET, &w);
+}
+
+/* ---- client ---- */
+
+int dtls_conn_set_session(dtls_conn *c, const uint8_t *blob, size_t len)
+{
+    if (c->role != DTLS_ROLE_CLIENT || !c->hs || c->hs->state != HS_C_WAIT_SERVER_HELLO
+        || flight_count(c))
+        return DTLS_ERR_STATE;
+    dtls_hs *hs = c->hs;
+    session_clear(&hs->resume);
+    hs->resuming = false;
+    if (!blob || !session_decode(&hs->resume, blob, len, true))
+        return DTLS_ERR_ARG;
+    /* Offered only when it could be accepted: EMS, a suite we offer, and
+     * the PSK identity we would use now (RFC 5246 7.4.1.2, RFC 7627 5.3). */
+    const dtls_suite *usable[MAX_SUITES];
+    size_t n = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, usable, MAX_SUITES);
+    bool suite_ok = false;
+    for (size_t i = 0; i < n; i++)
+        suite_ok |= usable[i]->id == hs->resume.suite_id;
+    bool psk_ok = hs->resume.psk_identity_len == c->cfg->psk_identity_len
+        && memcmp(hs->resume.psk_identity, c->cfg->psk_identity, c->cfg->psk_identity_len) == 0;
+    if (!suite_ok || !psk_ok || !hs->resume.ems || !c->cfg->ems
+        || hs->resume.version != DTLS1_2_VERSION
+        || (!hs->resume.session_id_len && !hs->resume.ticket_len)) {
+        session_clear(&hs->resume);
+        return DTLS_OK;
+    }
+    /* RFC 5077 3.4: with a ticket, an ID of our own shows acceptance. */
+    if (hs->resume.session_id_len) {
+        memcpy(hs->session_id, hs->resume.session_id, hs->resume.session_id_len);
+        hs->session_id_len = hs->resume.session_id_len;
+    } else if (RAND_bytes(hs->session_id, SESSION_ID_MAX) == 1) {
+        hs->session_id_len = SESSION_ID_MAX;
+    } else {
+        session_clear(&hs->resume);
+        return DTLS_ERR_INTERNAL;
+    }
+    hs->resuming = true;
+    return DTLS_OK;
+}
+
+/* After a client handshake: the session to hand out, and whether it is
+ * news (a new session, or a new ticket for the old one). */
+void client_keep_session(dtls_conn *c, uint64_t now_ms, bool *is_new)
+{
+    dtls_hs *hs = c->hs;
+    *is_new = false;
+    dtls_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return;
+    bool ok;
+    if (hs->resumed && !hs->new_ticket_len) {
+        ok = session_copy(s, &hs->resume) == 0; /* the same session again */
+    } else {
+        ok = session_capture(c, now_ms, s) == DTLS_OK;
+        if (ok && hs->new_ticket_len) { /* from the server's NewSessionTicket */
+            s->ticket = hs->new_ticket;
+            s->ticket_len = hs->new_ticket_len;
+            s->lifetime_s = hs->new_ticket_lifetime;
+            hs->new_ticket = NULL;
+            hs->new_ticket_len = 0;
+        }
+        *is_new = ok;
+    }
+    if (!ok || !s->ems || (!s->session_id_len && !s->ticket_len)) {
+        session_clear(s);
+        free(s);
+        *is_new = false;
+        return;
+    }
+    if (c->session) {
+        session_clear(c->session);
+        free(c->session);
+    }
+    c->session = s;
+}
+
+int dtls_conn_get_session(const dtls_conn *c, uint8_t **blob, size_t *len)
+{
+    *blob = NULL;
+    *len = 0;
+    if (!c->session)
+        return DTLS_ERR_STATE;
+    size_t n = session_encoded_len(c->session, true);
+    uint8_t *p = malloc(n);
+    if (!p)
+        return DTLS_ERR_INTERNAL;
+    dtls_wr w = wr_init(p, n);
+    if (!session_encode(c->session, true, &w)) {
+        OPENSSL_cleanse(p, n);
+        free(p);
+        return DTLS_ERR_INTERNAL;
+    }
+    *blob = p;
+    *len = n;
+    return DTLS_OK;
+}
+
+int dtls_conn_session_reused(const dtls_conn *c) { return c->session_reused; }
