@@ -358,6 +358,8 @@ static void on_event(void *user, const dtls_event *ev)
             fprintf(stderr, "loadgen: session %u: fatal alert %s %s\n", s->id,
                     dtls_alert_name(ev->alert_desc), ev->alert_sent ? "sent" : "received");
         break;
+    case DTLS_EV_PEER_MOVED:
+        break;
     case DTLS_EV_SESSION:
         break;
     case DTLS_EV_CLOSED:

@@ -339,9 +339,16 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     if (protected_epoch) {
         /* RFC 9146 6: only a record newer than all before may move the
          * peer's address; the host asks after the call. */
-        if (!c->replay.any || rec->seq > c->replay.max_seq)
-            c->recv_newest = true;
+        bool newest = !c->replay.any || rec->seq > c->replay.max_seq;
         replay_update(&c->replay, rec->seq);
+        if (newest) {
+            c->recv_newest = true;
+            if (c->recv_moved) {
+                c->recv_moved = false;
+                dtls_event ev = { .type = DTLS_EV_PEER_MOVED };
+                conn_emit(c, &ev);
+            }
+        }
     }
     /* A stateless server answered the first hello with the hello's own
      * record number (RFC 6347 4.2.1); continue from the one that created
@@ -389,6 +396,14 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
         conn_process_record(c, now_ms, &rec);
     }
     return conn_leave(c, c->state == DTLS_STATE_CLOSED && c->error != DTLS_OK ? c->error : DTLS_OK);
+}
+
+int dtls_conn_recv_moved(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t len)
+{
+    c->recv_moved = c->state == DTLS_STATE_ESTABLISHED && c->cid_on;
+    int rc = dtls_conn_recv(c, now_ms, dgram, len);
+    c->recv_moved = false;
+    return rc;
 }
 
 /* ---- output ---- */

@@ -310,6 +310,7 @@ struct dtls_conn {
     uint8_t cid_rx[MAX_CID_LEN];
     uint8_t cid_tx[255];
     bool recv_newest;          /* the last recv authenticated a record newer than any before */
+    bool recv_moved;           /* inside dtls_conn_recv_moved, no move reported yet */
     dtls_stats stats;
     /* nesting of public calls: while > 0 a close keeps the handshake state
      * alive, since the code that made the callback may still use it */

@@ -86,6 +86,14 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
         rt_endpoint_close(ep);
         return NULL;
     }
+    /* A session from an earlier connection's getSession (RFC 5077, RFC
+     * 5246 7.4.1.2); one that no longer fits our options is not offered. */
+    if (opt->session && dtls_conn_set_session(c->engine, opt->session, opt->session_len) != DTLS_OK) {
+        rt_errf(err, errlen, "session: not a session from getSession()");
+        rt_conn_free_finished(c);
+        rt_endpoint_close(ep);
+        return NULL;
+    }
     ep->owner = c;
     rt_list_push(&loop->clients, &c->link);
     return c;

@@ -121,6 +121,10 @@ static void engine_event(void *user, const dtls_event *ev)
         if (host_ok(c) && c->handlers->conn_session)
             c->handlers->conn_session(c->host, c);
         break;
+    case DTLS_EV_PEER_MOVED:
+        if (c->server && c->moving_to)
+            rt_server_conn_moved(c->server, c, c->moving_to);
+        break;
     }
 }
 
@@ -208,6 +212,23 @@ void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
         return;
     c->last_activity = rt_loop_now(c->loop);
     int rc = dtls_conn_recv(c->engine, c->last_activity, dgram, len);
+    after_engine_call(c, rc, 0);
+}
+
+void rt_conn_feed_from(rt_conn *c, const rt_addr *from, const uint8_t *dgram, size_t len)
+{
+    if (c->finished)
+        return;
+    if (from->key_len == c->peer.key_len && memcmp(from->key, c->peer.key, from->key_len) == 0) {
+        rt_conn_feed(c, dgram, len);
+        return;
+    }
+    /* Reached by its CID from elsewhere: the engine says whether a record
+     * in it earns the move (RFC 9146 6), before anything is answered. */
+    c->last_activity = rt_loop_now(c->loop);
+    c->moving_to = from;
+    int rc = dtls_conn_recv_moved(c->engine, c->last_activity, dgram, len);
+    c->moving_to = NULL;
     after_engine_call(c, rc, 0);
 }
 
@@ -326,6 +347,14 @@ const uint8_t *rt_conn_psk_identity(const rt_conn *c, size_t *len)
         *len = n;
     return p;
 }
+
+int rt_conn_get_session(const rt_conn *c, uint8_t **blob, size_t *len)
+{
+    return dtls_conn_get_session(c->engine, blob, len) == DTLS_OK ? 0 : -1;
+}
+
+int rt_conn_session_reused(const rt_conn *c) { return dtls_conn_session_reused(c->engine); }
+int rt_conn_cid_in_use(const rt_conn *c) { return dtls_conn_cid_in_use(c->engine); }
 
 const uint8_t *rt_conn_peer_cert_der(const rt_conn *c, size_t *len)
 {

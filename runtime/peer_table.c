@@ -52,10 +52,24 @@ uint64_t rt_siphash(uint64_t k0, uint64_t k1, const uint8_t *data, size_t len)
     return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
+static const uint8_t *conn_key(const rt_peer_table *t, const rt_conn *c, size_t *len)
+{
+    if (t->key)
+        return t->key(c, len);
+    *len = c->peer.key_len;
+    return c->peer.key;
+}
+
 int rt_peer_table_init(rt_peer_table *t)
+{
+    return rt_peer_table_init_keyed(t, NULL);
+}
+
+int rt_peer_table_init_keyed(rt_peer_table *t, rt_peer_key_fn key)
 {
     uint8_t seed[16];
     memset(t, 0, sizeof *t);
+    t->key = key;
     if (uv_random(NULL, NULL, seed, sizeof seed, 0, NULL) != 0)
         return -1;
     t->k0 = load_le64(seed);
@@ -72,10 +86,14 @@ void rt_peer_table_free(rt_peer_table *t)
     t->cap = t->len = 0;
 }
 
-static bool slot_matches(const rt_peer_slot *s, uint64_t hash, const uint8_t *key, size_t key_len)
+static bool slot_matches(const rt_peer_table *t, const rt_peer_slot *s, uint64_t hash,
+                         const uint8_t *key, size_t key_len)
 {
-    return s->hash == hash && s->conn->peer.key_len == key_len &&
-           memcmp(s->conn->peer.key, key, key_len) == 0;
+    if (s->hash != hash)
+        return false;
+    size_t len;
+    const uint8_t *k = conn_key(t, s->conn, &len);
+    return len == key_len && memcmp(k, key, key_len) == 0;
 }
 
 rt_conn *rt_peer_table_find(const rt_peer_table *t, const uint8_t *key, size_t key_len)
@@ -88,7 +106,7 @@ rt_conn *rt_peer_table_find(const rt_peer_table *t, const uint8_t *key, size_t k
         const rt_peer_slot *s = &t->slots[i];
         if (s->conn == NULL)
             return NULL;
-        if (slot_matches(s, hash, key, key_len))
+        if (slot_matches(t, s, hash, key, key_len))
             return s->conn;
     }
 }
@@ -120,13 +138,15 @@ static int grow(rt_peer_table *t)
 
 int rt_peer_table_put(rt_peer_table *t, rt_conn *conn)
 {
-    uint64_t hash = rt_siphash(t->k0, t->k1, conn->peer.key, conn->peer.key_len);
+    size_t key_len;
+    const uint8_t *key = conn_key(t, conn, &key_len);
+    uint64_t hash = rt_siphash(t->k0, t->k1, key, key_len);
     size_t mask = t->cap - 1;
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
         rt_peer_slot *s = &t->slots[i];
         if (s->conn == NULL)
             break;
-        if (slot_matches(s, hash, conn->peer.key, conn->peer.key_len)) {
+        if (slot_matches(t, s, hash, key, key_len)) {
             s->conn = conn;
             return 0;
         }
@@ -143,7 +163,9 @@ void rt_peer_table_remove(rt_peer_table *t, rt_conn *conn)
 {
     if (t->len == 0)
         return;
-    uint64_t hash = rt_siphash(t->k0, t->k1, conn->peer.key, conn->peer.key_len);
+    size_t key_len;
+    const uint8_t *key = conn_key(t, conn, &key_len);
+    uint64_t hash = rt_siphash(t->k0, t->k1, key, key_len);
     size_t mask = t->cap - 1;
     size_t i = hash & mask;
     for (;; i = (i + 1) & mask) {

@@ -153,7 +153,9 @@ struct rt_conn {
     rt_conn *successor;
     rt_conn *predecessor;
     rt_send_capture *capture;  /* set during rt_conn_send */
+    const rt_addr *moving_to;  /* during rt_conn_feed_from: where it came from */
     bool in_table;
+    bool in_cid_table;
     bool handshaking;
     bool established;
     bool error_reported;
@@ -175,6 +177,8 @@ rt_conn *rt_conn_create(rt_loop *loop, rt_server *server, rt_endpoint *ep,
                         const rt_handlers *handlers, void *host, uint64_t idle_timeout);
 /* Engine entry points: each re-arms the deadline afterwards. */
 void rt_conn_feed(rt_conn *conn, const uint8_t *dgram, size_t len);
+/* The same for a datagram routed by CID, which may come from a new address. */
+void rt_conn_feed_from(rt_conn *conn, const rt_addr *from, const uint8_t *dgram, size_t len);
 void rt_conn_tick(rt_conn *conn, uint64_t now);
 /* Ends the connection without close_notify (abandoned association). */
 void rt_conn_abandon(rt_conn *conn, const char *why);
@@ -194,10 +198,12 @@ struct rt_server {
     int family;
     uint64_t idle_timeout;
     rt_peer_table table;       /* address -> current association */
+    rt_peer_table cids;        /* our Connection ID -> association (RFC 9146) */
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;
     size_t max_conns, max_handshakes;
     uint64_t dropped_over_cap;
+    uint64_t dropped_unknown_cid;
     bool bound, closing, detached;
     uint8_t reply[512];        /* HelloVerifyRequest; never larger than the hello */
 };
@@ -205,6 +211,8 @@ struct rt_server {
 
 void rt_server_conn_established(rt_server *server, rt_conn *conn);
 void rt_server_conn_finished(rt_server *server, rt_conn *conn);
+/* RFC 9146 6: conn's peer is now at to (called from inside the engine). */
+void rt_server_conn_moved(rt_server *server, rt_conn *conn, const rt_addr *to);
 void rt_client_conn_finished(rt_conn *conn);
 
 /* ---- configuration ---- */

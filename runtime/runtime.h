@@ -116,6 +116,19 @@ typedef struct rt_tls_options {
     /* server caps; 0 means the default */
     size_t max_connections;  /* default RT_DEFAULT_MAX_CONNECTIONS */
     size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
+    /* sessions (RFC 5246 7.3, RFC 5077). Server: cache entries (-1: the
+     * default for this machine, 0: no cache), lifetime (0: 2 hours),
+     * tickets on/off, and shared ticket keys (48 bytes each, or NULL). */
+    long session_cache_size;
+    uint64_t session_timeout_ms;
+    int tickets;
+    const uint8_t *ticket_keys;
+    size_t ticket_keys_len;
+    /* client: a session (from rt_conn_get_session) to offer, or NULL */
+    const uint8_t *session;
+    size_t session_len;
+    /* RFC 9146: the CID length to ask for (0..20), or -1 for none */
+    int connection_id;
 } rt_tls_options;
 
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
@@ -125,7 +138,8 @@ typedef struct rt_tls_options {
 #define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */
 #define RT_RETRANSMIT_RANGE_MAX_MS 600000u  /* ...and DTLS_RTO_MAX_MS */
 
-/* Sets the defaults (reject_unauthorized = 1, everything else 0/NULL). */
+/* Sets the defaults (reject_unauthorized = 1, tickets = 1, session cache
+ * and connection_id -1, everything else 0/NULL). */
 void rt_tls_options_init(rt_tls_options *opt);
 
 /* ---- host callbacks ---------------------------------------------------------- */
@@ -224,6 +238,16 @@ const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
 /* Server connections: the server_name the client asked for, or NULL. */
 const char *rt_conn_servername(const rt_conn *conn);
 const uint8_t *rt_conn_peer_cert_der(const rt_conn *conn, size_t *len);
+/* Client: the session to resume later (malloc'ed; wipe and free it), or -1
+ * when the server made nothing resumable. */
+int rt_conn_get_session(const rt_conn *conn, uint8_t **blob, size_t *len);
+/* The handshake was an abbreviated one (both roles). */
+int rt_conn_session_reused(const rt_conn *conn);
+/* A Connection ID is in use in at least one direction (RFC 9146). */
+int rt_conn_cid_in_use(const rt_conn *conn);
+/* Server: session-ID cache entries and their heap bytes (benchmarks). */
+size_t rt_server_session_cache_count(const rt_server *server);
+size_t rt_server_session_cache_memory(const rt_server *server);
 
 /* ---- timers ---------------------------------------------------------------- */
 

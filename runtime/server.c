@@ -12,6 +12,45 @@
 static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8_t *data, size_t len);
 static void on_server_endpoint_closed(rt_endpoint *ep);
 
+/* ---- Connection IDs (RFC 9146) ---- */
+
+static const uint8_t *conn_cid(const rt_conn *c, size_t *len)
+{
+    return dtls_conn_cid(c->engine, len);
+}
+
+/* Our CIDs: random, and never one a live association already has, so the
+ * CID table routes every record to exactly one association. */
+static void server_make_cid(void *user, uint8_t *cid, size_t len)
+{
+    rt_server *s = user;
+    for (int tries = 0; tries < 16; tries++) {
+        if (uv_random(NULL, NULL, cid, len, 0, NULL) != 0)
+            break;
+        if (rt_peer_table_find(&s->cids, cid, len) == NULL)
+            return;
+    }
+    /* Short CIDs can run out; the association then works by address only
+     * (a duplicate is never entered in the table). */
+}
+
+/* File a new association under its CID once the engine has chosen it. */
+static void note_cid(rt_server *s, rt_conn *c)
+{
+    size_t len = 0;
+    if (c->in_cid_table || c->finished || conn_cid(c, &len) == NULL)
+        return;
+    if (rt_peer_table_find(&s->cids, conn_cid(c, &len), len) == NULL
+        && rt_peer_table_put(&s->cids, c) == 0)
+        c->in_cid_table = true;
+}
+
+static void feed(rt_server *s, rt_conn *c, const uint8_t *data, size_t len)
+{
+    rt_conn_feed(c, data, len);
+    note_cid(s, c);
+}
+
 rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
                          const rt_handlers *handlers, void *host, char *err, size_t errlen)
 {
@@ -44,10 +83,12 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
         free(s);
         return NULL;
     }
-    if (rt_peer_table_init(&s->table) != 0 ||
+    dtls_config_set_cid_generator(s->config, server_make_cid, s);
+    if (rt_peer_table_init(&s->table) != 0 || rt_peer_table_init_keyed(&s->cids, conn_cid) != 0 ||
         (s->ep = rt_endpoint_new(loop, family, true, s, on_server_datagram,
                                  on_server_endpoint_closed)) == NULL) {
         rt_peer_table_free(&s->table);
+        rt_peer_table_free(&s->cids);
         dtls_config_free(s->config);
         free(s);
         rt_errf(err, errlen, "cannot create a UDP socket");
@@ -128,7 +169,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         return;
     }
     if (existing && existing->successor) {
-        rt_conn_feed(existing->successor, data, len); /* its ClientHello again */
+        feed(s, existing->successor, data, len); /* its ClientHello again */
         return;
     }
     if (s->conn_count >= s->max_conns || s->handshake_count >= s->max_handshakes) {
@@ -156,7 +197,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
     s->handshake_count++;
     RT_CONN_LOG(RT_LOG_FINE, c, "cookie verified: new association%s",
            existing ? " beside the established one" : "");
-    rt_conn_feed(c, data, len);
+    feed(s, c, data, len);
 }
 
 static uint64_t dropped_total(const rt_conn *c)
@@ -170,6 +211,20 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
     rt_server *s = ep->owner;
     if (s == NULL || s->closing)
         return;
+    /* The engine says what the datagram is; we never read its bytes. */
+    dtls_dgram_info info;
+    dtls_classify(s->config, data, len, &info);
+    if (info.cid_len) {
+        /* RFC 9146: the CID names the association wherever the datagram
+         * came from; an unknown one is dropped (nothing to start). */
+        rt_conn *owner = rt_peer_table_find(&s->cids, info.cid, info.cid_len);
+        if (owner == NULL) {
+            s->dropped_unknown_cid++;
+            return;
+        }
+        rt_conn_feed_from(owner, from, data, len);
+        return;
+    }
     rt_conn *c = rt_peer_table_find(&s->table, from->key, from->key_len);
     if (c == NULL) {
         front_door(s, from, data, len, NULL);
@@ -178,21 +233,21 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
     /* A new hello on a live association (RFC 6347 4.2.8) — but a copy of
      * the hello that began it belongs to it: it answers with its last
      * flight, and no phantom association is started. */
-    if (c->established && dtls_is_client_hello(data, len) && !dtls_conn_is_own_hello(c->engine, data, len)) {
+    if (c->established && info.client_hello && !dtls_conn_is_own_hello(c->engine, data, len)) {
         front_door(s, from, data, len, c);
         return;
     }
     rt_conn *succ = c->successor;
     if (succ == NULL) {
-        rt_conn_feed(c, data, len);
+        feed(s, c, data, len);
         return;
     }
     /* Two associations share the address until the new one finishes. Its
      * epoch-0 handshake records are its own; a protected record belongs to
      * whichever association's keys authenticate it: try the established
      * one first, and hand the datagram on only if it dropped it. */
-    if (!dtls_is_client_hello(data, len) && len >= 5 && (data[3] | data[4]) == 0) {
-        rt_conn_feed(succ, data, len);
+    if (!info.client_hello && info.epoch == 0) {
+        feed(s, succ, data, len);
         return;
     }
     uint64_t before = dropped_total(c);
@@ -200,8 +255,30 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
     if (!c->finished && dropped_total(c) == before)
         return;
     if (!succ->finished)
-        rt_conn_feed(succ, data, len);
+        feed(s, succ, data, len);
 }
+
+void rt_server_conn_moved(rt_server *s, rt_conn *c, const rt_addr *to)
+{
+    rt_sockname old;
+    rt_conn_peer(c, &old);
+    /* The address table follows: the old entry goes (if it is ours), the
+     * new one points here. */
+    if (c->in_table)
+        rt_peer_table_remove(&s->table, c);
+    c->peer = *to;
+    c->in_table = rt_peer_table_put(&s->table, c) == 0;
+    if (rt_log_enabled(RT_LOG_INFO)) {
+        char text[64];
+        rt_addr_text(&old, text, sizeof text);
+        RT_CONN_LOG(RT_LOG_INFO, c, "peer moved from %s (connection ID)", text);
+    }
+    if (!c->detached && !s->detached && s->handlers.conn_moved)
+        s->handlers.conn_moved(s->host, c, &old);
+}
+
+size_t rt_server_session_cache_count(const rt_server *s) { return dtls_config_session_cache_count(s->config); }
+size_t rt_server_session_cache_memory(const rt_server *s) { return dtls_config_session_cache_memory(s->config); }
 
 void rt_server_conn_established(rt_server *s, rt_conn *c)
 {
@@ -230,6 +307,10 @@ void rt_server_conn_finished(rt_server *s, rt_conn *c)
     if (s->conn_count > 0)
         s->conn_count--;
     rt_link_remove(&c->link);
+    if (c->in_cid_table) {
+        rt_peer_table_remove(&s->cids, c);
+        c->in_cid_table = false;
+    }
     if (c->predecessor) {
         c->predecessor->successor = NULL;
         c->predecessor = NULL;
@@ -273,6 +354,7 @@ static void on_server_endpoint_closed(rt_endpoint *ep)
     if (!s->detached && s->handlers.server_closed)
         s->handlers.server_closed(s->host);
     rt_peer_table_free(&s->table);
+    rt_peer_table_free(&s->cids);
     dtls_config_free(s->config);
     free(s);
 }

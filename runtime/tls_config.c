@@ -13,6 +13,53 @@ void rt_tls_options_init(rt_tls_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->reject_unauthorized = 1;
+    opt->tickets = 1;
+    opt->session_cache_size = -1;
+    opt->connection_id = -1;
+}
+
+/* Sized for the machine: one entry (about 200 bytes) per 64 KiB of
+ * memory, so the cache can never take more than 0.3 % of it, between 1,000
+ * and 100,000 entries (20 MB at most). */
+static size_t default_session_cache_size(void)
+{
+    uint64_t mem = uv_get_total_memory();
+    uint64_t n = mem / 65536;
+    return n < 1000 ? 1000 : n > 100000 ? 100000 : (size_t)n;
+}
+
+/* Sessions and Connection IDs (RFC 5077, RFC 9146). */
+static int set_sessions(dtls_config *cfg, const rt_tls_options *opt, dtls_role role,
+                        char *err, size_t errlen)
+{
+    /* Ticket ages are wall-clock times shared between processes; the
+     * engine runs on the loop's monotonic milliseconds. */
+    uv_timeval64_t tv;
+    if (uv_gettimeofday(&tv) == 0)
+        dtls_config_set_clock_offset(cfg, tv.tv_sec * 1000 + tv.tv_usec / 1000 - (int64_t)uv_hrtime() / 1000000);
+    dtls_config_set_tickets(cfg, opt->tickets);
+    if (opt->session_timeout_ms && dtls_config_set_session_timeout(cfg, opt->session_timeout_ms) != DTLS_OK) {
+        rt_errf(err, errlen, "sessionTimeout: must be between 1 and 604800 seconds");
+        return -1;
+    }
+    if (role == DTLS_ROLE_SERVER) {
+        size_t entries = opt->session_cache_size < 0 ? default_session_cache_size()
+                                                     : (size_t)opt->session_cache_size;
+        if (dtls_config_set_session_cache(cfg, entries) != DTLS_OK) {
+            rt_errf(err, errlen, "sessionCacheSize: %ld is out of range (0-10000000)", opt->session_cache_size);
+            return -1;
+        }
+        if (opt->ticket_keys && dtls_config_set_ticket_keys(cfg, opt->ticket_keys, opt->ticket_keys_len) != DTLS_OK) {
+            rt_errf(err, errlen, "ticketKeys: must be one or more keys of %d bytes (%zu given), at most 16",
+                    DTLS_TICKET_KEY_LEN, opt->ticket_keys_len);
+            return -1;
+        }
+    }
+    if (dtls_config_set_connection_id(cfg, opt->connection_id) != DTLS_OK) {
+        rt_errf(err, errlen, "connectionId: %d is out of range (0-%d)", opt->connection_id, DTLS_CID_MAX_LEN);
+        return -1;
+    }
+    return 0;
 }
 
 static void free_secret(char *text, size_t len)
@@ -139,6 +186,8 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
     if (opt->handshake_timeout_ms)
         dtls_config_set_handshake_timeout(cfg, opt->handshake_timeout_ms);
     if (set_retransmit_timeout(cfg, opt, err, errlen) != 0)
+        goto fail;
+    if (set_sessions(cfg, opt, role, err, errlen) != 0)
         goto fail;
     if (role == DTLS_ROLE_CLIENT && opt->psk_identity) {
         if (dtls_config_set_psk(cfg, opt->psk_identity, opt->psk_identity_len, opt->psk_key,

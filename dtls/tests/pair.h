@@ -37,6 +37,7 @@ typedef struct pair_side {
     size_t app_len;
     size_t app_records;
     size_t sessions;       /* DTLS_EV_SESSION events */
+    size_t moves;          /* DTLS_EV_PEER_MOVED events */
 } pair_side;
 
 typedef struct pair {
@@ -119,6 +120,9 @@ static void pair_event_cb(void *user, const dtls_event *ev)
     case DTLS_EV_CLOSED:
         s->closed = true;
         s->close_error = ev->error;
+        break;
+    case DTLS_EV_PEER_MOVED:
+        s->moves++;
         break;
     case DTLS_EV_SESSION:
         s->sessions++;

@@ -199,23 +199,25 @@ static void test_newest_and_forgeries(void)
     size_t older_len = last_to_server_len;
     memcpy(older, last_to_server, older_len);
     CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"two", 3) == DTLS_OK);
-    /* Deliver "two" before "one": two is newest, one (late) is not. */
+    /* Deliver "two" before "one", as if from a new address: two is newest
+     * and reports the move (once), one (late) is not and does not. */
     pair_side *sv = &p.server;
     CHECK(sv->inbox.n == 2);
-    CHECK(dtls_conn_recv(srv, p.now, sv->inbox.d[1].bytes, sv->inbox.d[1].len) == DTLS_OK);
-    CHECK(dtls_conn_last_recv_newest(srv));
-    CHECK(dtls_conn_recv(srv, p.now, sv->inbox.d[0].bytes, sv->inbox.d[0].len) == DTLS_OK);
-    CHECK(!dtls_conn_last_recv_newest(srv) && p.server.app_len == 6);
-    /* Replayed: dropped, not newest. */
+    CHECK(dtls_conn_recv_moved(srv, p.now, sv->inbox.d[1].bytes, sv->inbox.d[1].len) == DTLS_OK);
+    CHECK(dtls_conn_last_recv_newest(srv) && sv->moves == 1);
+    CHECK(dtls_conn_recv_moved(srv, p.now, sv->inbox.d[0].bytes, sv->inbox.d[0].len) == DTLS_OK);
+    CHECK(!dtls_conn_last_recv_newest(srv) && p.server.app_len == 6 && sv->moves == 1);
+    /* Replayed: dropped, not newest, no move. */
     uint64_t replays = dtls_conn_stats(srv)->dropped_replay;
-    CHECK(dtls_conn_recv(srv, p.now, older, older_len) == DTLS_OK);
+    CHECK(dtls_conn_recv_moved(srv, p.now, older, older_len) == DTLS_OK);
     CHECK(!dtls_conn_last_recv_newest(srv) && dtls_conn_stats(srv)->dropped_replay == replays + 1);
     /* Forged (a flipped ciphertext byte, the sequence number pushed ahead):
-     * dropped, not newest, the association lives. */
+     * dropped, not newest, no move, the association lives. */
     older[5] = 0x7F;
     older[older_len - 1] ^= 1;
-    CHECK(dtls_conn_recv(srv, p.now, older, older_len) == DTLS_OK);
+    CHECK(dtls_conn_recv_moved(srv, p.now, older, older_len) == DTLS_OK);
     CHECK(!dtls_conn_last_recv_newest(srv) && dtls_conn_state(srv) == DTLS_STATE_ESTABLISHED);
+    CHECK(sv->moves == 1);
     /* Another CID on a fresh record: not ours, dropped. */
     CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"three", 5) == DTLS_OK);
     memcpy(older, last_to_server, last_to_server_len);

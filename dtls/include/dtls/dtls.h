@@ -82,6 +82,11 @@ typedef enum {
     DTLS_EV_CLOSED,             /* final: error says why (DTLS_OK = close_notify) */
     DTLS_EV_SESSION,            /* client: a new resumable session or ticket
                                    (dtls_conn_get_session has it) */
+    DTLS_EV_PEER_MOVED,         /* during dtls_conn_recv_moved: the datagram
+                                   holds an authenticated record newer than
+                                   every one before; switch the peer's address
+                                   now (RFC 9146 6), before its content is
+                                   delivered and answered */
 } dtls_event_type;
 
 typedef struct dtls_event {
@@ -221,6 +226,10 @@ int dtls_conn_cid_in_use(const dtls_conn *conn);
  * seen before it: only then may the host move the peer's address
  * (RFC 9146 6). */
 int dtls_conn_last_recv_newest(const dtls_conn *conn);
+/* dtls_conn_recv for a datagram that reached this association (by its CID)
+ * from another address than the peer's: DTLS_EV_PEER_MOVED is emitted at
+ * most once, when and if a record in it authenticates and is the newest. */
+int dtls_conn_recv_moved(dtls_conn *conn, uint64_t now_ms, const uint8_t *dgram, size_t len);
 
 /* ---- datagram classification ------------------------------------------------ */
 /* What a datagram is, read from its first record, so the host routes it
