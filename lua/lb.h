@@ -116,6 +116,9 @@ typedef struct lb_socket {
     bool is_client;
     bool in_gc;        /* __gc is closing it: the struct is freed there */
     bool lazy_fields;  /* rinfo, cipher, ... not yet in the uservalue table */
+    bool was_reused;   /* isSessionReused, kept past close */
+    uint8_t *session;  /* client: getSession's blob, kept past close */
+    size_t session_len;
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */
@@ -126,6 +129,8 @@ void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn);
 void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_t len);
 void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg);
 void lb_socket_closed(lb_state *lb, lb_socket *sock);
+/* RFC 9146: the peer moved; 'rinfo' (new, old) and socket.rinfo follows. */
+void lb_socket_moved(lb_state *lb, lb_socket *sock, const rt_sockname *old);
 /* Server side: a socket for an established connection, pushed on lb->L. */
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn);
 /* Where errors raised in this socket's handlers go (server or socket). */

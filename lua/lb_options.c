@@ -20,11 +20,12 @@ int lb_family_from_type(const char *type)
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "idleTimeout", NULL };
+    "maxConnections", "maxHandshakes", "idleTimeout", "sessionCacheSize", "sessionTimeout",
+    "ticketKeys", "tickets", "connectionId", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
-    "localAddress", "localPort", "idleTimeout", NULL };
+    "localAddress", "localPort", "idleTimeout", "session", "connectionId", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -48,6 +49,23 @@ static int get_string(lua_State *L, int t, const char *name, const char **out, c
         return -1;
     }
     *out = lua_tostring(L, -1);
+    return 0;
+}
+
+/* A binary-safe string (keys, session blobs), left on the stack. */
+static int get_bytes(lua_State *L, int t, const char *name, const uint8_t **out, size_t *len,
+                     char *err, size_t errlen)
+{
+    int ty = lua_getfield(L, t, name);
+    *out = NULL;
+    *len = 0;
+    if (ty == LUA_TNIL)
+        return 0;
+    if (ty != LUA_TSTRING) {
+        snprintf(err, errlen, "%s: expected a (binary) string, got %s", name, luaL_typename(L, -1));
+        return -1;
+    }
+    *out = (const uint8_t *)lua_tolstring(L, -1, len);
     return 0;
 }
 
@@ -219,8 +237,23 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     out->tls.idle_timeout_ms = (uint64_t)n;
     if (read_psk(L, t, server, out, err, errlen))
         return -1;
+    n = -1;
+    if (get_count(L, t, "connectionId", 0, RT_CID_MAX_LEN, &n, err, errlen))
+        return -1;
+    out->tls.connection_id = (int)n;
 
     if (server) {
+        n = -1;
+        if (get_count(L, t, "sessionCacheSize", 0, 10000000, &n, err, errlen))
+            return -1;
+        out->tls.session_cache_size = (long)n;
+        n = 0;
+        if (get_count(L, t, "sessionTimeout", 1, 7 * 24 * 3600, &n, err, errlen))
+            return -1;
+        out->tls.session_timeout_ms = (uint64_t)n * 1000;
+        if (get_bool(L, t, "tickets", &out->tls.tickets, err, errlen) ||
+            get_bytes(L, t, "ticketKeys", &out->tls.ticket_keys, &out->tls.ticket_keys_len, err, errlen))
+            return -1;
         if (get_bool(L, t, "requestCert", &out->tls.request_cert, err, errlen) ||
             get_string(L, t, "pskHint", &out->tls.psk_hint, err, errlen))
             return -1;
@@ -234,6 +267,8 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         out->tls.max_handshakes = (size_t)n;
         return 0;
     }
+    if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))
+        return -1;
     if (get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))

@@ -72,6 +72,14 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
     lb_emit(lb, srv->self_ref, "clientError", 2, srv->self_ref, "a 'clientError' listener");
 }
 
+static void on_moved(void *host, rt_conn *conn, const rt_sockname *old)
+{
+    lb_socket *sock = rt_conn_user(conn);
+    (void)host;
+    if (sock)
+        lb_socket_moved(sock->lb, sock, old);
+}
+
 static void on_closed(void *host, rt_conn *conn)
 {
     lb_socket *sock = rt_conn_user(conn);
@@ -144,6 +152,7 @@ static void on_server_closed(void *host)
 static const rt_handlers server_handlers = {
     .conn_secure = on_secure, .conn_message = on_message, .conn_error = on_error,
     .conn_closed = on_closed, .psk_lookup = on_psk_lookup, .server_closed = on_server_closed,
+    .conn_moved = on_moved,
 };
 
 /* ---- Lua API ---- */

@@ -18,10 +18,21 @@ static lb_socket *check_socket(lua_State *L, int idx)
     return *box;
 }
 
+static void forget_session(lb_socket *sock)
+{
+    if (sock->session)
+        explicit_bzero(sock->session, sock->session_len);
+    free(sock->session);
+    sock->session = NULL;
+    sock->session_len = 0;
+}
+
 static void maybe_free(lb_socket *sock)
 {
-    if (!sock->ud_alive && sock->conn == NULL && !sock->in_gc)
+    if (!sock->ud_alive && sock->conn == NULL && !sock->in_gc) {
+        forget_session(sock);
         free(sock);
+    }
 }
 
 int lb_socket_error_target(const lb_socket *sock)
@@ -182,6 +193,12 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
         materialize_fields(lb->L, -1, sock);
         lua_pop(lb->L, 1);
     }
+    if (sock->conn) {
+        sock->was_reused = rt_conn_session_reused(sock->conn);
+        forget_session(sock);
+        if (sock->is_client && rt_conn_get_session(sock->conn, &sock->session, &sock->session_len) != 0)
+            sock->session = NULL;
+    }
     sock->conn = NULL;
     sock->server = NULL;
     if (lb_can_call(lb) && sock->ud_alive) {
@@ -189,6 +206,37 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
         lb_unref(lb->L, &sock->self_ref);
     }
     maybe_free(sock);
+}
+
+void lb_socket_moved(lb_state *lb, lb_socket *sock, const rt_sockname *old)
+{
+    lua_State *L = lb->L;
+    if (!lb_can_call(lb) || !sock->ud_alive || sock->conn == NULL || !lua_checkstack(L, 6))
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sock->self_ref);
+    materialize_fields(L, -1, sock);
+    lb_push_peer(L, sock->conn);
+    lua_pushvalue(L, -1);
+    lb_set_field(L, -3, "rinfo");
+    lua_remove(L, -2);
+    lb_push_sockname(L, old);
+    lb_emit(lb, sock->self_ref, "rinfo", 2, lb_socket_error_target(sock), "a 'rinfo' listener");
+}
+
+/* The server issued a session or ticket: hand the opaque blob to Lua. */
+static void client_session(void *host, rt_conn *conn)
+{
+    lb_socket *sock = host;
+    lb_state *lb = sock->lb;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 4)
+        || rt_conn_get_session(conn, &blob, &len) != 0)
+        return;
+    lua_pushlstring(lb->L, (const char *)blob, len);
+    explicit_bzero(blob, len);
+    free(blob);
+    lb_emit(lb, sock->self_ref, "session", 1, lb_socket_error_target(sock), "a 'session' listener");
 }
 
 /* Client connections: the socket is the runtime host. */
@@ -212,7 +260,7 @@ static void client_closed(void *host, rt_conn *conn)
 
 static const rt_handlers client_handlers = {
     .conn_secure = client_secure, .conn_message = client_message, .conn_error = client_error,
-    .conn_closed = client_closed,
+    .conn_closed = client_closed, .conn_session = client_session,
 };
 
 /* ---- Lua API ---- */
@@ -404,6 +452,45 @@ static int socket_address(lua_State *L)
     return 1;
 }
 
+static int socket_is_session_reused(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    lua_pushboolean(L, sock->conn ? rt_conn_session_reused(sock->conn) : sock->was_reused);
+    return 1;
+}
+
+/* Client: the session as an opaque binary string for dtls.connect's
+ * session option, or nil when the server made nothing resumable. */
+static int socket_get_session(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (!sock->is_client) {
+        lua_pushnil(L);
+        lua_pushstring(L, "getSession: only a client socket has a session to resume");
+        return 2;
+    }
+    if (sock->conn == NULL) { /* kept from when it closed */
+        if (sock->session == NULL) {
+            lua_pushnil(L);
+            lua_pushstring(L, "no resumable session");
+            return 2;
+        }
+        lua_pushlstring(L, (const char *)sock->session, sock->session_len);
+        return 1;
+    }
+    if (rt_conn_get_session(sock->conn, &blob, &len) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, "no resumable session (yet)");
+        return 2;
+    }
+    lua_pushlstring(L, (const char *)blob, len);
+    explicit_bzero(blob, len);
+    free(blob);
+    return 1;
+}
+
 static int socket_is_closed(lua_State *L)
 {
     lb_socket *sock = check_socket(L, 1);
@@ -449,6 +536,7 @@ void lb_socket_register(lua_State *L)
     static const luaL_Reg methods[] = {
         { "send", socket_send },       { "close", socket_close },
         { "address", socket_address }, { "isClosed", socket_is_closed },
+        { "isSessionReused", socket_is_session_reused }, { "getSession", socket_get_session },
         { "on", lb_on },               { "off", lb_off },
         { NULL, NULL },
     };

@@ -131,6 +131,7 @@ typedef struct rt_tls_options {
     int connection_id;
 } rt_tls_options;
 
+#define RT_CID_MAX_LEN 20                   /* the engine's DTLS_CID_MAX_LEN */
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
 #define RT_DEFAULT_MAX_HANDSHAKES 10000u
 #define RT_DEFAULT_RETRANSMIT_MS 1000u     /* RFC 6347 4.2.4.1 */

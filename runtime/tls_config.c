@@ -111,6 +111,7 @@ static int set_default_credentials(dtls_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+_Static_assert(RT_CID_MAX_LEN == DTLS_CID_MAX_LEN, "the CID length range the binding checks is the engine's");
 _Static_assert(RT_RETRANSMIT_RANGE_MIN_MS == DTLS_RTO_MIN_MS && RT_RETRANSMIT_RANGE_MAX_MS == DTLS_RTO_MAX_MS,
                "the option range the binding checks is the engine's");
 

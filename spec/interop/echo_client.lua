@@ -15,6 +15,11 @@
 --                          `tries` times in all (default 0: send once, and then
 --                          the echoes must come back in order as one byte stream)
 --       [expectError=A|B]  the handshake must fail with an error containing A (or B)
+--       [resume=1]         each client after the first offers the session the one
+--                          before it got (one at a time); prints "reused K yes|no"
+--                          per client and "resumed R of M" before the last line
+--       [serial=1]         send each line only once the one before is echoed
+--       [connectionId=N]   RFC 9146: ask the server for N-byte CIDs
 --       [timeout=MS]       give up after MS in all (default 20000)
 -- Progress goes to stdout: "secure N CIPHER" per handshake, "error N MESSAGE"
 -- per error, and a last line "ok ..." or "FAIL ...".
@@ -43,6 +48,9 @@ local address = opt.address or "127.0.0.1"
 local nclients, parallel = num("clients", 1), num("parallel", 1)
 local resend, tries = num("resend", 0), num("tries", 0)
 local expect_error = opt.expectError
+local resume, serial = opt.resume == "1", opt.serial == "1"
+if resume then parallel = 1 end
+local session, reused_count = nil, 0
 
 local function fail(msg)
   io.stdout:write("FAIL ", msg, "\n")
@@ -79,6 +87,7 @@ if opt.rejectUnauthorized then base.rejectUnauthorized = opt.rejectUnauthorized 
 base.cert, base.key, base.ciphers = opt.cert, opt.key, opt.ciphers
 base.mtu, base.handshakeTimeout = num("mtu"), num("handshakeTimeout")
 base.retransmitTimeout, base.maxRetransmitTimeout = num("retransmitTimeout"), num("maxRetransmitTimeout")
+base.connectionId = num("connectionId")
 if opt.psk then
   local identity, hexkey = opt.psk:match("^([^:]*):(.*)$")
   base.psk = { identity = identity, key = assert(dtls.hex(hexkey or "")) }
@@ -106,6 +115,7 @@ local function done(k)
   finished = finished + 1
   if finished == nclients then
     dtls.clearTimer(guard)
+    if resume then print(string.format("resumed %d of %d", reused_count, nclients - 1)) end
     print(string.format("ok %d %s%s", nclients, expect_error and "failed handshakes" or "handshakes",
                         resend > 0 and string.format(", %d lines resent", resends) or ""))
   else
@@ -118,6 +128,7 @@ local function start(k)
   live[k] = st
   local options = {}
   for key, v in pairs(base) do options[key] = v end
+  if resume then options.session = session end
   local c, err = dtls.connect(options)
   if not c then fail("dtls.connect: " .. tostring(err)) end
   st.socket = c
@@ -125,7 +136,8 @@ local function start(k)
   local function send_pending()
     for i, line in ipairs(st.lines) do
       local p = st.pending[i]
-      if p then
+      if p and serial and i > st.echoed + 1 then break end
+      if p and not (resend == 0 and p.sent > 0) then
         if p.sent >= math.max(tries, 1) then
           fail(string.format("client %d: line %d not echoed after %d sends", k, i, p.sent))
         end
@@ -140,6 +152,10 @@ local function start(k)
   c:on("secureConnect", function()
     st.secure = true
     print(string.format("secure %d %s", k, tostring(c.cipher)))
+    if resume then
+      print(string.format("reused %d %s", k, c:isSessionReused() and "yes" or "no"))
+      if c:isSessionReused() then reused_count = reused_count + 1 end
+    end
     if expect_error then fail(string.format("client %d: handshake succeeded, expected an error with '%s'", k, expect_error)) end
     for i in ipairs(st.lines) do st.pending[i] = { sent = 0 } end
     send_pending()
@@ -173,7 +189,7 @@ local function start(k)
       len = len + #line
       if len <= #st.buffer then st.echoed = st.echoed + 1 end
     end
-    if #st.buffer == #want then c:close() end
+    if #st.buffer == #want then c:close() elseif serial then send_pending() end
   end)
 
   c:on("error", function(e)
@@ -192,6 +208,8 @@ local function start(k)
       fail(string.format("client %d: %s", k, e))
     end
   end)
+
+  c:on("session", function(s) session = s end)
 
   c:on("close", function()
     if live[k] ~= st then return end

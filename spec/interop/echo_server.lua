@@ -4,10 +4,14 @@
 --       [cert=FILE key=FILE] [ca=FILE requestCert=1] [ciphers=A:B] [mtu=N]
 --       [psk=identity:hexkey,identity2:hexkey2] [pskHint=TEXT]
 --       [handshakeTimeout=MS] [retransmitTimeout=MS] [maxRetransmitTimeout=MS]
+--       [connectionId=N] [sessionCacheSize=N] [sessionTimeout=S] [tickets=0|1]
+--       [ticketKeys=FILE]  (a file of raw 48-byte keys)
 -- One line per event goes to stdout, so the tests can check what was
 -- negotiated and which alert ended a failed handshake:
 --   listening PORT
 --   secure PORT CIPHER PROTOCOL psk=IDENTITY|- cert=SUBJECT|-
+--   resumed PORT                       (after "secure", for an abbreviated handshake)
+--   moved OLDPORT NEWPORT              (RFC 9146: the peer's address changed)
 --   clientError MESSAGE
 --   sendError PORT N bytes: MESSAGE
 --   error PORT MESSAGE
@@ -31,10 +35,17 @@ local options = { type = address:find(":", 1, true) and "udp6" or "udp4" }
 options.cert, options.key, options.ca = opt.cert, opt.key, opt.ca
 options.requestCert = opt.requestCert == "1" or nil
 options.ciphers = opt.ciphers
-for _, name in ipairs({ "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout" }) do
+for _, name in ipairs({ "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout",
+                        "connectionId", "sessionCacheSize", "sessionTimeout" }) do
   options[name] = opt[name] and (tonumber(opt[name]) or error(name .. ": expected a number"))
 end
 options.pskHint = opt.pskHint
+if opt.tickets then options.tickets = opt.tickets == "1" end
+if opt.ticketKeys then
+  local f = assert(io.open(opt.ticketKeys, "rb"))
+  options.ticketKeys = f:read("a")
+  f:close()
+end
 if opt.psk then
   options.psk = {}
   for identity, hexkey in opt.psk:gmatch("([^,:]+):([^,]+)") do
@@ -49,6 +60,8 @@ server:on("secureConnection", function(socket)
   print(string.format("secure %d %s %s psk=%s cert=%s", socket.rinfo.port, tostring(socket.cipher),
                       tostring(socket.protocol), socket.pskIdentity or "-",
                       cert and cert.subject or "-"))
+  if socket:isSessionReused() then print(string.format("resumed %d", socket.rinfo.port)) end
+  socket:on("rinfo", function(new, old) print(string.format("moved %d %d", old.port, new.port)) end)
   socket:on("message", function(msg)
     local ok, err = socket:send(msg)
     if not ok then print(string.format("sendError %d %d bytes: %s", socket.rinfo.port, #msg, tostring(err))) end

@@ -8,6 +8,11 @@
  * the server sees one peer per client and replies find their way back.
  * Reordering holds one datagram per direction per client and releases it right
  * after the next datagram in that direction, or after HOLD_MS.
+ *
+ * --rebind-every N plays a NAT that rebinds: before every Nth application
+ * datagram from a client (first byte 23, or 25 for an RFC 9146 CID record),
+ * its upstream socket is replaced by a new one, so the server sees the same
+ * session arrive from a new source port; the old port is closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +53,7 @@ struct client {
   socklen_t addr_len;
   int upstream_fd;
   uint64_t last_seen_ms;
+  unsigned app_datagrams;
   struct held held[2];
 };
 
@@ -58,7 +64,9 @@ struct options {
   uint64_t seed;
   bool seed_given;
   unsigned max_seconds;
+  unsigned rebind_every;
 };
+static uint64_t rebinds;
 
 static volatile sig_atomic_t stop_requested;
 static struct counters counters[2];
@@ -95,7 +103,7 @@ static bool chance(double p) {
 static void usage(FILE *out) {
   fprintf(out,
           "usage: udp_relay --listen ADDR:PORT --to ADDR:PORT [--drop P] [--reorder P]\n"
-          "                 [--duplicate P] [--seed N] [--max-seconds S]\n"
+          "                 [--duplicate P] [--seed N] [--max-seconds S] [--rebind-every N]\n"
           "  ADDR is 127.x.y.z or [::1]; P is a probability in [0, 1].\n"
           "  Prints 'udp_relay: listening on ADDR:PORT' when ready, counters on exit.\n");
 }
@@ -209,6 +217,8 @@ static void parse_args(int argc, char **argv) {
       opt.seed = strtoull(v, &end, 0);
       ok = !errno && !*end;
       opt.seed_given = true;
+    } else if (strcmp(a, "--rebind-every") == 0) {
+      opt.rebind_every = (unsigned)strtoul(v, NULL, 10);
     } else if (strcmp(a, "--max-seconds") == 0) {
       char *end;
       errno = 0;
@@ -288,6 +298,22 @@ static struct client *client_for(const struct sockaddr_storage *addr, socklen_t 
   return c;
 }
 
+/* A new upstream socket (a new source port) for the client, as after a NAT
+ * rebinding; false keeps the old one. */
+static bool rebind(struct client *c) {
+  int fd = socket(opt.to_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  if (connect(fd, (const struct sockaddr *)&opt.to_addr, opt.to_len) < 0) {
+    close(fd);
+    return false;
+  }
+  close(c->upstream_fd);
+  c->upstream_fd = fd;
+  rebinds++;
+  return true;
+}
+
 static void transmit(struct client *c, int dir, const uint8_t *data, size_t len) {
   ssize_t n;
   if (dir == UP)
@@ -333,6 +359,8 @@ static void relay(struct client *c, int dir, const uint8_t *data, size_t len, ui
 
 static void print_counters(void) {
   static const char *names[2] = {"client->server", "server->client"};
+  if (opt.rebind_every)
+    fprintf(stderr, "udp_relay: rebinds=%" PRIu64 "\n", rebinds);
   for (int d = 0; d < 2; d++)
     fprintf(stderr,
             "udp_relay: %s received=%" PRIu64 " forwarded=%" PRIu64 " dropped=%" PRIu64
@@ -429,6 +457,11 @@ int main(int argc, char **argv) {
           if (!is_loopback(&from))
             continue; /* never answer anyone off this machine */
           struct client *c = client_for(&from, from_len, now);
+          /* The poll list may still name the old fd this round; reads go
+           * through c->upstream_fd, so they find the new one. */
+          if (c && opt.rebind_every && n > 0 && (buf[0] == 23 || buf[0] == 25)
+              && ++c->app_datagrams % opt.rebind_every == 0)
+            rebind(c);
           if (c)
             relay(c, UP, buf, (size_t)n, now);
         } else {
