@@ -9,6 +9,7 @@
 #include "loopback.h"
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -57,6 +58,8 @@ typedef struct session {
     echo_slot *slots;
 } session;
 
+enum { RESUME_TICKET = 1, RESUME_ID = 2 };
+
 typedef struct samples {
     uint64_t *v;
     size_t n, cap;
@@ -78,6 +81,8 @@ typedef struct loadgen {
     bool plain;
     const char *label;
     const char *group_name; /* keygen mode */
+    int resume;             /* 0, RESUME_TICKET or RESUME_ID */
+    int cid;                /* --cid: the CID length to ask for, -1 none */
 
     /* state */
     struct sockaddr_storage server;
@@ -97,6 +102,9 @@ typedef struct loadgen {
     uint64_t mismatches, lost, send_errors, refused;
     uint16_t group; /* the ECDHE group the server picked, sniffed from ServerKeyExchange */
     const char *suite_seen;
+    uint8_t *session_blob;  /* --resume: the session every handshake offers */
+    size_t session_len;
+    uint64_t resumed_measured;
 
     uint8_t rbuf[65536];
     uint8_t sbuf[MAX_MSG];
@@ -346,6 +354,8 @@ static void on_event(void *user, const dtls_event *ev)
             g->suite_seen = dtls_conn_cipher_name(s->conn);
         if (g->measuring && g->mode == MODE_HANDSHAKE) {
             g->handshakes_measured++;
+            if (s->conn && dtls_conn_session_reused(s->conn))
+                g->resumed_measured++;
             sample_add(&g->lat, now_ns() - s->start_ns);
         }
         break;
@@ -361,6 +371,10 @@ static void on_event(void *user, const dtls_event *ev)
     case DTLS_EV_PEER_MOVED:
         break;
     case DTLS_EV_SESSION:
+        /* --resume: the first session the server gives is offered by
+         * every later handshake (the server may renew it; any one works). */
+        if (g->resume && !g->session_blob && s->conn)
+            dtls_conn_get_session(s->conn, &g->session_blob, &g->session_len);
         break;
     case DTLS_EV_CLOSED:
         if (s->state == S_HANDSHAKING && g->handshake_failures < 5)
@@ -471,6 +485,8 @@ static int session_open(loadgen *g, session *s)
     }
     if (g->ca_file)
         dtls_conn_set_servername(s->conn, "localhost");
+    if (g->session_blob)
+        dtls_conn_set_session(s->conn, g->session_blob, g->session_len);
     s->state = S_HANDSHAKING;
     if (dtls_conn_start(s->conn, s->start_ns / 1000000u) != DTLS_OK && s->state == S_HANDSHAKING)
         s->state = S_CLOSED;
@@ -679,15 +695,21 @@ static int run_handshakes(loadgen *g)
     printf("RESULT mode=handshake");
     print_common(g);
     printf(" ops=%" PRIu64 " secs=%.3f rate=%.1f p50_us=%.0f p99_us=%.0f server_cpu_us=%.0f"
-           " server_cpu_us_per_op=%.1f server_sys_us_per_op=%.1f failures=%" PRIu64 " send_errors=%" PRIu64 "\n",
+           " server_cpu_us_per_op=%.1f server_sys_us_per_op=%.1f failures=%" PRIu64 " send_errors=%" PRIu64
+           " resumed=%" PRIu64 "\n",
            g->handshakes_measured, secs, (double)g->handshakes_measured / secs,
            sample_pct_us(&g->lat, 50), sample_pct_us(&g->lat, 99),
            window_cpu_us(&w), per_op(w.cpu0, w.cpu1, g->handshakes_measured),
            per_op(w.sys0, w.sys1, g->handshakes_measured),
-           g->handshake_failures, g->send_errors);
+           g->handshake_failures, g->send_errors, g->resumed_measured);
     fflush(stdout);
     if (g->handshakes_measured == 0) {
         fprintf(stderr, "loadgen: no handshake completed in the measured interval\n");
+        return 1;
+    }
+    if (g->resume && g->resumed_measured != g->handshakes_measured) {
+        fprintf(stderr, "loadgen: --resume: only %" PRIu64 " of %" PRIu64 " handshakes were resumed\n",
+                g->resumed_measured, g->handshakes_measured);
         return 1;
     }
     return 0;
@@ -870,6 +892,9 @@ static void usage(FILE *out)
         "  --max-seconds S      hard limit on the whole run (120)\n"
         "  --server-pid PID     read the server's CPU time and RSS from /proc\n"
         "  --plain              echo over plain UDP, no DTLS (the ceiling)\n"
+        "  --resume ticket|id   handshake mode: every handshake after the first\n"
+        "                       resumes its session, by ticket or by session ID\n"
+        "  --cid N              ask the server for N-byte Connection IDs (RFC 9146)\n"
         "  --label TEXT         copied into the RESULT line\n",
         MAX_MSG);
 }
@@ -903,9 +928,11 @@ static int parse_args(loadgen *g, int argc, char **argv)
         { "max-seconds", required_argument, NULL, 'M' }, { "server-pid", required_argument, NULL, 'P' },
         { "plain", no_argument, NULL, 'u' }, { "label", required_argument, NULL, 'L' },
         { "group", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
+        { "resume", required_argument, NULL, 'R' }, { "cid", required_argument, NULL, 'C' },
         { NULL, 0, NULL, 0 },
     };
     g->mode = -1;
+    g->cid = -1;
     g->host = "127.0.0.1";
     g->cipher = "ECDHE-ECDSA-AES128-GCM-SHA256";
     g->inflight = 32;
@@ -956,6 +983,14 @@ static int parse_args(loadgen *g, int argc, char **argv)
         case 'u': g->plain = true; break;
         case 'L': g->label = optarg; break;
         case 'g': g->group_name = optarg; break;
+        case 'R':
+            g->resume = strcmp(optarg, "ticket") == 0 ? RESUME_TICKET : strcmp(optarg, "id") == 0 ? RESUME_ID : -1;
+            if (g->resume < 0) {
+                fprintf(stderr, "loadgen: --resume ticket|id\n");
+                return -1;
+            }
+            break;
+        case 'C': g->cid = atoi(optarg); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -1017,6 +1052,12 @@ static int make_config(loadgen *g)
         return -1;
     }
     dtls_config_set_handshake_timeout(g->cfg, 10000);
+    if (g->resume == RESUME_ID)
+        dtls_config_set_tickets(g->cfg, 0); /* the server must use its session-ID cache */
+    if (dtls_config_set_connection_id(g->cfg, g->cid) != DTLS_OK) {
+        fprintf(stderr, "loadgen: --cid: 0..%d\n", DTLS_CID_MAX_LEN);
+        return -1;
+    }
     if (g->psk_identity) {
         if (g->psk_key_len == 0
             || dtls_config_set_psk(g->cfg, (const uint8_t *)g->psk_identity, strlen(g->psk_identity),
@@ -1091,6 +1132,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: %" PRIu64 " datagrams refused (is the server up?)\n", g.refused);
     close_all(&g, false);
     free(g.sessions);
+    if (g.session_blob)
+        OPENSSL_cleanse(g.session_blob, g.session_len);
+    free(g.session_blob);
     free(g.lat.v);
     close(g.epfd);
     dtls_config_free(g.cfg);

@@ -467,6 +467,7 @@ static void usage(FILE *out)
         "  --groups LIST      ECDHE groups, e.g. P-256 or X25519:P-256 (default OpenSSL's)\n"
         "  --mtu N            largest datagram (1400)\n"
         "  --max-peers N      sessions held at most (200000)\n"
+        "  --resume ticket|id allow resumption by stateless ticket or session-ID cache\n"
         "SIGINT/SIGTERM: print counters on stderr, free everything, exit 0.\n");
 }
 
@@ -575,12 +576,14 @@ int main(int argc, char **argv)
         { "psk-identity", required_argument, NULL, 'i' }, { "psk-key", required_argument, NULL, 'K' },
         { "ciphers", required_argument, NULL, 'C' }, { "groups", required_argument, NULL, 'g' },
         { "mtu", required_argument, NULL, 'm' }, { "max-peers", required_argument, NULL, 'x' },
+        { "resume", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     const char *host = "127.0.0.1", *cert = NULL, *key = NULL, *groups = NULL;
     const char *ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-CCM8:"
                           "PSK-AES128-CCM8:PSK-AES128-GCM-SHA256";
+    const char *resume = NULL;
     int port = 4433, c;
     S.mtu = 1400;
     S.max_peers = 200000;
@@ -601,6 +604,7 @@ int main(int argc, char **argv)
         case 'g': groups = optarg; break;
         case 'm': S.mtu = atol(optarg); break;
         case 'x': S.max_peers = (size_t)atol(optarg); break;
+        case 'R': resume = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -610,9 +614,21 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (resume && strcmp(resume, "ticket") != 0 && strcmp(resume, "id") != 0) {
+        usage(stderr);
+        return 2;
+    }
     if (setup_ctx(cert, key, ciphers, groups) != 0) {
         ERR_print_errors_fp(stderr);
         return 1;
+    }
+    /* Resumption as libssl does it by default: stateless tickets, or its
+     * internal session-ID cache (the same work dtlsrun's --resume rows do). */
+    if (resume && strcmp(resume, "ticket") == 0) {
+        SSL_CTX_clear_options(S.ctx, SSL_OP_NO_TICKET);
+    } else if (resume) {
+        SSL_CTX_set_session_cache_mode(S.ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_session_id_context(S.ctx, (const unsigned char *)"bench", 5);
     }
     S.nbuckets = 1024;
     S.buckets = calloc(S.nbuckets, sizeof *S.buckets);

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/rand.h>
 
@@ -38,6 +39,13 @@ bool cid_parse_extension(dtls_conn *c, dtls_rd data)
 {
     dtls_rd cid = rd_vec(&data, 1);
     if (!rd_done(&data) || !rd_ok(&cid))
+        return false;
+    free(c->cid_tx);
+    c->cid_tx = NULL;
+    c->cid_tx_len = 0;
+    if (cid.len == 0)
+        return true;
+    if (!(c->cid_tx = malloc(cid.len)))
         return false;
     memcpy(c->cid_tx, cid.p, cid.len);
     c->cid_tx_len = (uint8_t)cid.len;

@@ -169,6 +169,7 @@ void dtls_conn_free(dtls_conn *c)
     dtls_aead_cleanup(&c->pending_rd_aead);
     free(c->peer_cert_der);
     free(c->servername);
+    free(c->cid_tx);
     if (c->session) {
         session_clear(c->session);
         free(c->session);
@@ -501,7 +502,7 @@ size_t dtls_conn_memory(const dtls_conn *c)
 {
     /* What we allocate ourselves; libcrypto's cipher contexts are counted
      * by the benchmark's RSS measurement, not here. */
-    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len;
+    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->cid_tx_len;
     if (c->flight)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)

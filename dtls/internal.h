@@ -308,7 +308,7 @@ struct dtls_conn {
     bool cid_on;
     uint8_t cid_rx_len, cid_tx_len;
     uint8_t cid_rx[MAX_CID_LEN];
-    uint8_t cid_tx[255];
+    uint8_t *cid_tx;           /* malloc'ed when non-empty: most sessions have none */
     bool recv_newest;          /* the last recv authenticated a record newer than any before */
     bool recv_moved;           /* inside dtls_conn_recv_moved, no move reported yet */
     dtls_stats stats;

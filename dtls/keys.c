@@ -8,9 +8,23 @@
 
 #include "prf.h"
 
+/* Fetched once: the legacy EVP_sha256() pointer makes every EVP_Digest
+ * look the implementation up again (OpenSSL 3 method store). */
+static EVP_MD *prf_sha256, *prf_sha384;
+static CRYPTO_ONCE prf_md_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void prf_md_fetch(void)
+{
+    prf_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    prf_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+}
+
 const EVP_MD *keys_prf_md(const dtls_suite *s)
 {
-    return s && s->prf_sha384 ? EVP_sha384() : EVP_sha256();
+    bool sha384 = s && s->prf_sha384;
+    if (CRYPTO_THREAD_run_once(&prf_md_once, prf_md_fetch) && prf_sha256 && prf_sha384)
+        return sha384 ? prf_sha384 : prf_sha256;
+    return sha384 ? EVP_sha384() : EVP_sha256();
 }
 
 int keys_master_secret(dtls_conn *c)

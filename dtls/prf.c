@@ -9,12 +9,30 @@
 #include <openssl/crypto.h>
 #include <openssl/params.h>
 
-static EVP_MAC *hmac_alg;
+/* HMAC contexts with their digest already set, one per PRF hash, made
+ * once per process: each P_hash dups one and sets only the key, instead of
+ * fetching the digest by name on every init (a method-store lookup that
+ * cost more than the hashing itself on the resumption path). */
+enum { PRF_MD5, PRF_SHA1, PRF_SHA256, PRF_SHA384, PRF_NHASH };
+static const char *const prf_digest_names[PRF_NHASH] = { "MD5", "SHA1", "SHA256", "SHA384" };
+static EVP_MAC_CTX *hmac_templates[PRF_NHASH];
 static CRYPTO_ONCE hmac_once = CRYPTO_ONCE_STATIC_INIT;
 
 static void hmac_fetch(void)
 {
-    hmac_alg = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+    for (int i = 0; hmac && i < PRF_NHASH; i++) {
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)prf_digest_names[i], 0),
+            OSSL_PARAM_construct_end(),
+        };
+        hmac_templates[i] = EVP_MAC_CTX_new(hmac);
+        if (hmac_templates[i] && !EVP_MAC_CTX_set_params(hmac_templates[i], params)) {
+            EVP_MAC_CTX_free(hmac_templates[i]);
+            hmac_templates[i] = NULL;
+        }
+    }
+    EVP_MAC_free(hmac); /* the contexts keep their own references */
 }
 
 /* The seed of RFC 5246 5 is label || seed; we keep its parts apart and feed
@@ -35,23 +53,19 @@ static int mac_seed(EVP_MAC_CTX *m, const struct prf_seed *s)
 
 /* P_hash(secret, seed) (RFC 5246 5), XORed into out when xor is set (the
  * TLS 1.0 combination), written to out otherwise. */
-static int p_hash(const char *digest, const uint8_t *secret, size_t secret_len,
+static int p_hash(int hash, const uint8_t *secret, size_t secret_len,
                   const struct prf_seed *seed, uint8_t *out, size_t out_len, int xor)
 {
     static const uint8_t no_key[1];
     uint8_t a[EVP_MAX_MD_SIZE], block[EVP_MAX_MD_SIZE];
     size_t a_len = 0, block_len = 0;
     int ok = 0;
-    EVP_MAC_CTX *m = EVP_MAC_CTX_new(hmac_alg);
-    OSSL_PARAM params[2] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
+    EVP_MAC_CTX *m = hmac_templates[hash] ? EVP_MAC_CTX_dup(hmac_templates[hash]) : NULL;
 
     if (m == NULL)
         return -1;
     /* A(1) = HMAC(secret, seed); later inits pass no key and reuse it. */
-    if (!EVP_MAC_init(m, secret_len ? secret : no_key, secret_len, params) ||
+    if (!EVP_MAC_init(m, secret_len ? secret : no_key, secret_len, NULL) ||
         !mac_seed(m, seed) || !EVP_MAC_final(m, a, &a_len, sizeof a))
         goto done;
     while (out_len > 0) {
@@ -89,8 +103,8 @@ static int prf_tls10(const uint8_t *secret, size_t secret_len, const struct prf_
     size_t half = (secret_len + 1) / 2;
     const uint8_t *s2 = secret_len ? secret + (secret_len - half) : secret;
     memset(out, 0, out_len);
-    if (p_hash("MD5", secret, half, seed, out, out_len, 1) != 0 ||
-        p_hash("SHA1", s2, half, seed, out, out_len, 1) != 0) {
+    if (p_hash(PRF_MD5, secret, half, seed, out, out_len, 1) != 0 ||
+        p_hash(PRF_SHA1, s2, half, seed, out, out_len, 1) != 0) {
         OPENSSL_cleanse(out, out_len);
         return -1;
     }
@@ -109,11 +123,15 @@ int dtls_prf(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
 
     if (out == NULL || (secret == NULL && secret_len != 0))
         return -1;
-    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch) || hmac_alg == NULL)
+    if (!CRYPTO_THREAD_run_once(&hmac_once, hmac_fetch))
         return -1;
     if (out_len == 0)
         return 0;
     if (md == NULL)
         return prf_tls10(secret, secret_len, &seed, out, out_len);
-    return p_hash(EVP_MD_get0_name(md), secret, secret_len, &seed, out, out_len, 0);
+    int type = EVP_MD_get_type(md);
+    if (type != NID_sha256 && type != NID_sha384)
+        return -1;
+    return p_hash(type == NID_sha384 ? PRF_SHA384 : PRF_SHA256, secret, secret_len, &seed,
+                  out, out_len, 0);
 }

@@ -37,15 +37,26 @@ static void ticket_keys_refresh(dtls_config *cfg, uint64_t now_ms)
         ticket_keys_rotate(cfg, now_ms);
 }
 
+/* Fetched once (an implicit fetch per ticket is a method-store lookup). */
+static EVP_CIPHER *ticket_cipher;
+static CRYPTO_ONCE ticket_cipher_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void ticket_cipher_fetch(void)
+{
+    ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 /* One AES-256-GCM operation over a ticket body; the key name is the
  * additional data. Returns the output length or -1. */
 static int ticket_gcm(const uint8_t *key, bool seal, const uint8_t *name, const uint8_t *iv,
                       const uint8_t *in, size_t in_len, uint8_t *out, uint8_t *tag)
 {
+    if (!CRYPTO_THREAD_run_once(&ticket_cipher_once, ticket_cipher_fetch) || !ticket_cipher)
+        return -1;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, m = 0;
     bool ok = ctx
-        && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1
+        && EVP_CipherInit_ex(ctx, ticket_cipher, NULL, NULL, NULL, seal) == 1
         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, TICKET_IV_LEN, NULL) == 1
         && EVP_CipherInit_ex(ctx, NULL, NULL, key + TICKET_NAME_LEN, iv, seal) == 1
         && EVP_CipherUpdate(ctx, NULL, &n, name, TICKET_NAME_LEN) == 1

@@ -140,7 +140,7 @@ static void test_independent_construction(void)
     tx->version = DTLS1_2_VERSION;
     tx->cid_on = true;
     tx->cid_tx_len = 3;
-    memcpy(tx->cid_tx, "\xAA\xBB\xCC", 3);
+    tx->cid_tx = (uint8_t *)"\xAA\xBB\xCC";
     uint8_t key[16], salt[4];
     for (int i = 0; i < 16; i++)
         key[i] = (uint8_t)(0x10 + i);
