@@ -105,9 +105,18 @@ int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
     if (!EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, a->encrypt, NULL))
         goto fail;
     /* The fixed part of every nonce, for the TLS record mode below: the
-     * salt (GCM, CCM) or the whole IV (ChaCha20-Poly1305). */
-    if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IV_FIXED, a->fixed_iv_len, a->fixed_iv) <= 0)
+     * salt (GCM, CCM) or the whole IV (ChaCha20-Poly1305). A GCM sealing
+     * context gets the whole IV at once (salt, zero counter): given the
+     * salt alone, libcrypto draws a random counter, a DRBG call per key
+     * that gcm_sync_counter overwrites at the first record anyway. */
+    if (is_gcm(alg) && a->encrypt) {
+        uint8_t iv[AEAD_NONCE_LEN] = { 0 };
+        memcpy(iv, a->fixed_iv, 4);
+        if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IV_FIXED, -1, iv) <= 0)
+            goto fail;
+    } else if (EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IV_FIXED, a->fixed_iv_len, a->fixed_iv) <= 0) {
         goto fail;
+    }
     a->gcm_next = UINT64_MAX; /* synced on the first record */
     return 0;
 fail:

@@ -110,7 +110,7 @@ static int send_client_hello(dtls_conn *c, uint64_t now_ms)
 
 int client_start(dtls_conn *c, uint64_t now_ms)
 {
-    if (RAND_bytes(c->hs->client_random, 32) != 1)
+    if (!config_public_random(c->cfg, c->hs->client_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     c->version = DTLS1_2_VERSION;
     if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)

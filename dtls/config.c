@@ -46,6 +46,7 @@ void dtls_config_free(dtls_config *cfg)
     OPENSSL_cleanse(cfg->psk_key, sizeof cfg->psk_key);
     OPENSSL_cleanse(cfg->cookie_secret, sizeof cfg->cookie_secret);
     OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    OPENSSL_cleanse(cfg->rand_pool, sizeof cfg->rand_pool);
     session_cache_free(&cfg->cache);
     EVP_MAC_CTX_free(cfg->cookie_mac[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
@@ -235,6 +236,22 @@ void dtls_config_set_cid_generator(dtls_config *cfg, dtls_cid_fn fn, void *user)
 {
     cfg->cid_gen = fn;
     cfg->cid_gen_user = user;
+}
+
+bool config_public_random(dtls_config *cfg, uint8_t *out, size_t len)
+{
+    if (len > sizeof cfg->rand_pool)
+        return RAND_bytes(out, (int)len) == 1;
+    if (cfg->rand_left < len) {
+        if (RAND_bytes(cfg->rand_pool, sizeof cfg->rand_pool) != 1)
+            return false;
+        cfg->rand_left = sizeof cfg->rand_pool;
+    }
+    uint8_t *p = cfg->rand_pool + sizeof cfg->rand_pool - cfg->rand_left;
+    memcpy(out, p, len);
+    OPENSSL_cleanse(p, len); /* handed out once */
+    cfg->rand_left -= len;
+    return true;
 }
 
 size_t config_usable_suites(const dtls_config *cfg, dtls_role role,

@@ -119,6 +119,11 @@ struct dtls_config {
     EVP_MAC_CTX *cookie_mac[2]; /* HMAC-SHA256 keyed with each secret */
     uint64_t cookie_rotated_at;
     bool cookie_init;
+    /* public random values (hello randoms, session IDs) come from a pool
+     * filled by one RAND_bytes call: libcrypto's per-call DRBG overhead was
+     * 7 % of an abbreviated handshake. Never used for keys or nonces. */
+    uint8_t rand_pool[1024];
+    size_t rand_left;
     /* scratch buffers, shared by every connection of this config (the
      * engine is single-threaded per config): decrypted records, and the
      * datagram being assembled for sending. */
@@ -322,6 +327,10 @@ struct dtls_conn {
 
 /* ---- shared internal functions ---- */
 
+/* config.c: len public random bytes (hello randoms, session IDs) from the
+ * config's pool; false when libcrypto has no randomness. A config is never
+ * shared across fork(). */
+bool config_public_random(dtls_config *cfg, uint8_t *out, size_t len);
 /* config.c: the suites this config can use in a role, in preference order. */
 size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
                             const dtls_suite **out, size_t cap);

@@ -135,7 +135,7 @@ int server_new_session(dtls_conn *c)
     if (!session_resumable_here(c))
         return DTLS_OK;
     if (c->cfg->cache.max) {
-        if (RAND_bytes(hs->session_id, SESSION_ID_MAX) != 1)
+        if (!config_public_random(c->cfg, hs->session_id, SESSION_ID_MAX))
             return DTLS_ERR_INTERNAL;
         hs->session_id_len = SESSION_ID_MAX;
     }
@@ -213,7 +213,7 @@ int dtls_conn_set_session(dtls_conn *c, const uint8_t *blob, size_t len)
     if (hs->resume.session_id_len) {
         memcpy(hs->session_id, hs->resume.session_id, hs->resume.session_id_len);
         hs->session_id_len = hs->resume.session_id_len;
-    } else if (RAND_bytes(hs->session_id, SESSION_ID_MAX) == 1) {
+    } else if (config_public_random(c->cfg, hs->session_id, SESSION_ID_MAX)) {
         hs->session_id_len = SESSION_ID_MAX;
     } else {
         session_clear(&hs->resume);

@@ -379,7 +379,7 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     }
     memcpy(hs->client_random, ch.random, 32);
     memcpy(c->hello_tag, ch.random, sizeof c->hello_tag);
-    if (RAND_bytes(hs->server_random, 32) != 1)
+    if (!config_public_random(c->cfg, hs->server_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     transcript_add_msg(hs, m);
     /* Our numbering follows the client's (RFC 6347 4.2.2). */
