@@ -465,6 +465,6 @@ size_t dtls_conn_memory(const dtls_conn *c)
     if (c->flight)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)
-        n += sizeof *c->hs + c->hs->transcript_cap;
+        n += sizeof *c->hs + c->hs->transcript_cap + c->hs->reasm_bytes + c->hs->early_bytes;
     return n;
 }

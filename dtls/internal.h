@@ -55,6 +55,14 @@ enum {
 #define MAX_DATAGRAM 16384              /* the largest MTU we accept */
 #define MAX_HANDSHAKE_MESSAGE 32768     /* bigger messages are refused */
 #define MAX_FUTURE_MESSAGES 8           /* buffered messages past the next */
+/* Reassembly memory grows with the bytes that arrive, in chunks, never with
+ * the length a fragment claims; all of an association's reassembly buffers
+ * together stay under MAX_REASM_BYTES (64 KiB: the largest message we
+ * accept, a 32 KiB certificate chain, with room for the rest of its flight
+ * and a rival candidate). The next expected message may evict later ones. */
+#define REASM_CHUNK 512
+#define MAX_REASM_BYTES (64 * 1024)
+#define REASM_CANDIDATES 2              /* rival versions kept per message_seq */
 #define MAX_EARLY_RECORDS 8             /* next-epoch records held before CCS */
 #define MAX_EARLY_BYTES 8192
 #define MAX_PSK_IDENTITY 128            /* RFC 4279 5.3 allows 2^16-1; we cap */
@@ -131,6 +139,12 @@ typedef struct flight {
     size_t len, cap;
 } flight;
 
+/* REASM_CHUNK bytes of a message body, then one bit per byte received. */
+typedef struct reasm_chunk {
+    uint32_t index;    /* offset / REASM_CHUNK */
+    uint8_t *data;
+} reasm_chunk;
+
 /* A handshake message being reassembled (RFC 6347 4.2.3). */
 typedef struct reasm_msg {
     bool used;
@@ -139,8 +153,8 @@ typedef struct reasm_msg {
     uint16_t seq;
     uint32_t len;
     uint32_t have;     /* bytes received so far (without overlaps) */
-    uint8_t *body;
-    uint8_t *bitmap;   /* one bit per body byte */
+    reasm_chunk *chunks; /* only the chunks some fragment touched */
+    uint32_t nchunks, chunk_cap;
 } reasm_msg;
 
 /* A next-epoch record that arrived before ChangeCipherSpec. */
@@ -201,6 +215,7 @@ typedef struct dtls_hs {
     uint16_t next_send_seq;
     /* reassembly of the peer's messages */
     reasm_msg reasm[MAX_FUTURE_MESSAGES + 1];
+    size_t reasm_bytes;         /* allocated for reassembly, all slots */
     /* early next-epoch records */
     early_record early[MAX_EARLY_RECORDS];
     size_t nearly, early_bytes;

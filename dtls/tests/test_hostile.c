@@ -7,6 +7,7 @@
 #include "internal.h"
 
 static char *srv_cert, *srv_key, *cli_cert, *cli_key;
+static size_t mtu_for_setup; /* 0: the default */
 
 static void setup(pair *p, bool client_cert)
 {
@@ -20,6 +21,10 @@ static void setup(pair *p, bool client_cert)
         dtls_config_set_request_cert(s, 1, 1);
         dtls_config_set_cert_chain_pem(c, cli_cert, strlen(cli_cert), err, sizeof err);
         dtls_config_set_key_pem(c, cli_key, strlen(cli_key), err, sizeof err);
+    }
+    if (mtu_for_setup) {
+        dtls_config_set_mtu(s, mtu_for_setup);
+        dtls_config_set_mtu(c, mtu_for_setup);
     }
     pair_init(p, c, s, 0);
     dtls_conn_set_servername(p->client.conn, "localhost");
@@ -158,14 +163,23 @@ static void drop_client_flight_tap(pair *p, bool to_server, uint8_t *b, size_t *
         *len = 0;
 }
 
+/* A handshake held with the client's second flight lost, the server
+ * waiting in the state `until` tests for. */
+static bool setup_held(pair *p, bool client_cert, bool (*until)(pair *))
+{
+    setup(p, client_cert);
+    p->tap = drop_client_flight_tap;
+    dtls_conn_start(p->client.conn, p->now);
+    pair_run(p, until, 5000);
+    bool ok = until(p);
+    CHECK(ok);
+    return ok;
+}
+
 static void test_misplaced_messages(void)
 {
     pair p;
-    setup(&p, false);
-    p.tap = drop_client_flight_tap;
-    dtls_conn_start(p.client.conn, p.now);
-    pair_run(&p, server_waits_for_cke, 5000);
-    CHECK(server_waits_for_cke(&p));
+    setup_held(&p, false, server_waits_for_cke);
     /* CCS before the key exchange: discarded (RFC 6347 4.1). */
     static const uint8_t ccs = 1;
     inject_plain(&p, CT_CHANGE_CIPHER_SPEC, &ccs, 1, 100);
@@ -180,7 +194,10 @@ static void test_misplaced_messages(void)
     uint8_t f2[12 + 4] = { HT_CLIENT_KEY_EXCHANGE, 0, 0, 50, 0, 6, 0, 0, 4, 0, 0, 4, 1, 2, 3, 4 };
     inject_plain(&p, CT_HANDSHAKE, f1, sizeof f1, 103);
     inject_plain(&p, CT_HANDSHAKE, f2, sizeof f2, 104);
-    CHECK(dtls_conn_stats(p.server.conn)->dropped_malformed >= 2);
+    /* (the first is malformed; the second, which disagrees with the
+     * first, is kept as a rival version: a forged first fragment must not
+     * decide the message, see test_spoofed_first_fragment) */
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_malformed >= 1);
     CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_HANDSHAKING);
     /* The real flight still completes the handshake. */
     p.tap = NULL;
@@ -189,20 +206,14 @@ static void test_misplaced_messages(void)
     teardown(&p);
 
     /* A message claiming 16 MB: refused with illegal_parameter. */
-    setup(&p, false);
-    p.tap = drop_client_flight_tap;
-    dtls_conn_start(p.client.conn, p.now);
-    pair_run(&p, server_waits_for_cke, 5000);
+    setup_held(&p, false, server_waits_for_cke);
     uint8_t huge[12 + 4] = { HT_CLIENT_KEY_EXCHANGE, 0xFF, 0xFF, 0xFF, 0, 5, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4 };
     inject_plain(&p, CT_HANDSHAKE, huge, sizeof huge, 200);
     CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_ILLEGAL_PARAMETER);
     teardown(&p);
 
     /* A message the state machine does not expect: unexpected_message. */
-    setup(&p, false);
-    p.tap = drop_client_flight_tap;
-    dtls_conn_start(p.client.conn, p.now);
-    pair_run(&p, server_waits_for_cke, 5000);
+    setup_held(&p, false, server_waits_for_cke);
     uint8_t hello_done[12] = { HT_SERVER_HELLO_DONE, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0 };
     hello_done[5] = (uint8_t)p.server.conn->next_recv_seq;
     inject_plain(&p, CT_HANDSHAKE, hello_done, sizeof hello_done, 300);
@@ -499,6 +510,80 @@ static void test_own_hello(void)
     teardown(&p);
 }
 
+
+/* Issue 12.1: after the cookie, one datagram of 1-byte fragments of nine
+ * messages each claiming 32 KiB must not make the server allocate what they
+ * claim: at most 20 KB per association (dtls_conn_memory counts the
+ * reassembly buffers). */
+static void test_reassembly_memory(void)
+{
+    pair p;
+    setup_held(&p, false, server_waits_for_cke);
+    uint16_t next = p.server.conn->next_recv_seq;
+    uint8_t rec[13 + 9 * 13];
+    dtls_wr w = wr_init(rec, sizeof rec);
+    wr_u8(&w, CT_HANDSHAKE);
+    wr_u16(&w, DTLS1_2_VERSION);
+    wr_u16(&w, 0);
+    wr_u48(&w, 500);
+    wr_u16(&w, 9 * 13);
+    for (uint16_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
+        wr_u8(&w, HT_CLIENT_KEY_EXCHANGE);
+        wr_u24(&w, MAX_HANDSHAKE_MESSAGE);
+        wr_u16(&w, (uint16_t)(next + i));
+        wr_u24(&w, (uint32_t)(i * 3000));
+        wr_u24(&w, 1);
+        wr_u8(&w, 0xAA);
+    }
+    CHECK(wr_ok(&w));
+    size_t before = dtls_conn_memory(p.server.conn);
+    dtls_conn_recv(p.server.conn, p.now, rec, w.len);
+    size_t after = dtls_conn_memory(p.server.conn);
+    fprintf(stderr, "reassembly attack: %zu -> %zu bytes per association\n", before, after);
+    CHECK(after <= 20 * 1024);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_HANDSHAKING);
+    /* The real flight still completes the handshake. */
+    p.tap = NULL;
+    CHECK(pair_run(&p, pair_both_established, 10000));
+    teardown(&p);
+}
+
+static bool server_waits_for_certificate(pair *p)
+{
+    return p->server.conn && p->server.conn->hs
+        && p->server.conn->hs->state == HS_S_WAIT_CERTIFICATE;
+}
+
+/* Issue 12.6: one spoofed fragment claiming the next message's number with
+ * another type or length must not stall the handshake until the timeout:
+ * neither for a message that comes whole (ClientKeyExchange) nor for one
+ * that comes in fragments (a client Certificate at MTU 300). */
+static void test_spoofed_first_fragment(void)
+{
+    for (int fragmented = 0; fragmented < 2; fragmented++) {
+        pair p;
+        mtu_for_setup = fragmented ? 300 : 0;
+        setup_held(&p, fragmented, fragmented ? server_waits_for_certificate : server_waits_for_cke);
+        mtu_for_setup = 0;
+        uint16_t next = p.server.conn->next_recv_seq;
+        uint8_t type = fragmented ? HT_CERTIFICATE : HT_CLIENT_KEY_EXCHANGE;
+        uint8_t forged[12 + 4] = { type, 0, 0x10, 0, (uint8_t)(next >> 8), (uint8_t)next,
+                                   0, 0, 0, 0, 0, 4, 1, 2, 3, 4 };
+        inject_plain(&p, CT_HANDSHAKE, forged, sizeof forged, 600);
+        /* and one of another type, for the message after it */
+        forged[0] = HT_FINISHED;
+        forged[5] = (uint8_t)(next + 1);
+        inject_plain(&p, CT_HANDSHAKE, forged, sizeof forged, 601);
+        CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_HANDSHAKING);
+        p.tap = NULL;
+        uint64_t start = p.now;
+        /* the client's first retransmission (1 s) must be enough */
+        CHECK(pair_run(&p, pair_both_established, 3000));
+        CHECK(p.now - start < 3000);
+        teardown(&p);
+    }
+}
+
 int main(void)
 {
     char err[256];
@@ -515,6 +600,8 @@ int main(void)
     test_forged_records_during_handshake();
     test_mtu_sweep();
     test_own_hello();
+    test_reassembly_memory();
+    test_spoofed_first_fragment();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
