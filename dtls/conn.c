@@ -303,17 +303,25 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
          * ones from an earlier session on the same addresses are normal
-         * (those were held back before the CCS and are replayed after it).
-         * But a handshake record arriving after the peer's in-order
-         * ChangeCipherSpec, while we wait for nothing but its Finished, is
-         * that Finished: the two sides hold different keys (a wrong PSK),
-         * so say so now rather than at the handshake timeout. */
+         * (those were held back before the CCS and are replayed after it),
+         * even where the peer's Finished is due. A wrong key (a mismatched
+         * PSK) is still reported before the handshake timeout: by the
+         * server, once the client's Finished fails again after the client
+         * resent its flight (a copy of its ClientKeyExchange, which a
+         * forger cannot make). A client never needs this: a server with
+         * another key fails on our Finished before sending its own. */
         if (c->hs && rec->epoch > 0) {
-            c->hs->auth_failures++;
-            bool awaiting_finished = c->hs->state == HS_S_WAIT_FINISHED
-                                  || c->hs->state == HS_C_WAIT_FINISHED;
-            if (awaiting_finished && rec->type == CT_HANDSHAKE && !c->hs->replaying_early)
-                conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "the peer's Finished does not authenticate (wrong key?)");
+            dtls_hs *hs = c->hs;
+            hs->auth_failures++;
+            if (hs->state == HS_S_WAIT_FINISHED && rec->type == CT_HANDSHAKE && !hs->replaying_early) {
+                if (hs->finished_failed_once && hs->peer_resent_flight) {
+                    conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC,
+                              "the client's resent Finished does not authenticate either (wrong key?)");
+                    return;
+                }
+                hs->finished_failed_once = true;
+                hs->peer_resent_flight = false;
+            }
         }
         return;
     }

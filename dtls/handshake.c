@@ -99,6 +99,28 @@ void transcript_add_msg(dtls_hs *hs, const hs_msg *m)
     transcript_add(hs, m->type, m->seq, m->body, m->len);
 }
 
+/* Whether the transcript holds message (type, seq) with these bytes at
+ * foff: a fragment of a real resend, not a forgery. */
+static bool transcript_has(const dtls_hs *hs, uint8_t type, uint16_t seq, uint32_t foff,
+                           const uint8_t *frag, uint32_t flen)
+{
+    if (hs->transcript_len == SIZE_MAX)
+        return false;
+    dtls_rd r = rd_init(hs->transcript, hs->transcript_len);
+    while (rd_left(&r) > 0) {
+        uint8_t t = rd_u8(&r);
+        uint32_t len = rd_u24(&r);
+        uint16_t s = rd_u16(&r);
+        rd_skip(&r, 6);
+        const uint8_t *body = rd_bytes(&r, len);
+        if (!body)
+            return false;
+        if (t == type && s == seq)
+            return foff <= len && flen <= len - foff && memcmp(body + foff, frag, flen) == 0;
+    }
+    return false;
+}
+
 int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
 {
     const dtls_hs *hs = c->hs;
@@ -549,6 +571,9 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
         if (c->hs->state == HS_S_WAIT_CLIENT_HELLO && type == HT_CLIENT_HELLO && foff == 0)
             c->next_recv_seq = seq;
         if (seq < c->next_recv_seq) {
+            if (c->hs->finished_failed_once && epoch == 0 && type == HT_CLIENT_KEY_EXCHANGE
+                && transcript_has(c->hs, type, seq, foff, frag, flen))
+                c->hs->peer_resent_flight = true;
             retransmit_on_stale(c, now_ms);
             continue;
         }

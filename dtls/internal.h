@@ -225,6 +225,10 @@ typedef struct dtls_hs {
     uint64_t give_up_at;
     bool ccs_early;             /* the peer's CCS came before we were ready */
     unsigned auth_failures;     /* protected records that did not open */
+    /* server: the client's Finished did not open once; did the client
+     * resend its flight since (a wrong key shows on the resend too)? */
+    bool finished_failed_once;
+    bool peer_resent_flight;
     bool replaying_early;       /* processing records held back before CCS */
     uint8_t verify_data_client[12];
     uint8_t master_secret[48];

@@ -584,6 +584,85 @@ static void test_spoofed_first_fragment(void)
     }
 }
 
+/* Hold back the first epoch-1 flight in one direction (the client's
+ * CKE..Finished, or the server's CCS + Finished). */
+static bool hold_to_server;
+static uint8_t held[4096];
+static size_t held_len;
+static void hold_epoch1_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    dtls_conn *from = to_server ? p->client.conn : p->server.conn;
+    if (to_server == hold_to_server && held_len == 0 && from && from->hs && from->write_epoch == 1) {
+        memcpy(held, b, *len);
+        held_len = *len;
+        *len = 0;
+    }
+}
+
+/* Feed a held flight with a forged epoch-1 handshake record just before
+ * its Finished record. */
+static void feed_with_junk_before_finished(dtls_conn *to, uint64_t now)
+{
+    dtls_rd r = rd_init(held, held_len);
+    size_t finished_at = 0;
+    record rec;
+    while (rd_left(&r) > 0 && record_parse(&r, &rec))
+        if (rec.epoch == 1 && rec.type == CT_HANDSHAKE)
+            finished_at = (size_t)(rec.raw - held);
+    CHECK(finished_at > 0);
+    uint8_t junk[13 + 40] = { CT_HANDSHAKE, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0x03, 0xE8, 0, 40 };
+    for (size_t i = 13; i < sizeof junk; i++)
+        junk[i] = (uint8_t)(i * 29);
+    dtls_conn_recv(to, now, held, finished_at);
+    CHECK(to->hs && (to->hs->state == HS_S_WAIT_FINISHED || to->hs->state == HS_C_WAIT_FINISHED));
+    dtls_conn_recv(to, now, junk, sizeof junk);
+    CHECK(dtls_conn_stats(to)->dropped_auth == 1);
+    dtls_conn_recv(to, now, held + finished_at, held_len - finished_at);
+}
+
+/* Issue 12.4: a forged record where the peer's Finished is due is dropped
+ * (RFC 6347 4.1.2.7), in both roles; a real wrong key still fails with
+ * bad_record_mac soon after the client resends, not at the timeout. */
+static void test_junk_before_finished(void)
+{
+    for (int side = 0; side < 2; side++) {
+        pair p;
+        setup(&p, false);
+        hold_to_server = side == 0;
+        held_len = 0;
+        p.tap = hold_epoch1_tap;
+        dtls_conn_start(p.client.conn, p.now);
+        pair_run(&p, pair_never, 500);
+        p.tap = NULL;
+        CHECK(held_len > 0);
+        pair_side *to = side == 0 ? &p.server : &p.client;
+        feed_with_junk_before_finished(to->conn, p.now);
+        CHECK(!to->closed);
+        CHECK(pair_run(&p, pair_both_established, 100));
+        echo_works(&p);
+        teardown(&p);
+    }
+
+    /* A wrong PSK: the server reports bad_record_mac after the client's
+     * first retransmission, well before the handshake timeout. */
+    pair p;
+    char err[256];
+    dtls_config *s = dtls_config_new(), *c = dtls_config_new();
+    dtls_config_set_ciphers(s, "PSK-AES128-CCM8", err, sizeof err);
+    dtls_config_set_ciphers(c, "PSK-AES128-CCM8", err, sizeof err);
+    uint8_t key[16] = { 9 };
+    dtls_config_set_psk(c, (const uint8_t *)"client1", 7, key, sizeof key);
+    pair_init(&p, c, s, 0);
+    uint64_t start = p.now;
+    dtls_conn_start(p.client.conn, p.now);
+    pair_run(&p, pair_any_closed, 10000);
+    CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_BAD_RECORD_MAC);
+    CHECK(p.now - start < 5000);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.client.closed && dtls_err_alert(p.client.close_error) == DTLS_ALERT_BAD_RECORD_MAC);
+    teardown(&p);
+}
+
 int main(void)
 {
     char err[256];
@@ -602,6 +681,7 @@ int main(void)
     test_own_hello();
     test_reassembly_memory();
     test_spoofed_first_fragment();
+    test_junk_before_finished();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
