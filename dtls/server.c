@@ -294,6 +294,10 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
     if (!cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
         return conn_fail(c, -1, "ClientHello without a valid cookie");
+    /* DTLS versions have the major byte 0xFE (RFC 6347 4.1: the one's
+     * complement of TLS's); anything else is not DTLS at all. */
+    if ((ch.version >> 8) != 0xFE)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "ClientHello version is not a DTLS version");
     /* DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0). */
     if (ch.version > DTLS1_2_VERSION)
         return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "client does not offer DTLS 1.2");

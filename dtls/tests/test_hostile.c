@@ -663,6 +663,34 @@ static void test_junk_before_finished(void)
     teardown(&p);
 }
 
+/* Issue 12.7: a ClientHello whose version is no DTLS version gets
+ * protocol_version, not a ServerHello. */
+static uint16_t hello_version;
+static void hello_version_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    if (to_server && dtls_is_client_hello(b, *len) && *len > 27) {
+        b[25] = (uint8_t)(hello_version >> 8);
+        b[26] = (uint8_t)hello_version;
+    }
+}
+
+static void test_non_dtls_hello_version(void)
+{
+    static const uint16_t versions[] = { 0x0303, 0x0000, 0x0100, 0xFEFF };
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        pair p;
+        setup(&p, false);
+        hello_version = versions[i];
+        p.tap = hello_version_tap;
+        dtls_conn_start(p.client.conn, p.now);
+        pair_run(&p, pair_any_closed, 3000);
+        CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == DTLS_ALERT_PROTOCOL_VERSION);
+        CHECK(!p.server.established && !p.client.established);
+        teardown(&p);
+    }
+}
+
 int main(void)
 {
     char err[256];
@@ -682,6 +710,7 @@ int main(void)
     test_reassembly_memory();
     test_spoofed_first_fragment();
     test_junk_before_finished();
+    test_non_dtls_hello_version();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
