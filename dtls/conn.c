@@ -325,8 +325,10 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         }
         return;
     }
-    if (protected_epoch)
+    if (protected_epoch) {
         replay_update(&c->replay, rec->seq);
+        c->stats.records_authenticated++;
+    }
     /* A stateless server answered the first hello with the hello's own
      * record number (RFC 6347 4.2.1); continue from the one that created
      * us so that the client's replay window takes our ServerHello. */

@@ -202,8 +202,14 @@ void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
 {
     if (c->finished)
         return;
-    c->last_activity = rt_loop_now(c->loop);
-    int rc = dtls_conn_recv(c->engine, c->last_activity, dgram, len);
+    /* Only a record that authenticated shows the peer is there: anyone can
+     * send a datagram from its address, and garbage must not keep an idle
+     * association alive. */
+    uint64_t now = rt_loop_now(c->loop);
+    uint64_t authenticated = dtls_conn_stats(c->engine)->records_authenticated;
+    int rc = dtls_conn_recv(c->engine, now, dgram, len);
+    if (dtls_conn_stats(c->engine)->records_authenticated != authenticated)
+        c->last_activity = now;
     after_engine_call(c, rc, 0);
 }
 

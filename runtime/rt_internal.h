@@ -147,7 +147,7 @@ struct rt_conn {
     size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
     uint64_t deadline;         /* min(engine deadline, idle deadline) */
     uint64_t idle_timeout;     /* ms, 0 = none */
-    uint64_t last_activity;    /* loop time of the last datagram in */
+    uint64_t last_activity;    /* loop time of the last authenticated record in */
     /* RFC 6347 4.2.8: a new association from the same address waits here
      * until its handshake completes; only then does it replace this one. */
     rt_conn *successor;

@@ -64,6 +64,8 @@ static void test_garbage(void)
     if (!established(&p))
         return teardown(&p);
     uint8_t junk[300];
+    uint64_t authenticated = dtls_conn_stats(p.server.conn)->records_authenticated;
+    CHECK(authenticated > 0);
     for (int round = 0; round < 2000; round++) {
         size_t len = (size_t)(pair_rand(&p) % sizeof junk);
         for (size_t i = 0; i < len; i++)
@@ -81,7 +83,9 @@ static void test_garbage(void)
     const dtls_stats *st = dtls_conn_stats(p.server.conn);
     CHECK(st->dropped_malformed + st->dropped_auth + st->dropped_epoch + st->dropped_unexpected > 0);
     CHECK(p.server.app_records == 0);
+    CHECK(dtls_conn_stats(p.server.conn)->records_authenticated == authenticated);
     echo_works(&p);
+    CHECK(dtls_conn_stats(p.server.conn)->records_authenticated == authenticated + 1);
     teardown(&p);
 }
 

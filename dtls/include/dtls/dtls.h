@@ -92,9 +92,12 @@ typedef struct dtls_event {
     int error;           /* CLOSED: DTLS_OK or a DTLS_ERR_* code */
 } dtls_event;
 
-/* Counters of silently dropped input, per connection (RFC 6347 4.1.2.7). */
+/* Counters of silently dropped input, per connection (RFC 6347 4.1.2.7),
+ * and of protected records that authenticated: only those prove the peer
+ * is there (a host's idle timer follows them, not any datagram). */
 typedef struct dtls_stats {
     uint64_t records_in, records_out;
+    uint64_t records_authenticated;
     uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
              dropped_unexpected;
     uint64_t retransmits;
