@@ -192,6 +192,32 @@ int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
 
 /* ---- input ---- */
 
+/* RFC 5246 7.2.2 (and 7.2.2's unsupported_extension): alerts that are
+ * "always fatal" end the session even when they arrive as warnings. */
+static bool alert_always_fatal(int desc)
+{
+    switch (desc) {
+    case DTLS_ALERT_UNEXPECTED_MESSAGE:
+    case DTLS_ALERT_BAD_RECORD_MAC:
+    case 21: /* decryption_failed_RESERVED */
+    case DTLS_ALERT_RECORD_OVERFLOW:
+    case 30: /* decompression_failure */
+    case DTLS_ALERT_HANDSHAKE_FAILURE:
+    case DTLS_ALERT_ILLEGAL_PARAMETER:
+    case DTLS_ALERT_UNKNOWN_CA:
+    case DTLS_ALERT_ACCESS_DENIED:
+    case DTLS_ALERT_DECODE_ERROR:
+    case DTLS_ALERT_DECRYPT_ERROR:
+    case DTLS_ALERT_PROTOCOL_VERSION:
+    case DTLS_ALERT_INSUFFICIENT_SECURITY:
+    case DTLS_ALERT_INTERNAL_ERROR:
+    case DTLS_ALERT_UNSUPPORTED_EXTENSION:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t len)
 {
     if (len != 2) {
@@ -205,6 +231,14 @@ static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t 
         return;
     }
     int level = p[0], desc = p[1];
+    /* RFC 5246 7.2: AlertLevel is warning(1) or fatal(2); any other value
+     * is a field out of its range (decode_error, RFC 5246 7.2.2). */
+    if (level != 1 && level != 2) {
+        conn_fail(c, DTLS_ALERT_DECODE_ERROR, "alert with an unknown level");
+        return;
+    }
+    if (level == 1 && alert_always_fatal(desc))
+        level = 2;
     if (desc == DTLS_ALERT_CLOSE_NOTIFY) {
         conn_log(c, DTLS_LOG_FINE, "peer sent close_notify");
         /* RFC 5246 7.2.1: answer with our own close_notify. */
@@ -277,6 +311,10 @@ static bool skips_certificate_verify(dtls_conn *c, const record *rec)
 void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
 {
     c->stats.records_in++;
+    if (rec->type < CT_CHANGE_CIPHER_SPEC || rec->type > CT_APPLICATION_DATA) {
+        c->stats.dropped_unexpected++; /* RFC 5246 6: unknown content type */
+        return;
+    }
     bool protected_epoch = rec->epoch > 0;
     if (rec->epoch == c->read_epoch) {
         /* the current epoch */
@@ -397,6 +435,15 @@ int dtls_conn_send(dtls_conn *c, uint64_t now_ms, const uint8_t *data, size_t le
     if (len > dtls_conn_max_send(c))
         return DTLS_ERR_TOO_BIG;
     conn_enter(c);
+    /* RFC 6347 4.1: close rather than wrap the sequence number. */
+    if (c->write_seq[c->write_epoch ? 1 : 0] >= MAX_RECORD_SEQ - 1) {
+        conn_log(c, DTLS_LOG_WARN, "record sequence numbers ran out: closing");
+        c->error = DTLS_ERR_SEQ_EXHAUSTED;
+        c->closing = true;
+        conn_send_alert(c, 1, DTLS_ALERT_CLOSE_NOTIFY);
+        conn_closed(c, DTLS_ERR_SEQ_EXHAUSTED);
+        return conn_leave(c, DTLS_ERR_SEQ_EXHAUSTED);
+    }
     return conn_leave(c, record_send(c, CT_APPLICATION_DATA, data, len));
 }
 

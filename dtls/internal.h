@@ -49,6 +49,9 @@ enum {
 };
 
 #define RECORD_HEADER_LEN 13
+/* RFC 6347 4.1: sequence numbers must not wrap; the last one is kept for
+ * the close_notify that ends an association whose numbers ran out. */
+#define MAX_RECORD_SEQ (((uint64_t)1 << 48) - 1)
 #define HANDSHAKE_HEADER_LEN 12
 #define MAX_RECORD_PLAINTEXT 16384      /* RFC 5246 6.2.1 */
 #define MAX_RECORD_CIPHERTEXT (16384 + 2048)
@@ -312,7 +315,7 @@ typedef struct record {
     size_t raw_len;
 } record;
 /* Parse one record header from r; false when malformed (then the rest of
- * the datagram is dropped, RFC 6347 4.1.2.7). */
+ * the datagram is dropped, RFC 6347 4.1.2.7). The type may be unknown. */
 bool record_parse(dtls_rd *r, record *rec);
 bool replay_check(const replay_window *w, uint64_t seq);
 void replay_update(replay_window *w, uint64_t seq);

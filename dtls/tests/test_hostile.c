@@ -695,6 +695,79 @@ static void test_non_dtls_hello_version(void)
     }
 }
 
+/* RFC 5246 7.2: an alert level other than warning/fatal is decode_error;
+ * an always-fatal alert sent as a warning still ends the session; a
+ * warning that may be one (no_renegotiation) does not. */
+static void test_alert_levels(void)
+{
+    static const struct { uint8_t level, desc; bool fatal; int error_alert; } cases[] = {
+        { 1, DTLS_ALERT_NO_RENEGOTIATION, false, -1 },
+        { 1, DTLS_ALERT_UNEXPECTED_MESSAGE, true, DTLS_ALERT_UNEXPECTED_MESSAGE },
+        { 1, DTLS_ALERT_BAD_RECORD_MAC, true, DTLS_ALERT_BAD_RECORD_MAC },
+        { 1, DTLS_ALERT_HANDSHAKE_FAILURE, true, DTLS_ALERT_HANDSHAKE_FAILURE },
+        { 3, DTLS_ALERT_NO_RENEGOTIATION, true, DTLS_ALERT_DECODE_ERROR },
+        { 0, DTLS_ALERT_CLOSE_NOTIFY, true, DTLS_ALERT_DECODE_ERROR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pair p;
+        setup(&p, false);
+        if (!established(&p)) {
+            teardown(&p);
+            continue;
+        }
+        uint8_t alert[2] = { cases[i].level, cases[i].desc };
+        CHECK(record_send(p.client.conn, CT_ALERT, alert, sizeof alert) == DTLS_OK);
+        pair_run(&p, pair_never, 100);
+        if (cases[i].fatal) {
+            CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == cases[i].error_alert);
+        } else {
+            CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+            echo_works(&p);
+        }
+        teardown(&p);
+    }
+}
+
+/* RFC 6347 4.1: at the end of the sequence numbers the association closes
+ * (with an error saying so), it does not wrap or linger. */
+static void test_sequence_exhausted(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    p.client.conn->write_seq[1] = MAX_RECORD_SEQ - 2;
+    CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"last", 4) == DTLS_OK);
+    CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"more", 4) == DTLS_ERR_SEQ_EXHAUSTED);
+    CHECK(p.client.closed && p.client.close_error == DTLS_ERR_SEQ_EXHAUSTED);
+    CHECK(strstr(dtls_strerror(DTLS_ERR_SEQ_EXHAUSTED), "sequence") != NULL);
+    pair_run(&p, pair_never, 100);
+    CHECK(p.server.app_len == 4 && memcmp(p.server.app, "last", 4) == 0);
+    CHECK(p.server.closed && p.server.close_error == DTLS_OK); /* its close_notify arrived */
+    teardown(&p);
+}
+
+/* A record of an unknown content type is skipped alone; the records after
+ * it in the same datagram are still read (RFC 6347 4.1.2.7). */
+static void test_unknown_content_type(void)
+{
+    pair p;
+    setup(&p, false);
+    if (!established(&p))
+        return teardown(&p);
+    p.tap = capture_tap;
+    capture_left = 1;
+    dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"after", 5);
+    p.tap = NULL;
+    uint8_t dgram[13 + 3 + sizeof captured] = { 99, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 7, 0, 3, 1, 2, 3 };
+    memcpy(dgram + 16, captured, captured_len);
+    dtls_conn_recv(p.server.conn, p.now, dgram, 16 + captured_len);
+    CHECK(p.server.app_records == 1 && p.server.app_len == 5);
+    CHECK(dtls_conn_stats(p.server.conn)->dropped_unexpected >= 1);
+    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+    teardown(&p);
+}
+
 int main(void)
 {
     char err[256];
@@ -715,6 +788,9 @@ int main(void)
     test_spoofed_first_fragment();
     test_junk_before_finished();
     test_non_dtls_hello_version();
+    test_alert_levels();
+    test_sequence_exhausted();
+    test_unknown_content_type();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);

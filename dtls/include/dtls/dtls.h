@@ -36,6 +36,7 @@ enum {
     DTLS_ERR_TOO_BIG = -4,     /* message larger than one record can carry */
     DTLS_ERR_CLOSED = -5,      /* the connection is closed or failed */
     DTLS_ERR_TIMEOUT = -6,     /* the handshake did not finish in time */
+    DTLS_ERR_SEQ_EXHAUSTED = -7, /* record sequence numbers ran out: closed */
     DTLS_ERR_ALERT_BASE = -256,
 };
 #define DTLS_ERR_FROM_ALERT(desc) (DTLS_ERR_ALERT_BASE - (int)(desc))
