@@ -46,6 +46,12 @@ static bool established(pair *p)
     return ok;
 }
 
+static bool setup_established(pair *p)
+{
+    setup(p, false);
+    return established(p);
+}
+
 static bool echo_works(pair *p)
 {
     size_t before = p->server.app_len;
@@ -60,8 +66,7 @@ static bool echo_works(pair *p)
 static void test_garbage(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     uint8_t junk[300];
     uint64_t authenticated = dtls_conn_stats(p.server.conn)->records_authenticated;
@@ -107,8 +112,7 @@ static void capture_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
 static void test_replay_and_epochs(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     p.tap = capture_tap;
     capture_left = 1;
@@ -284,8 +288,7 @@ static void test_forged_flights(void)
 static void test_renegotiation_refused(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     /* message_seq 0: a new handshake starts its numbering again. */
     uint8_t hello[12 + 40] = { HT_CLIENT_HELLO, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 40 };
@@ -392,8 +395,7 @@ static void test_close_from_callbacks(void)
 static void test_spoofed_after_handshake(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     /* An epoch-0 Certificate claiming 16 MB, to either side. */
     static const uint8_t huge[] = { 22, 0xFE, 0xFD, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 12,
@@ -710,8 +712,7 @@ static void test_alert_levels(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pair p;
-        setup(&p, false);
-        if (!established(&p)) {
+        if (!setup_established(&p)) {
             teardown(&p);
             continue;
         }
@@ -733,8 +734,7 @@ static void test_alert_levels(void)
 static void test_sequence_exhausted(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     p.client.conn->write_seq[1] = MAX_RECORD_SEQ - 2;
     CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"last", 4) == DTLS_OK);
@@ -752,8 +752,7 @@ static void test_sequence_exhausted(void)
 static void test_unknown_content_type(void)
 {
     pair p;
-    setup(&p, false);
-    if (!established(&p))
+    if (!setup_established(&p))
         return teardown(&p);
     p.tap = capture_tap;
     capture_left = 1;
