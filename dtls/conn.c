@@ -172,7 +172,9 @@ static void arm_give_up(dtls_conn *c, uint64_t now_ms)
 
 int dtls_conn_set_servername(dtls_conn *c, const char *name)
 {
-    if (!c->hs || c->role != DTLS_ROLE_CLIENT || !name || strlen(name) > 255)
+    /* RFC 6066 3: a host_name is never empty; an empty name would also
+     * turn the certificate's name check into no check at all. */
+    if (!c->hs || c->role != DTLS_ROLE_CLIENT || !name || !*name || strlen(name) > 255)
         return DTLS_ERR_ARG;
     free(c->hs->servername);
     c->hs->servername = strdup(name);

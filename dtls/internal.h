@@ -82,7 +82,8 @@ struct dtls_config {
     dtls_chain chain;
     EVP_PKEY *key;
     X509_STORE *ca;
-    bool verify_peer;        /* client: check the server's chain and name */
+    bool verify_peer;        /* client: check the server's chain... */
+    bool check_name;         /* ...and its name (default on, RFC 6125 6) */
     bool request_cert;       /* server: send CertificateRequest */
     bool require_cert;       /* server: fail without a client certificate */
     /* PSK, client side */

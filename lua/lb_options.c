@@ -24,7 +24,7 @@ static const char *const known_server[] = {
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
-    "localAddress", "localPort", "idleTimeout", NULL };
+    "localAddress", "localPort", "idleTimeout", "checkServerIdentity", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -234,7 +234,8 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         out->tls.max_handshakes = (size_t)n;
         return 0;
     }
-    if (get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
+    if (get_bool(L, t, "checkServerIdentity", &out->tls.check_server_identity, err, errlen) ||
+        get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))
         return -1;

@@ -102,7 +102,10 @@ typedef struct rt_tls_options {
                                       default (60 s) */
     uint64_t idle_timeout_ms;      /* close an established association after
                                       this long without a datagram; 0: never */
-    const char *servername;  /* client: name to check and send */
+    const char *servername;  /* client: name to check and send (NULL: the
+                                address; never empty) */
+    int check_server_identity; /* client: check that name against the
+                                  certificate (default 1) */
     const char *local_address; /* client: bind here (NULL: any) */
     int local_port;          /* client: bind to this port (0: ephemeral) */
     /* client: the PSK to offer */

@@ -767,6 +767,49 @@ static void test_unknown_content_type(void)
     teardown(&p);
 }
 
+/* Issue 12.3: a verifying client checks a name. An empty one is refused
+ * (RFC 6066 3); none at all fails the handshake instead of checking the
+ * chain alone; turning the check off is explicit; an IP literal is checked
+ * against iPAddress SANs and not sent as server_name. */
+static void run_with_name(pair *p, const char *name, int check_name)
+{
+    dtls_config_set_check_server_name(p->ccfg, check_name);
+    dtls_conn_free(p->client.conn);
+    p->client.conn = dtls_conn_new(p->ccfg, DTLS_ROLE_CLIENT, NULL, 0, &p->client);
+    if (name)
+        CHECK(dtls_conn_set_servername(p->client.conn, name) == DTLS_OK);
+    dtls_conn_start(p->client.conn, p->now);
+    pair_run(p, pair_both_established, 3000);
+    pair_run(p, pair_never, 100);
+}
+
+static void test_server_name_checks(void)
+{
+    static const struct { const char *name; int check; bool ok; const char *sni; } cases[] = {
+        { NULL, 1, false, NULL },
+        { NULL, 0, true, NULL },
+        { "wrong.example", 1, false, NULL },
+        { "wrong.example", 0, true, "wrong.example" },
+        { "localhost", 1, true, "localhost" },
+        { "127.0.0.1", 1, true, NULL },   /* the test certificate's IP SAN */
+        { "10.1.2.3", 1, false, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pair p;
+        setup(&p, false);
+        CHECK(dtls_conn_set_servername(p.client.conn, "") == DTLS_ERR_ARG);
+        run_with_name(&p, cases[i].name, cases[i].check);
+        if (cases[i].ok) {
+            CHECK(pair_both_established(&p));
+            const char *sni = p.server.conn ? dtls_conn_servername(p.server.conn) : NULL;
+            CHECK(cases[i].sni ? sni && strcmp(sni, cases[i].sni) == 0 : sni == NULL);
+        } else {
+            CHECK(p.client.closed && !p.client.established && !p.server.established);
+        }
+        teardown(&p);
+    }
+}
+
 int main(void)
 {
     char err[256];
@@ -790,6 +833,7 @@ int main(void)
     test_alert_levels();
     test_sequence_exhausted();
     test_unknown_content_type();
+    test_server_name_checks();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);

@@ -143,6 +143,12 @@ int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
  * Server: request a client certificate (request) and fail without one
  * (require). */
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify);
+/* Client, with verification on: check the server's name (set with
+ * dtls_conn_set_servername; an IP literal is checked against iPAddress
+ * SANs) against its certificate (default on). A verifying client without
+ * a name fails the handshake rather than check the chain alone; turning
+ * this off is the explicit way to accept any name the chain vouches for. */
+void dtls_config_set_check_server_name(dtls_config *cfg, int on);
 void dtls_config_set_request_cert(dtls_config *cfg, int request, int require);
 /* Colon-separated OpenSSL-style suite names, in preference order. */
 int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_t errlen);
@@ -209,7 +215,9 @@ typedef enum {
 dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
                          size_t peer_len, void *user);
 void dtls_conn_free(dtls_conn *conn);
-/* Client: the name for server_name and certificate checks (before start). */
+/* Client: the name for server_name and certificate checks (before start).
+ * DTLS_ERR_ARG for an empty name (RFC 6066 3 allows no empty host_name).
+ * An IP literal is checked but not sent (RFC 6066 3). */
 int dtls_conn_set_servername(dtls_conn *conn, const char *name);
 /* Client: send the first flight. Server: nothing to do. */
 int dtls_conn_start(dtls_conn *conn, uint64_t now_ms);
