@@ -20,7 +20,7 @@ int lb_family_from_type(const char *type)
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "idleTimeout", NULL };
+    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
@@ -232,6 +232,10 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         if (get_count(L, t, "maxHandshakes", 1, (lua_Integer)1 << 32, &n, err, errlen))
             return -1;
         out->tls.max_handshakes = (size_t)n;
+        n = 0;
+        if (get_count(L, t, "maxHandshakesPerAddress", 1, 65535, &n, err, errlen))
+            return -1;
+        out->tls.max_handshakes_per_address = (size_t)n;
         return 0;
     }
     if (get_bool(L, t, "checkServerIdentity", &out->tls.check_server_identity, err, errlen) ||

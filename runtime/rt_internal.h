@@ -16,6 +16,7 @@
 #include "runtime.h"
 #include "deadline_heap.h"
 #include "peer_table.h"
+#include "addr_budget.h"
 #include "rt_list.h"
 
 /* ---- addresses ---- */
@@ -154,7 +155,7 @@ struct rt_conn {
     rt_conn *predecessor;
     rt_send_capture *capture;  /* set during rt_conn_send */
     bool in_table;
-    bool handshaking;
+    bool handshaking;          /* server: holds a handshake slot (and its address's) */
     bool established;
     bool error_reported;
     bool finished;             /* conn_closed was called; waiting to be freed */
@@ -197,6 +198,7 @@ struct rt_server {
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;
     size_t max_conns, max_handshakes;
+    rt_addr_budget per_address; /* handshakes in progress per address */
     uint64_t dropped_over_cap;
     bool bound, closing, detached;
     uint8_t reply[512];        /* HelloVerifyRequest; never larger than the hello */

@@ -119,10 +119,15 @@ typedef struct rt_tls_options {
     /* server caps; 0 means the default */
     size_t max_connections;  /* default RT_DEFAULT_MAX_CONNECTIONS */
     size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
+    size_t max_handshakes_per_address; /* per IPv4 address or IPv6 /64;
+                                          default RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS */
 } rt_tls_options;
 
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
 #define RT_DEFAULT_MAX_HANDSHAKES 10000u
+/* Handshakes last a round trip or two: 64 at once leaves room for a NAT
+ * full of clients, and keeps one address to 64 of the 10,000 slots. */
+#define RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS 64u
 #define RT_DEFAULT_RETRANSMIT_MS 1000u     /* RFC 6347 4.2.4.1 */
 #define RT_DEFAULT_MAX_RETRANSMIT_MS 60000u
 #define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */

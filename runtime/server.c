@@ -37,6 +37,8 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->idle_timeout = opt->idle_timeout_ms;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
+    size_t per_address = opt->max_handshakes_per_address ? opt->max_handshakes_per_address
+                                                         : RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS;
     rt_list_init(&s->conns);
     rt_link_init(&s->link);
     s->config = rt_tls_config_build(opt, DTLS_ROLE_SERVER, err, errlen);
@@ -45,9 +47,13 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
         return NULL;
     }
     if (rt_peer_table_init(&s->table) != 0 ||
+        rt_addr_budget_init(&s->per_address, (unsigned)(per_address < s->max_handshakes
+                                                        ? per_address : s->max_handshakes),
+                            s->max_handshakes) != 0 ||
         (s->ep = rt_endpoint_new(loop, family, true, s, on_server_datagram,
                                  on_server_endpoint_closed)) == NULL) {
         rt_peer_table_free(&s->table);
+        rt_addr_budget_free(&s->per_address);
         dtls_config_free(s->config);
         free(s);
         rt_errf(err, errlen, "cannot create a UDP socket");
@@ -137,15 +143,26 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
                    " dropping new peers", s->conn_count, s->handshake_count);
         return;
     }
+    /* One address (or IPv6 /64) gets only its share of the handshake slots,
+     * so a flood from many of its ports leaves room for everyone else. */
+    if (rt_addr_budget_take(&s->per_address, from) != 0) {
+        if (s->dropped_over_cap++ % 1000 == 0)
+            rt_log(RT_LOG_WARN, NULL, "handshakes per address limit reached (%u): dropping new"
+                   " peers from that address", s->per_address.limit);
+        return;
+    }
     rt_conn *c = rt_conn_create(s->loop, s, s->ep, s->config, DTLS_ROLE_SERVER, from,
                                 &s->handlers, s->host, s->idle_timeout);
-    if (c == NULL)
+    if (c == NULL) {
+        rt_addr_budget_release(&s->per_address, from);
         return;
+    }
     if (existing) {
         existing->successor = c;
         c->predecessor = existing;
     } else {
         if (rt_peer_table_put(&s->table, c) != 0) {
+            rt_addr_budget_release(&s->per_address, from);
             rt_conn_free_finished(c);
             return;
         }
@@ -203,11 +220,20 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
         rt_conn_feed(succ, data, len);
 }
 
+/* A handshake ended (done or failed): its slots are free again. */
+static void handshake_over(rt_server *s, rt_conn *c)
+{
+    if (!c->handshaking)
+        return;
+    c->handshaking = false;
+    if (s->handshake_count > 0)
+        s->handshake_count--;
+    rt_addr_budget_release(&s->per_address, &c->peer);
+}
+
 void rt_server_conn_established(rt_server *s, rt_conn *c)
 {
-    if (c->handshaking && s->handshake_count > 0)
-        s->handshake_count--;
-    c->handshaking = false;
+    handshake_over(s, c);
     rt_conn *old = c->predecessor;
     if (old == NULL)
         return;
@@ -224,9 +250,7 @@ void rt_server_conn_established(rt_server *s, rt_conn *c)
 
 void rt_server_conn_finished(rt_server *s, rt_conn *c)
 {
-    if (c->handshaking && s->handshake_count > 0)
-        s->handshake_count--;
-    c->handshaking = false;
+    handshake_over(s, c);
     if (s->conn_count > 0)
         s->conn_count--;
     rt_link_remove(&c->link);
@@ -273,6 +297,7 @@ static void on_server_endpoint_closed(rt_endpoint *ep)
     if (!s->detached && s->handlers.server_closed)
         s->handlers.server_closed(s->host);
     rt_peer_table_free(&s->table);
+    rt_addr_budget_free(&s->per_address);
     dtls_config_free(s->config);
     free(s);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "rt_internal.h"
-#include "rt_check.h"
+#include "rt_test.h"
 
 
 static rt_loop *loop;
@@ -19,16 +19,6 @@ static rt_timer *junk_timer, *deadline_timer;
 static uint64_t secure_at, server_closed_at;
 static int junk_sent;
 static struct sockaddr_in server_addr;
-
-static int psk_lookup(void *host, rt_conn *conn, const uint8_t *id, size_t id_len,
-                      uint8_t *key, size_t cap)
-{
-    (void)host, (void)conn, (void)id, (void)id_len;
-    if (cap < 16)
-        return -2;
-    memset(key, 0x42, 16);
-    return 16;
-}
 
 static void server_conn_closed(void *host, rt_conn *conn)
 {
@@ -81,31 +71,20 @@ int main(void)
     char err[256];
     loop = rt_loop_new();
     rt_tls_options so;
-    rt_tls_options_init(&so);
-    so.psk_server = 1;
-    so.ciphers = "PSK-AES128-CCM8";
+    rt_test_psk_options(&so, NULL);
     so.idle_timeout_ms = 300;
-    rt_handlers sh = { .conn_closed = server_conn_closed, .psk_lookup = psk_lookup };
-    server = rt_server_new(loop, 4, &so, &sh, NULL, err, sizeof err);
+    rt_handlers sh = { .conn_closed = server_conn_closed, .psk_lookup = rt_test_psk_lookup };
+    int port = 0;
+    server = rt_test_server(loop, &so, &sh, &port);
     CHECK(server != NULL);
     if (!server)
         return 1;
-    CHECK(rt_server_bind(server, "127.0.0.1", 0, err, sizeof err) == 0);
-    rt_sockname name;
-    CHECK(rt_server_sockname(server, &name) == 0);
-    uv_ip4_addr("127.0.0.1", name.port, &server_addr);
+    uv_ip4_addr("127.0.0.1", port, &server_addr);
 
     rt_tls_options co;
-    rt_tls_options_init(&co);
-    co.ciphers = "PSK-AES128-CCM8";
-    uint8_t key[16];
-    memset(key, 0x42, sizeof key);
-    co.psk_identity = (const uint8_t *)"idle";
-    co.psk_identity_len = 4;
-    co.psk_key = key;
-    co.psk_key_len = sizeof key;
+    rt_test_psk_options(&co, "idle");
     rt_handlers ch = { .conn_secure = client_secure, .conn_closed = client_closed };
-    client = rt_client_connect(loop, 4, "127.0.0.1", name.port, &co, &ch, NULL, err, sizeof err);
+    client = rt_client_connect(loop, 4, "127.0.0.1", port, &co, &ch, NULL, err, sizeof err);
     CHECK(client != NULL);
     if (!client)
         return 1;

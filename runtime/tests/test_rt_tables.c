@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "rt_internal.h"
-#include "rt_check.h"
+#include "rt_test.h"
 
 
 #define N 3000
