@@ -118,7 +118,7 @@ int rt_server_sockname(const rt_server *s, rt_sockname *out)
 }
 
 /* Cookie exchange for a peer with no association, or a new ClientHello from
- * a peer whose association is established (RFC 6347 4.2.8). */
+ * a peer whose association is established or handshaking (RFC 6347 4.2.8). */
 static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, size_t len,
                        rt_conn *existing)
 {
@@ -134,8 +134,18 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         return;
     }
     if (existing && existing->successor) {
-        rt_conn_feed(existing->successor, data, len); /* its ClientHello again */
-        return;
+        if (dtls_conn_is_own_hello(existing->successor->engine, data, len)) {
+            rt_conn_feed(existing->successor, data, len); /* its ClientHello again */
+            return;
+        }
+        rt_conn_abandon(existing->successor, "the peer restarted its handshake");
+    }
+    /* A verified hello with a new random where a handshake is still under
+     * way: the peer restarted (RFC 6347 4.2.8). The old handshake can never
+     * finish; waiting for its timeout would only lock the peer out. */
+    if (existing && !existing->established) {
+        rt_conn_abandon(existing, "the peer restarted its handshake");
+        existing = NULL;
     }
     if (s->conn_count >= s->max_conns || s->handshake_count >= s->max_handshakes) {
         if (s->dropped_over_cap++ % 1000 == 0)
@@ -192,10 +202,10 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
         front_door(s, from, data, len, NULL);
         return;
     }
-    /* A new hello on a live association (RFC 6347 4.2.8) — but a copy of
-     * the hello that began it belongs to it: it answers with its last
-     * flight, and no phantom association is started. */
-    if (c->established && dtls_is_client_hello(data, len) && !dtls_conn_is_own_hello(c->engine, data, len)) {
+    /* A new hello on a live or handshaking association (RFC 6347 4.2.8) —
+     * but a copy of the hello that began it belongs to it: it answers with
+     * its last flight, and no phantom association is started. */
+    if (dtls_is_client_hello(data, len) && !dtls_conn_is_own_hello(c->engine, data, len)) {
         front_door(s, from, data, len, c);
         return;
     }
