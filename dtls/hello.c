@@ -6,6 +6,32 @@
 
 #include <string.h>
 
+bool hello_hostname_ok(dtls_rd name)
+{
+    size_t label = 0;
+    bool numeric_label = false;
+    while (rd_left(&name) > 0) {
+        uint8_t ch = rd_u8(&name);
+        if (ch == '.') {
+            /* no empty label, so no leading, doubled or trailing dot */
+            if (label == 0 || rd_left(&name) == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        bool digit = ch >= '0' && ch <= '9';
+        bool letter = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+        if (!digit && !letter && ch != '-' && ch != '_')
+            return false;
+        numeric_label = label == 0 ? digit : numeric_label && digit;
+        if (++label > 63) /* RFC 1035 2.3.4 */
+            return false;
+    }
+    /* A last label of digits only is an IPv4 literal (no top-level
+     * domain is numeric). */
+    return label > 0 && !numeric_label;
+}
+
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch)
 {
     dtls_rd r = rd_init(body, len);

@@ -412,6 +412,9 @@ typedef struct client_hello {
     bool has_extensions;
 } client_hello;
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch);
+/* RFC 6066 3: a HostName is an ASCII DNS name without a trailing dot, and
+ * never a literal IP address. */
+bool hello_hostname_ok(dtls_rd name);
 const uint16_t *hello_sig_schemes(size_t *n);
 const uint16_t *hello_groups(size_t *n);
 bool hello_list_has(const uint16_t *list, size_t n, uint16_t v);

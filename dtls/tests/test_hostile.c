@@ -767,10 +767,6 @@ static void test_unknown_content_type(void)
     teardown(&p);
 }
 
-/* Issue 12.3: a verifying client checks a name. An empty one is refused
- * (RFC 6066 3); none at all fails the handshake instead of checking the
- * chain alone; turning the check off is explicit; an IP literal is checked
- * against iPAddress SANs and not sent as server_name. */
 static void run_with_name(pair *p, const char *name, int check_name)
 {
     dtls_config_set_check_server_name(p->ccfg, check_name);
@@ -783,6 +779,54 @@ static void run_with_name(pair *p, const char *name, int check_name)
     pair_run(p, pair_never, 100);
 }
 
+/* RFC 6066 3: the server accepts one host_name, a DNS name without a
+ * trailing dot and no IP literal; anything else ends the handshake before
+ * it reaches the host. */
+static void two_names_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    static const char name[] = "aaaa.example"; /* 12 bytes: 3 + 4 + 3 + 5 - 3 */
+    if (!to_server || !dtls_is_client_hello(b, *len))
+        return;
+    for (size_t i = 3; i + 12 <= *len; i++) {
+        if (memcmp(b + i, name, 12) == 0) {
+            static const uint8_t two[15] = { 0, 0, 4, 'a', 'a', 'a', 'a', 0, 0, 5, 'e', 'x', 'a', 'm', 'p' };
+            memcpy(b + i - 3, two, sizeof two);
+            return;
+        }
+    }
+}
+
+static void test_server_name_syntax(void)
+{
+    static const struct { const char *name; bool two; int alert; } cases[] = {
+        { "Good-Name_1.example", false, -1 },
+        { "example.com.", false, DTLS_ALERT_ILLEGAL_PARAMETER },
+        { "bad name.example", false, DTLS_ALERT_ILLEGAL_PARAMETER },
+        { "a..b", false, DTLS_ALERT_ILLEGAL_PARAMETER },
+        { "10.1.2.300", false, DTLS_ALERT_ILLEGAL_PARAMETER },
+        { "aaaa.example", true, DTLS_ALERT_DECODE_ERROR },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pair p;
+        setup(&p, false);
+        p.tap = cases[i].two ? two_names_tap : NULL;
+        run_with_name(&p, cases[i].name, 0);
+        if (cases[i].alert < 0) {
+            CHECK(pair_both_established(&p));
+            CHECK(p.server.conn && strcmp(dtls_conn_servername(p.server.conn), cases[i].name) == 0);
+        } else {
+            CHECK(p.server.closed && dtls_err_alert(p.server.close_error) == cases[i].alert);
+            CHECK(!p.server.established);
+        }
+        teardown(&p);
+    }
+}
+
+/* Issue 12.3: a verifying client checks a name. An empty one is refused
+ * (RFC 6066 3); none at all fails the handshake instead of checking the
+ * chain alone; turning the check off is explicit; an IP literal is checked
+ * against iPAddress SANs and not sent as server_name. */
 static void test_server_name_checks(void)
 {
     static const struct { const char *name; int check; bool ok; const char *sni; } cases[] = {
@@ -834,6 +878,7 @@ int main(void)
     test_sequence_exhausted();
     test_unknown_content_type();
     test_server_name_checks();
+    test_server_name_syntax();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
