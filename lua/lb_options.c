@@ -213,10 +213,11 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
                   RT_RETRANSMIT_RANGE_MAX_MS, &n, err, errlen))
         return -1;
     out->tls.max_retransmit_ms = (uint32_t)n;
-    n = 0;
-    if (get_count(L, t, "idleTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
+    n = -1; /* absent: the role's default (servers: 10 minutes); 0: never */
+    if (get_count(L, t, "idleTimeout", 0, (lua_Integer)1 << 40, &n, err, errlen))
         return -1;
-    out->tls.idle_timeout_ms = (uint64_t)n;
+    if (n >= 0)
+        out->tls.idle_timeout_ms = (uint64_t)n;
     if (read_psk(L, t, server, out, err, errlen))
         return -1;
 

@@ -69,7 +69,7 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
     rt_conn *c = NULL;
     if (r == 0)
         c = rt_conn_create(loop, NULL, ep, config, DTLS_ROLE_CLIENT, &peer, handlers, host,
-                           opt->idle_timeout_ms);
+                           opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? 0 : opt->idle_timeout_ms);
     if (c == NULL) {
         rt_errf(err, errlen, "%s: %s", r ? "localPort" : "connect",
                 r ? uv_strerror(r) : "out of memory");

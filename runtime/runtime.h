@@ -101,7 +101,10 @@ typedef struct rt_tls_options {
     uint32_t max_retransmit_ms;    /* the timer's cap; 0: the engine's
                                       default (60 s) */
     uint64_t idle_timeout_ms;      /* close an established association after
-                                      this long without a datagram; 0: never */
+                                      this long without an authenticated
+                                      record; 0: never; RT_IDLE_TIMEOUT_DEFAULT
+                                      (what rt_tls_options_init sets): 10
+                                      minutes for a server, never for a client */
     const char *servername;  /* client: name to check and send (NULL: the
                                 address; never empty) */
     int check_server_identity; /* client: check that name against the
@@ -124,6 +127,11 @@ typedef struct rt_tls_options {
 } rt_tls_options;
 
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
+/* A peer silent for 10 minutes is most likely gone: UDP has no FIN, and
+ * NAT bindings for UDP last minutes, not hours (RFC 4787 REQ-5: at least
+ * 2). Without an end, maxConnections idle sessions would stay forever. */
+#define RT_IDLE_TIMEOUT_DEFAULT UINT64_MAX
+#define RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS 600000u
 #define RT_DEFAULT_MAX_HANDSHAKES 10000u
 /* Handshakes last a round trip or two: 64 at once leaves room for a NAT
  * full of clients, and keeps one address to 64 of the 10,000 slots. */

@@ -34,7 +34,8 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->host = host;
     s->max_conns = opt->max_connections ? opt->max_connections : RT_DEFAULT_MAX_CONNECTIONS;
     s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
-    s->idle_timeout = opt->idle_timeout_ms;
+    s->idle_timeout = opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS
+                                                                      : opt->idle_timeout_ms;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
     size_t per_address = opt->max_handshakes_per_address ? opt->max_handshakes_per_address

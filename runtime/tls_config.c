@@ -14,6 +14,7 @@ void rt_tls_options_init(rt_tls_options *opt)
     memset(opt, 0, sizeof *opt);
     opt->reject_unauthorized = 1;
     opt->check_server_identity = 1;
+    opt->idle_timeout_ms = RT_IDLE_TIMEOUT_DEFAULT;
 }
 
 static void free_secret(char *text, size_t len)

@@ -137,6 +137,15 @@ describe("maxHandshakesPerAddress", function()
 end)
 
 describe("idleTimeout", function()
+  it("takes 0 for never (the server default is 10 minutes), not a negative", function()
+    local never = assert(dtls.createServer(H.server_options({ idleTimeout = 0 })))
+    never:close()
+    local bad, err = dtls.createServer(H.server_options({ idleTimeout = -1 }))
+    assert.is_nil(bad)
+    assert.matches("idleTimeout: -1 is out of range", err, 1, true)
+    assert.is_true(H.run(2000))
+  end)
+
   it("closes an association that stays silent, with close_notify", function()
     local events = {}
     local server, port

@@ -91,6 +91,17 @@ int main(void)
     CHECK(rt_conn_start_handshake(client) == 0);
     rt_loop_run(loop);
 
+    /* The default for a server: 10 minutes; 0 still means never. */
+    rt_tls_options d;
+    rt_test_psk_options(&d, NULL);
+    rt_server *by_default = rt_test_server(loop, &d, &sh, &port);
+    CHECK(by_default->idle_timeout == 600000);
+    rt_server_close(by_default);
+    d.idle_timeout_ms = 0;
+    rt_server *never = rt_test_server(loop, &d, &sh, &port);
+    CHECK(never->idle_timeout == 0);
+    rt_server_close(never);
+
     CHECK(secure_at != 0);
     CHECK(junk_sent >= 5);
     CHECK(server_closed_at != 0);
