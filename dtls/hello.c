@@ -5,8 +5,23 @@
 #include "keyex.h"
 
 #include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
-bool hello_hostname_ok(dtls_rd name)
+static bool is_ip_literal(dtls_rd name)
+{
+    char text[256];
+    if (name.len >= sizeof text)
+        return false;
+    memcpy(text, name.p, name.len);
+    text[name.len] = '\0';
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(text);
+    ASN1_OCTET_STRING_free(ip);
+    ERR_clear_error();
+    return ip != NULL;
+}
+
+static bool is_dns_name(dtls_rd name)
 {
     size_t label = 0;
     bool numeric_label = false;
@@ -30,6 +45,13 @@ bool hello_hostname_ok(dtls_rd name)
     /* A last label of digits only is an IPv4 literal (no top-level
      * domain is numeric). */
     return label > 0 && !numeric_label;
+}
+
+hostname_kind hello_hostname_kind(dtls_rd name)
+{
+    if (is_ip_literal(name))
+        return HOSTNAME_IP_LITERAL;
+    return is_dns_name(name) ? HOSTNAME_OK : HOSTNAME_BAD;
 }
 
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch)

@@ -413,8 +413,9 @@ typedef struct client_hello {
 } client_hello;
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch);
 /* RFC 6066 3: a HostName is an ASCII DNS name without a trailing dot, and
- * never a literal IP address. */
-bool hello_hostname_ok(dtls_rd name);
+ * never a literal IP address (which some clients send all the same). */
+typedef enum { HOSTNAME_OK, HOSTNAME_IP_LITERAL, HOSTNAME_BAD } hostname_kind;
+hostname_kind hello_hostname_kind(dtls_rd name);
 const uint16_t *hello_sig_schemes(size_t *n);
 const uint16_t *hello_groups(size_t *n);
 bool hello_list_has(const uint16_t *list, size_t n, uint16_t v);

@@ -94,15 +94,21 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
         }
         case EXT_SERVER_NAME: {
             /* RFC 6066 3: one host_name (type 0; never two of a type),
-             * a valid host name, kept for the host. */
+             * a valid host name (an IP literal is ignored), kept for the
+             * host. */
             dtls_rd list = rd_vec(&data, 2);
             uint8_t name_type = rd_u8(&list);
             dtls_rd name = rd_vec(&list, 2);
             if (!rd_done(&data) || !rd_done(&list) || !rd_ok(&name) || name_type != 0
                 || name.len == 0 || name.len > 255)
                 return DTLS_ALERT_DECODE_ERROR;
-            if (!hello_hostname_ok(name))
+            hostname_kind kind = hello_hostname_kind(name);
+            if (kind == HOSTNAME_BAD)
                 return DTLS_ALERT_ILLEGAL_PARAMETER;
+            /* Not a name at all; libcoap and others send the address they
+             * connect to. Interoperate: the host simply gets no name. */
+            if (kind == HOSTNAME_IP_LITERAL)
+                break;
             free(c->servername);
             if (!(c->servername = malloc(name.len + 1)))
                 return DTLS_ALERT_INTERNAL_ERROR;
