@@ -247,7 +247,10 @@ const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *conn, size_t *len);
 const uint8_t *dtls_conn_psk_identity(const dtls_conn *conn, size_t *len);
 /* Server: the host name the client sent in server_name (RFC 6066), or NULL. */
 const char *dtls_conn_servername(const dtls_conn *conn);
-/* Bytes of heap held by an established connection (for the benchmarks). */
+/* Bytes of heap the engine itself holds for a connection: the connection,
+ * and while handshaking its transcript, flight, reassembly and early-record
+ * buffers (for the benchmarks and the hostile-input tests; libcrypto's
+ * contexts are not counted). */
 size_t dtls_conn_memory(const dtls_conn *conn);
 
 /* ---- helpers for hosts ---------------------------------------------------- */
