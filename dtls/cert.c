@@ -325,8 +325,9 @@ int dtls_chain_verify(X509_STORE *store, const dtls_chain *chain, const char *ho
         && !X509_STORE_CTX_set_purpose(ctx, purpose == DTLS_PURPOSE_SERVER ? X509_PURPOSE_SSL_SERVER
                                                                            : X509_PURPOSE_SSL_CLIENT))
         goto done;
-    if (hostname != NULL && *hostname != '\0' &&
-        !set_expected_name(X509_STORE_CTX_get0_param(ctx), hostname)) {
+    /* NULL: the caller chose not to check a name; "" is no name to check. */
+    if (hostname != NULL &&
+        (*hostname == '\0' || !set_expected_name(X509_STORE_CTX_get0_param(ctx), hostname))) {
         set_err(err, errlen, "invalid expected host name%s", NULL);
         goto done;
     }

@@ -280,7 +280,12 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         char why[160];
         if (!c->cfg->ca)
             return conn_fail(c, DTLS_ALERT_UNKNOWN_CA, "no CA to verify the server (set ca, or rejectUnauthorized = false)");
-        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, hs->servername,
+        /* A chain that verifies proves nothing about whom we reach unless
+         * its name is ours (RFC 6125 6): no name, no check. */
+        if (c->cfg->check_name && !hs->servername)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no server name to check the certificate against "
+                             "(set servername, or checkServerIdentity = false)");
+        alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, c->cfg->check_name ? hs->servername : NULL,
                                   DTLS_PURPOSE_SERVER, why, sizeof why);
         if (alert)
             return conn_fail(c, alert, why);

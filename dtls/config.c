@@ -23,6 +23,7 @@ dtls_config *dtls_config_new(void)
     if (!cfg)
         return NULL;
     cfg->verify_peer = true;
+    cfg->check_name = true;
     cfg->mtu = 1400;
     cfg->handshake_timeout_ms = 60000;
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
@@ -94,6 +95,7 @@ int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
 }
 
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify) { cfg->verify_peer = verify != 0; }
+void dtls_config_set_check_server_name(dtls_config *cfg, int on) { cfg->check_name = on != 0; }
 
 void dtls_config_set_request_cert(dtls_config *cfg, int request, int require)
 {

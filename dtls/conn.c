@@ -189,7 +189,9 @@ static void arm_give_up(dtls_conn *c, uint64_t now_ms)
 
 int dtls_conn_set_servername(dtls_conn *c, const char *name)
 {
-    if (!c->hs || c->role != DTLS_ROLE_CLIENT || !name || strlen(name) > 255)
+    /* RFC 6066 3: a host_name is never empty; an empty name would also
+     * turn the certificate's name check into no check at all. */
+    if (!c->hs || c->role != DTLS_ROLE_CLIENT || !name || !*name || strlen(name) > 255)
         return DTLS_ERR_ARG;
     free(c->hs->servername);
     c->hs->servername = strdup(name);
@@ -209,6 +211,32 @@ int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
 
 /* ---- input ---- */
 
+/* RFC 5246 7.2.2 (and 7.2.2's unsupported_extension): alerts that are
+ * "always fatal" end the session even when they arrive as warnings. */
+static bool alert_always_fatal(int desc)
+{
+    switch (desc) {
+    case DTLS_ALERT_UNEXPECTED_MESSAGE:
+    case DTLS_ALERT_BAD_RECORD_MAC:
+    case 21: /* decryption_failed_RESERVED */
+    case DTLS_ALERT_RECORD_OVERFLOW:
+    case 30: /* decompression_failure */
+    case DTLS_ALERT_HANDSHAKE_FAILURE:
+    case DTLS_ALERT_ILLEGAL_PARAMETER:
+    case DTLS_ALERT_UNKNOWN_CA:
+    case DTLS_ALERT_ACCESS_DENIED:
+    case DTLS_ALERT_DECODE_ERROR:
+    case DTLS_ALERT_DECRYPT_ERROR:
+    case DTLS_ALERT_PROTOCOL_VERSION:
+    case DTLS_ALERT_INSUFFICIENT_SECURITY:
+    case DTLS_ALERT_INTERNAL_ERROR:
+    case DTLS_ALERT_UNSUPPORTED_EXTENSION:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t len)
 {
     if (len != 2) {
@@ -222,6 +250,14 @@ static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t 
         return;
     }
     int level = p[0], desc = p[1];
+    /* RFC 5246 7.2: AlertLevel is warning(1) or fatal(2); any other value
+     * is a field out of its range (decode_error, RFC 5246 7.2.2). */
+    if (level != 1 && level != 2) {
+        conn_fail(c, DTLS_ALERT_DECODE_ERROR, "alert with an unknown level");
+        return;
+    }
+    if (level == 1 && alert_always_fatal(desc))
+        level = 2;
     if (desc == DTLS_ALERT_CLOSE_NOTIFY) {
         conn_log(c, DTLS_LOG_FINE, "peer sent close_notify");
         /* RFC 5246 7.2.1: answer with our own close_notify. */
@@ -295,6 +331,11 @@ static bool skips_certificate_verify(dtls_conn *c, const record *rec)
 void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
 {
     c->stats.records_in++;
+    if ((rec->type < CT_CHANGE_CIPHER_SPEC || rec->type > CT_APPLICATION_DATA)
+        && rec->type != CT_TLS12_CID) { /* a CID record's real type is inside */
+        c->stats.dropped_unexpected++; /* RFC 5246 6: unknown content type */
+        return;
+    }
     bool protected_epoch = rec->epoch > 0;
     if (rec->epoch == c->read_epoch) {
         /* the current epoch */
@@ -322,18 +363,26 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
          * ones from an earlier session on the same addresses are normal
-         * (those were held back before the CCS and are replayed after it).
-         * But a handshake record arriving after the peer's in-order
-         * ChangeCipherSpec, while we wait for nothing but its Finished, is
-         * that Finished: the two sides hold different keys (a wrong PSK),
-         * so say so now rather than at the handshake timeout. */
+         * (those were held back before the CCS and are replayed after it),
+         * even where the peer's Finished is due. A wrong key (a mismatched
+         * PSK) is still reported before the handshake timeout: by the
+         * server, once the client's Finished fails again after the client
+         * resent its flight (a copy of its ClientKeyExchange, which a
+         * forger cannot make). A client never needs this: a server with
+         * another key fails on our Finished before sending its own. */
         if (c->hs && rec->epoch > 0) {
-            c->hs->auth_failures++;
-            bool awaiting_finished = c->hs->state == HS_S_WAIT_FINISHED
-                                  || c->hs->state == HS_C_WAIT_FINISHED;
-            if (awaiting_finished && (rec->type == CT_HANDSHAKE || rec->type == CT_TLS12_CID)
-                && !c->hs->replaying_early)
-                conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC, "the peer's Finished does not authenticate (wrong key?)");
+            dtls_hs *hs = c->hs;
+            hs->auth_failures++;
+            if (hs->state == HS_S_WAIT_FINISHED && (rec->type == CT_HANDSHAKE || rec->type == CT_TLS12_CID)
+                && !hs->replaying_early) {
+                if (hs->finished_failed_once && hs->peer_resent_flight) {
+                    conn_fail(c, DTLS_ALERT_BAD_RECORD_MAC,
+                              "the client's resent Finished does not authenticate either (wrong key?)");
+                    return;
+                }
+                hs->finished_failed_once = true;
+                hs->peer_resent_flight = false;
+            }
         }
         return;
     }
@@ -342,6 +391,7 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
          * peer's address; the host asks after the call. */
         bool newest = !c->replay.any || rec->seq > c->replay.max_seq;
         replay_update(&c->replay, rec->seq);
+        c->stats.records_authenticated++;
         if (newest) {
             c->recv_newest = true;
             if (c->recv_moved) {
@@ -372,6 +422,9 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         break;
     case CT_APPLICATION_DATA:
         handle_app_data(c, rec->epoch, p, n);
+        break;
+    default: /* an unknown type inside a tls12_cid record */
+        c->stats.dropped_unexpected++;
         break;
     }
     if (protected_epoch) /* no plaintext left behind in the shared buffer */
@@ -428,6 +481,15 @@ int dtls_conn_send(dtls_conn *c, uint64_t now_ms, const uint8_t *data, size_t le
     if (len > dtls_conn_max_send(c))
         return DTLS_ERR_TOO_BIG;
     conn_enter(c);
+    /* RFC 6347 4.1: close rather than wrap the sequence number. */
+    if (c->write_seq[c->write_epoch ? 1 : 0] >= MAX_RECORD_SEQ - 1) {
+        conn_log(c, DTLS_LOG_WARN, "record sequence numbers ran out: closing");
+        c->error = DTLS_ERR_SEQ_EXHAUSTED;
+        c->closing = true;
+        conn_send_alert(c, 1, DTLS_ALERT_CLOSE_NOTIFY);
+        conn_closed(c, DTLS_ERR_SEQ_EXHAUSTED);
+        return conn_leave(c, DTLS_ERR_SEQ_EXHAUSTED);
+    }
     return conn_leave(c, record_send(c, CT_APPLICATION_DATA, data, len));
 }
 
@@ -506,6 +568,6 @@ size_t dtls_conn_memory(const dtls_conn *c)
     if (c->flight)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)
-        n += sizeof *c->hs + c->hs->transcript_cap;
+        n += sizeof *c->hs + c->hs->transcript_cap + c->hs->reasm_bytes + c->hs->early_bytes;
     return n;
 }

@@ -52,6 +52,7 @@ const char *dtls_strerror(int err)
     case DTLS_ERR_TOO_BIG: return "message too big for one record";
     case DTLS_ERR_CLOSED: return "connection closed";
     case DTLS_ERR_TIMEOUT: return "handshake timed out";
+    case DTLS_ERR_SEQ_EXHAUSTED: return "record sequence numbers ran out (RFC 6347 4.1)";
     default: return "unknown error";
     }
 }

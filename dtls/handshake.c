@@ -29,10 +29,14 @@ int hs_new(dtls_conn *c, uint64_t now_ms)
     return DTLS_OK;
 }
 
-static void reasm_clear(reasm_msg *m)
+#define REASM_CHUNK_ALLOC (REASM_CHUNK + REASM_CHUNK / 8) /* body, then its bitmap */
+
+static void reasm_clear(dtls_hs *hs, reasm_msg *m)
 {
-    free(m->body);
-    free(m->bitmap);
+    for (uint32_t i = 0; i < m->nchunks; i++)
+        free(m->chunks[i].data);
+    free(m->chunks);
+    hs->reasm_bytes -= m->nchunks * (size_t)REASM_CHUNK_ALLOC + m->chunk_cap * sizeof *m->chunks;
     memset(m, 0, sizeof *m);
 }
 
@@ -47,7 +51,7 @@ void hs_free(dtls_conn *c)
     dtls_chain_free(&hs->peer_chain);
     free(hs->servername);
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
-        reasm_clear(&hs->reasm[i]);
+        reasm_clear(hs, &hs->reasm[i]);
     for (size_t i = 0; i < hs->nearly; i++)
         free(hs->early[i].bytes);
     session_clear(&hs->resume);
@@ -95,6 +99,28 @@ void transcript_add(dtls_hs *hs, uint8_t type, uint16_t seq, const uint8_t *body
 void transcript_add_msg(dtls_hs *hs, const hs_msg *m)
 {
     transcript_add(hs, m->type, m->seq, m->body, m->len);
+}
+
+/* Whether the transcript holds message (type, seq) with these bytes at
+ * foff: a fragment of a real resend, not a forgery. */
+static bool transcript_has(const dtls_hs *hs, uint8_t type, uint16_t seq, uint32_t foff,
+                           const uint8_t *frag, uint32_t flen)
+{
+    if (hs->transcript_len == SIZE_MAX)
+        return false;
+    dtls_rd r = rd_init(hs->transcript, hs->transcript_len);
+    while (rd_left(&r) > 0) {
+        uint8_t t = rd_u8(&r);
+        uint32_t len = rd_u24(&r);
+        uint16_t s = rd_u16(&r);
+        rd_skip(&r, 6);
+        const uint8_t *body = rd_bytes(&r, len);
+        if (!body)
+            return false;
+        if (t == type && s == seq)
+            return foff <= len && flen <= len - foff && memcmp(body + foff, frag, flen) == 0;
+    }
+    return false;
 }
 
 int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
@@ -321,55 +347,155 @@ static int dispatch(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     return c->role == DTLS_ROLE_SERVER ? server_handle(c, now_ms, m) : client_handle(c, now_ms, m);
 }
 
-static reasm_msg *reasm_find(dtls_hs *hs, uint16_t seq)
+/* A complete version of message seq, if one was gathered. */
+static reasm_msg *reasm_find_complete(dtls_hs *hs, uint16_t seq)
 {
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
-        if (hs->reasm[i].used && hs->reasm[i].seq == seq)
+        if (hs->reasm[i].used && hs->reasm[i].seq == seq && hs->reasm[i].have == hs->reasm[i].len)
             return &hs->reasm[i];
     return NULL;
 }
 
-/* Slot for a fragment: all fragments of a message must agree on its type
- * and length with the first one seen (else NULL: dropped). */
-static reasm_msg *reasm_slot(dtls_hs *hs, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t len)
+static void reasm_drop_seq(dtls_hs *hs, uint16_t seq)
 {
-    reasm_msg *m = reasm_find(hs, seq);
-    if (m)
-        return m->type == type && m->len == len && m->epoch == epoch ? m : NULL;
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        if (hs->reasm[i].used && hs->reasm[i].seq == seq)
+            reasm_clear(hs, &hs->reasm[i]);
+}
+
+/* Make room for the next expected message by giving up the one furthest
+ * ahead (it will be resent with its flight, RFC 6347 4.2.4). */
+static bool reasm_evict_furthest(dtls_hs *hs, const reasm_msg *keep)
+{
+    reasm_msg *victim = NULL;
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
-        m = &hs->reasm[i];
-        if (m->used)
+        reasm_msg *m = &hs->reasm[i];
+        if (m->used && m != keep && (!victim || m->seq > victim->seq))
+            victim = m;
+    }
+    if (victim)
+        reasm_clear(hs, victim);
+    return victim != NULL;
+}
+
+/* Slot for a fragment. Fragments of one message agree on its type, length
+ * and epoch (RFC 6347 4.2.3); one that disagrees with what came first does
+ * not get dropped for it, since that first fragment may have been forged:
+ * it starts a rival version (at most REASM_CANDIDATES per message_seq, the
+ * one with the fewest bytes making way), and whichever completes first is
+ * the message. A complete unfragmented message replaces every rival. */
+static reasm_msg *reasm_slot(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq,
+                             uint32_t len, bool whole)
+{
+    dtls_hs *hs = c->hs;
+    reasm_msg *free_slot = NULL, *weakest = NULL;
+    int rivals = 0;
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
+        reasm_msg *m = &hs->reasm[i];
+        if (!m->used) {
+            free_slot = free_slot ? free_slot : m;
             continue;
-        m->body = malloc(len ? len : 1);
-        m->bitmap = calloc(1, (len + 7) / 8 + 1);
-        if (!m->body || !m->bitmap) {
-            reasm_clear(m);
-            return NULL;
         }
-        m->used = true;
-        m->epoch = epoch;
-        m->type = type;
-        m->seq = seq;
-        m->len = len;
-        return m;
-    }
-    return NULL;
-}
-
-static void reasm_add(reasm_msg *m, uint32_t off, const uint8_t *frag, uint32_t flen)
-{
-    for (uint32_t i = off; i < off + flen; i++) {
-        if (m->bitmap[i / 8] & (1u << (i % 8)))
+        if (m->seq != seq)
             continue;
-        m->bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
-        m->body[i] = frag[i - off];
-        m->have++;
+        if (m->type == type && m->len == len && m->epoch == epoch)
+            return m;
+        rivals++;
+        if (!weakest || m->have < weakest->have)
+            weakest = m;
     }
+    if (whole && rivals) {
+        reasm_drop_seq(hs, seq);
+        rivals = 0;
+        free_slot = NULL;
+    }
+    if (rivals >= REASM_CANDIDATES) {
+        reasm_clear(hs, weakest);
+        free_slot = weakest;
+    }
+    if (!free_slot) {
+        for (size_t i = 0; i <= MAX_FUTURE_MESSAGES && !free_slot; i++)
+            if (!hs->reasm[i].used)
+                free_slot = &hs->reasm[i];
+    }
+    if (!free_slot && seq == c->next_recv_seq && reasm_evict_furthest(hs, NULL))
+        return reasm_slot(c, epoch, type, seq, len, whole);
+    if (!free_slot)
+        return NULL;
+    free_slot->used = true;
+    free_slot->epoch = epoch;
+    free_slot->type = type;
+    free_slot->seq = seq;
+    free_slot->len = len;
+    return free_slot;
 }
 
-static bool reasm_complete(const reasm_msg *m)
+/* The chunk of m holding body offset index * REASM_CHUNK, allocated on
+ * first use within the association's budget (MAX_REASM_BYTES). */
+static uint8_t *reasm_chunk_at(dtls_conn *c, reasm_msg *m, uint32_t index)
 {
-    return m->have == m->len;
+    dtls_hs *hs = c->hs;
+    for (uint32_t i = 0; i < m->nchunks; i++)
+        if (m->chunks[i].index == index)
+            return m->chunks[i].data;
+    size_t grow = m->nchunks == m->chunk_cap ? (m->chunk_cap ? m->chunk_cap : 4) : 0;
+    size_t need = REASM_CHUNK_ALLOC + grow * sizeof *m->chunks;
+    while (hs->reasm_bytes + need > MAX_REASM_BYTES)
+        if (m->seq != c->next_recv_seq || !reasm_evict_furthest(hs, m))
+            return NULL;
+    if (grow) {
+        reasm_chunk *more = realloc(m->chunks, (m->chunk_cap + grow) * sizeof *more);
+        if (!more)
+            return NULL;
+        m->chunks = more;
+        m->chunk_cap += (uint32_t)grow;
+        hs->reasm_bytes += grow * sizeof *more;
+    }
+    uint8_t *data = calloc(1, REASM_CHUNK_ALLOC);
+    if (!data)
+        return NULL;
+    hs->reasm_bytes += REASM_CHUNK_ALLOC;
+    m->chunks[m->nchunks].index = index;
+    m->chunks[m->nchunks].data = data;
+    m->nchunks++;
+    return data;
+}
+
+static bool reasm_add(dtls_conn *c, reasm_msg *m, uint32_t off, const uint8_t *frag, uint32_t flen)
+{
+    while (flen > 0) {
+        uint32_t at = off % REASM_CHUNK;
+        uint32_t n = REASM_CHUNK - at < flen ? REASM_CHUNK - at : flen;
+        uint8_t *chunk = reasm_chunk_at(c, m, off / REASM_CHUNK);
+        if (!chunk)
+            return false;
+        uint8_t *bits = chunk + REASM_CHUNK;
+        for (uint32_t i = at; i < at + n; i++) {
+            if (bits[i / 8] & (1u << (i % 8)))
+                continue;
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+            chunk[i] = frag[i - at];
+            m->have++;
+        }
+        off += n;
+        frag += n;
+        flen -= n;
+    }
+    return true;
+}
+
+/* The whole body of a complete message, in one buffer the caller frees. */
+static uint8_t *reasm_take_body(const reasm_msg *m)
+{
+    uint8_t *body = malloc(m->len ? m->len : 1);
+    if (!body)
+        return NULL;
+    for (uint32_t i = 0; i < m->nchunks; i++) {
+        size_t off = (size_t)m->chunks[i].index * REASM_CHUNK;
+        size_t n = m->len - off < REASM_CHUNK ? m->len - off : REASM_CHUNK;
+        memcpy(body + off, m->chunks[i].data, n);
+    }
+    return body;
 }
 
 /* Handle every complete message that is next in sequence. */
@@ -377,13 +503,14 @@ static int drain(dtls_conn *c, uint64_t now_ms)
 {
     reasm_msg *m;
     while (c->hs && c->state == DTLS_STATE_HANDSHAKING
-           && (m = reasm_find(c->hs, c->next_recv_seq)) && reasm_complete(m)) {
-        /* Take the body out of the slot: the handler may free the whole
+           && (m = reasm_find_complete(c->hs, c->next_recv_seq))) {
+        /* Take the body out of the slots: the handler may free the whole
          * handshake state when it completes. */
         hs_msg msg = { m->type, m->seq, m->epoch, NULL, m->len };
-        uint8_t *body = m->body;
-        m->body = NULL;
-        reasm_clear(m);
+        uint8_t *body = reasm_take_body(m);
+        reasm_drop_seq(c->hs, msg.seq);
+        if (!body)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "out of memory");
         msg.body = body;
         int rc = dispatch(c, now_ms, &msg);
         free(body);
@@ -446,6 +573,9 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
         if (c->hs->state == HS_S_WAIT_CLIENT_HELLO && type == HT_CLIENT_HELLO && foff == 0)
             c->next_recv_seq = seq;
         if (seq < c->next_recv_seq) {
+            if (c->hs->finished_failed_once && epoch == 0 && type == HT_CLIENT_KEY_EXCHANGE
+                && transcript_has(c->hs, type, seq, foff, frag, flen))
+                c->hs->peer_resent_flight = true;
             retransmit_on_stale(c, now_ms);
             continue;
         }
@@ -453,18 +583,20 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
             c->stats.dropped_unexpected++;
             continue;
         }
-        if (seq == c->next_recv_seq && foff == 0 && flen == mlen && !reasm_find(c->hs, seq)) {
+        bool whole = foff == 0 && flen == mlen;
+        if (seq == c->next_recv_seq && whole) {
+            /* Unfragmented and due: it decides, whatever was gathered. */
+            reasm_drop_seq(c->hs, seq);
             hs_msg m = { type, seq, epoch, frag, mlen };
             int rc = dispatch(c, now_ms, &m);
             if (rc != DTLS_OK)
                 return rc;
         } else {
-            reasm_msg *m = reasm_slot(c->hs, epoch, type, seq, mlen);
-            if (!m) {
-                c->stats.dropped_malformed++;
+            reasm_msg *m = reasm_slot(c, epoch, type, seq, mlen, whole);
+            if (!m || !reasm_add(c, m, foff, frag, flen)) {
+                c->stats.dropped_unexpected++;
                 continue;
             }
-            reasm_add(m, foff, frag, flen);
         }
         int rc = drain(c, now_ms);
         if (rc != DTLS_OK)
@@ -490,7 +622,7 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
      * be forgeries now: every later message comes protected. */
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
         if (hs->reasm[i].used && hs->reasm[i].epoch < c->read_epoch)
-            reasm_clear(&hs->reasm[i]);
+            reasm_clear(hs, &hs->reasm[i]);
     hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_FINISHED : HS_C_WAIT_FINISHED;
     /* Records of the new epoch that came before the CCS, in arrival order. */
     size_t n = hs->nearly;

@@ -5,6 +5,54 @@
 #include "keyex.h"
 
 #include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+static bool is_ip_literal(dtls_rd name)
+{
+    char text[256];
+    if (name.len >= sizeof text)
+        return false;
+    memcpy(text, name.p, name.len);
+    text[name.len] = '\0';
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(text);
+    ASN1_OCTET_STRING_free(ip);
+    ERR_clear_error();
+    return ip != NULL;
+}
+
+static bool is_dns_name(dtls_rd name)
+{
+    size_t label = 0;
+    bool numeric_label = false;
+    while (rd_left(&name) > 0) {
+        uint8_t ch = rd_u8(&name);
+        if (ch == '.') {
+            /* no empty label, so no leading, doubled or trailing dot */
+            if (label == 0 || rd_left(&name) == 0)
+                return false;
+            label = 0;
+            continue;
+        }
+        bool digit = ch >= '0' && ch <= '9';
+        bool letter = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+        if (!digit && !letter && ch != '-' && ch != '_')
+            return false;
+        numeric_label = label == 0 ? digit : numeric_label && digit;
+        if (++label > 63) /* RFC 1035 2.3.4 */
+            return false;
+    }
+    /* A last label of digits only is an IPv4 literal (no top-level
+     * domain is numeric). */
+    return label > 0 && !numeric_label;
+}
+
+hostname_kind hello_hostname_kind(dtls_rd name)
+{
+    if (is_ip_literal(name))
+        return HOSTNAME_IP_LITERAL;
+    return is_dns_name(name) ? HOSTNAME_OK : HOSTNAME_BAD;
+}
 
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch)
 {

@@ -56,12 +56,23 @@ enum {
 };
 
 #define RECORD_HEADER_LEN 13
+/* RFC 6347 4.1: sequence numbers must not wrap; the last one is kept for
+ * the close_notify that ends an association whose numbers ran out. */
+#define MAX_RECORD_SEQ (((uint64_t)1 << 48) - 1)
 #define HANDSHAKE_HEADER_LEN 12
 #define MAX_RECORD_PLAINTEXT 16384      /* RFC 5246 6.2.1 */
 #define MAX_RECORD_CIPHERTEXT (16384 + 2048)
 #define MAX_DATAGRAM 16384              /* the largest MTU we accept */
 #define MAX_HANDSHAKE_MESSAGE 32768     /* bigger messages are refused */
 #define MAX_FUTURE_MESSAGES 8           /* buffered messages past the next */
+/* Reassembly memory grows with the bytes that arrive, in chunks, never with
+ * the length a fragment claims; all of an association's reassembly buffers
+ * together stay under MAX_REASM_BYTES (64 KiB: the largest message we
+ * accept, a 32 KiB certificate chain, with room for the rest of its flight
+ * and a rival candidate). The next expected message may evict later ones. */
+#define REASM_CHUNK 512
+#define MAX_REASM_BYTES (64 * 1024)
+#define REASM_CANDIDATES 2              /* rival versions kept per message_seq */
 #define MAX_EARLY_RECORDS 8             /* next-epoch records held before CCS */
 #define MAX_EARLY_BYTES 8192
 #define MAX_PSK_IDENTITY 128            /* RFC 4279 5.3 allows 2^16-1; we cap */
@@ -80,7 +91,8 @@ struct dtls_config {
     dtls_chain chain;
     EVP_PKEY *key;
     X509_STORE *ca;
-    bool verify_peer;        /* client: check the server's chain and name */
+    bool verify_peer;        /* client: check the server's chain... */
+    bool check_name;         /* ...and its name (default on, RFC 6125 6) */
     bool request_cert;       /* server: send CertificateRequest */
     bool require_cert;       /* server: fail without a client certificate */
     /* PSK, client side */
@@ -160,6 +172,12 @@ typedef struct flight {
     size_t len, cap;
 } flight;
 
+/* REASM_CHUNK bytes of a message body, then one bit per byte received. */
+typedef struct reasm_chunk {
+    uint32_t index;    /* offset / REASM_CHUNK */
+    uint8_t *data;
+} reasm_chunk;
+
 /* A handshake message being reassembled (RFC 6347 4.2.3). */
 typedef struct reasm_msg {
     bool used;
@@ -168,8 +186,8 @@ typedef struct reasm_msg {
     uint16_t seq;
     uint32_t len;
     uint32_t have;     /* bytes received so far (without overlaps) */
-    uint8_t *body;
-    uint8_t *bitmap;   /* one bit per body byte */
+    reasm_chunk *chunks; /* only the chunks some fragment touched */
+    uint32_t nchunks, chunk_cap;
 } reasm_msg;
 
 /* A next-epoch record that arrived before ChangeCipherSpec. */
@@ -248,6 +266,7 @@ typedef struct dtls_hs {
     uint16_t next_send_seq;
     /* reassembly of the peer's messages */
     reasm_msg reasm[MAX_FUTURE_MESSAGES + 1];
+    size_t reasm_bytes;         /* allocated for reassembly, all slots */
     /* early next-epoch records */
     early_record early[MAX_EARLY_RECORDS];
     size_t nearly, early_bytes;
@@ -257,6 +276,10 @@ typedef struct dtls_hs {
     uint64_t give_up_at;
     bool ccs_early;             /* the peer's CCS came before we were ready */
     unsigned auth_failures;     /* protected records that did not open */
+    /* server: the client's Finished did not open once; did the client
+     * resend its flight since (a wrong key shows on the resend too)? */
+    bool finished_failed_once;
+    bool peer_resent_flight;
     bool replaying_early;       /* processing records held back before CCS */
     uint8_t verify_data_client[12];
     uint8_t master_secret[48];
@@ -357,7 +380,8 @@ typedef struct record {
     size_t raw_len;
 } record;
 /* Parse one record header from r; false when malformed (then the rest of
- * the datagram is dropped, RFC 6347 4.1.2.7). */
+ * the datagram is dropped, RFC 6347 4.1.2.7). The type may be unknown;
+ * a tls12_cid record parses only with cid_len > 0 (its CID's length). */
 bool record_parse(dtls_rd *r, record *rec, int cid_len);
 bool replay_check(const replay_window *w, uint64_t seq);
 void replay_update(replay_window *w, uint64_t seq);
@@ -456,6 +480,10 @@ typedef struct client_hello {
     bool has_extensions;
 } client_hello;
 bool client_hello_parse(const uint8_t *body, size_t len, client_hello *ch);
+/* RFC 6066 3: a HostName is an ASCII DNS name without a trailing dot, and
+ * never a literal IP address (which some clients send all the same). */
+typedef enum { HOSTNAME_OK, HOSTNAME_IP_LITERAL, HOSTNAME_BAD } hostname_kind;
+hostname_kind hello_hostname_kind(dtls_rd name);
 const uint16_t *hello_sig_schemes(size_t *n);
 const uint16_t *hello_groups(size_t *n);
 bool hello_list_has(const uint16_t *list, size_t n, uint16_t v);

@@ -32,12 +32,11 @@ bool record_parse(dtls_rd *r, record *rec, int cid_len)
         return false;
     rec->raw = start;
     rec->raw_len = RECORD_HEADER_LEN + rec->cid_len + len;
-    /* Only DTLS versions (major 0xFE), known content types, and fragments no
-     * longer than TLSCiphertext allows (RFC 5246 6.2.3). */
+    /* Only DTLS versions (major 0xFE) and fragments no longer than
+     * TLSCiphertext allows (RFC 5246 6.2.3). An unknown content type is
+     * the caller's to drop: the header still says where the next record
+     * starts, so only that record is lost (RFC 6347 4.1.2.7). */
     if ((rec->version >> 8) != 0xFE)
-        return false;
-    if ((rec->type < CT_CHANGE_CIPHER_SPEC || rec->type > CT_APPLICATION_DATA)
-        && rec->type != CT_TLS12_CID)
         return false;
     return len <= MAX_RECORD_CIPHERTEXT;
 }
@@ -163,7 +162,7 @@ bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
 {
     uint64_t *seq = &c->write_seq[epoch ? 1 : 0];
     /* RFC 6347 4.1: the sequence number must not wrap. */
-    if (*seq >= ((uint64_t)1 << 48) - 1)
+    if (*seq >= MAX_RECORD_SEQ)
         return false;
     bool cid = sends_cid(c, epoch);
     size_t body = epoch ? len + cid + dtls_aead_overhead(&c->wr_aead) : len;

@@ -105,13 +105,22 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             o->cid = data;
             break;
         case EXT_SERVER_NAME: {
-            /* RFC 6066 3: one host_name (type 0), kept for the host. */
+            /* RFC 6066 3: one host_name (type 0; never two of a type),
+             * a valid host name (an IP literal is ignored), kept for the
+             * host. */
             dtls_rd list = rd_vec(&data, 2);
             uint8_t name_type = rd_u8(&list);
             dtls_rd name = rd_vec(&list, 2);
-            if (!rd_done(&data) || !rd_ok(&name) || name_type != 0 || name.len == 0
-                || name.len > 255 || memchr(name.p, 0, name.len))
+            if (!rd_done(&data) || !rd_done(&list) || !rd_ok(&name) || name_type != 0
+                || name.len == 0 || name.len > 255)
                 return DTLS_ALERT_DECODE_ERROR;
+            hostname_kind kind = hello_hostname_kind(name);
+            if (kind == HOSTNAME_BAD)
+                return DTLS_ALERT_ILLEGAL_PARAMETER;
+            /* Not a name at all; libcoap and others send the address they
+             * connect to. Interoperate: the host simply gets no name. */
+            if (kind == HOSTNAME_IP_LITERAL)
+                break;
             free(c->servername);
             if (!(c->servername = malloc(name.len + 1)))
                 return DTLS_ALERT_INTERNAL_ERROR;
@@ -355,6 +364,10 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
     if (!cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
         return conn_fail(c, -1, "ClientHello without a valid cookie");
+    /* DTLS versions have the major byte 0xFE (RFC 6347 4.1: the one's
+     * complement of TLS's); anything else is not DTLS at all. */
+    if ((ch.version >> 8) != 0xFE)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "ClientHello version is not a DTLS version");
     /* DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0). */
     if (ch.version > DTLS1_2_VERSION)
         return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "client does not offer DTLS 1.2");

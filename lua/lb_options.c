@@ -20,12 +20,13 @@ int lb_family_from_type(const char *type)
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "idleTimeout", "sessionCacheSize", "sessionTimeout",
-    "ticketKeys", "tickets", "connectionId", NULL };
+    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout",
+    "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
-    "localAddress", "localPort", "idleTimeout", "session", "connectionId", NULL };
+    "localAddress", "localPort", "idleTimeout", "checkServerIdentity", "session", "connectionId",
+    NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -231,10 +232,11 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
                   RT_RETRANSMIT_RANGE_MAX_MS, &n, err, errlen))
         return -1;
     out->tls.max_retransmit_ms = (uint32_t)n;
-    n = 0;
-    if (get_count(L, t, "idleTimeout", 1, (lua_Integer)1 << 40, &n, err, errlen))
+    n = -1; /* absent: the role's default (servers: 10 minutes); 0: never */
+    if (get_count(L, t, "idleTimeout", 0, (lua_Integer)1 << 40, &n, err, errlen))
         return -1;
-    out->tls.idle_timeout_ms = (uint64_t)n;
+    if (n >= 0)
+        out->tls.idle_timeout_ms = (uint64_t)n;
     if (read_psk(L, t, server, out, err, errlen))
         return -1;
     n = -1;
@@ -265,11 +267,16 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         if (get_count(L, t, "maxHandshakes", 1, (lua_Integer)1 << 32, &n, err, errlen))
             return -1;
         out->tls.max_handshakes = (size_t)n;
+        n = 0;
+        if (get_count(L, t, "maxHandshakesPerAddress", 1, 65535, &n, err, errlen))
+            return -1;
+        out->tls.max_handshakes_per_address = (size_t)n;
         return 0;
     }
     if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))
         return -1;
-    if (get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
+    if (get_bool(L, t, "checkServerIdentity", &out->tls.check_server_identity, err, errlen) ||
+        get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))
         return -1;

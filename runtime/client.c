@@ -69,7 +69,7 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
     rt_conn *c = NULL;
     if (r == 0)
         c = rt_conn_create(loop, NULL, ep, config, DTLS_ROLE_CLIENT, &peer, handlers, host,
-                           opt->idle_timeout_ms);
+                           opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? 0 : opt->idle_timeout_ms);
     if (c == NULL) {
         rt_errf(err, errlen, "%s: %s", r ? "localPort" : "connect",
                 r ? uv_strerror(r) : "out of memory");
@@ -81,7 +81,11 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
      * RFC 6066 3, which the engine omits for IP literals). */
     const char *name = opt->servername ? opt->servername : address;
     if (dtls_conn_set_servername(c->engine, name) != DTLS_OK) {
-        rt_errf(err, errlen, "servername: '%s' is not usable", name);
+        if (*name == '\0')
+            rt_errf(err, errlen, "servername: must not be empty (RFC 6066 3); to accept any "
+                    "name the certificate chain vouches for, set checkServerIdentity = false");
+        else
+            rt_errf(err, errlen, "servername: '%s' is not usable", name);
         rt_conn_free_finished(c);
         rt_endpoint_close(ep);
         return NULL;

@@ -206,30 +206,37 @@ static void after_engine_call(rt_conn *c, int rc, uint64_t min_deadline)
     rt_loop_arm_deadlines(c->loop);
 }
 
-void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
+/* One datagram into the engine. moved_from: it reached us by our CID from
+ * another address than the peer's (RFC 9146), and the engine decides
+ * whether it earns the move (DTLS_EV_PEER_MOVED) before anything in it is
+ * answered. */
+static void feed(rt_conn *c, const rt_addr *moved_from, const uint8_t *dgram, size_t len)
 {
     if (c->finished)
         return;
-    c->last_activity = rt_loop_now(c->loop);
-    int rc = dtls_conn_recv(c->engine, c->last_activity, dgram, len);
+    /* Only a record that authenticated shows the peer is there: anyone can
+     * send a datagram from its address, and garbage must not keep an idle
+     * association alive. */
+    uint64_t now = rt_loop_now(c->loop);
+    uint64_t authenticated = dtls_conn_stats(c->engine)->records_authenticated;
+    c->moving_to = moved_from;
+    int rc = moved_from ? dtls_conn_recv_moved(c->engine, now, dgram, len)
+                        : dtls_conn_recv(c->engine, now, dgram, len);
+    c->moving_to = NULL;
+    if (dtls_conn_stats(c->engine)->records_authenticated != authenticated)
+        c->last_activity = now;
     after_engine_call(c, rc, 0);
+}
+
+void rt_conn_feed(rt_conn *c, const uint8_t *dgram, size_t len)
+{
+    feed(c, NULL, dgram, len);
 }
 
 void rt_conn_feed_from(rt_conn *c, const rt_addr *from, const uint8_t *dgram, size_t len)
 {
-    if (c->finished)
-        return;
-    if (from->key_len == c->peer.key_len && memcmp(from->key, c->peer.key, from->key_len) == 0) {
-        rt_conn_feed(c, dgram, len);
-        return;
-    }
-    /* Reached by its CID from elsewhere: the engine says whether a record
-     * in it earns the move (RFC 9146 6), before anything is answered. */
-    c->last_activity = rt_loop_now(c->loop);
-    c->moving_to = from;
-    int rc = dtls_conn_recv_moved(c->engine, c->last_activity, dgram, len);
-    c->moving_to = NULL;
-    after_engine_call(c, rc, 0);
+    bool same = from->key_len == c->peer.key_len && memcmp(from->key, c->peer.key, from->key_len) == 0;
+    feed(c, same ? NULL : from, dgram, len);
 }
 
 void rt_conn_tick(rt_conn *c, uint64_t now)

@@ -16,6 +16,7 @@
 #include "runtime.h"
 #include "deadline_heap.h"
 #include "peer_table.h"
+#include "addr_budget.h"
 #include "rt_list.h"
 
 /* ---- addresses ---- */
@@ -147,7 +148,7 @@ struct rt_conn {
     size_t heap_index;         /* RT_HEAP_NONE when not waiting on a deadline */
     uint64_t deadline;         /* min(engine deadline, idle deadline) */
     uint64_t idle_timeout;     /* ms, 0 = none */
-    uint64_t last_activity;    /* loop time of the last datagram in */
+    uint64_t last_activity;    /* loop time of the last authenticated record in */
     /* RFC 6347 4.2.8: a new association from the same address waits here
      * until its handshake completes; only then does it replace this one. */
     rt_conn *successor;
@@ -156,7 +157,7 @@ struct rt_conn {
     const rt_addr *moving_to;  /* during rt_conn_feed_from: where it came from */
     bool in_table;
     bool in_cid_table;
-    bool handshaking;
+    bool handshaking;          /* server: holds a handshake slot (and its address's) */
     bool established;
     bool error_reported;
     bool finished;             /* conn_closed was called; waiting to be freed */
@@ -202,6 +203,7 @@ struct rt_server {
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;
     size_t max_conns, max_handshakes;
+    rt_addr_budget per_address; /* handshakes in progress per address */
     uint64_t dropped_over_cap;
     uint64_t dropped_unknown_cid;
     bool bound, closing, detached;

@@ -101,8 +101,14 @@ typedef struct rt_tls_options {
     uint32_t max_retransmit_ms;    /* the timer's cap; 0: the engine's
                                       default (60 s) */
     uint64_t idle_timeout_ms;      /* close an established association after
-                                      this long without a datagram; 0: never */
-    const char *servername;  /* client: name to check and send */
+                                      this long without an authenticated
+                                      record; 0: never; RT_IDLE_TIMEOUT_DEFAULT
+                                      (what rt_tls_options_init sets): 10
+                                      minutes for a server, never for a client */
+    const char *servername;  /* client: name to check and send (NULL: the
+                                address; never empty) */
+    int check_server_identity; /* client: check that name against the
+                                  certificate (default 1) */
     const char *local_address; /* client: bind here (NULL: any) */
     int local_port;          /* client: bind to this port (0: ephemeral) */
     /* client: the PSK to offer */
@@ -116,6 +122,8 @@ typedef struct rt_tls_options {
     /* server caps; 0 means the default */
     size_t max_connections;  /* default RT_DEFAULT_MAX_CONNECTIONS */
     size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
+    size_t max_handshakes_per_address; /* per IPv4 address or IPv6 /64;
+                                          default RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS */
     /* sessions (RFC 5246 7.3, RFC 5077). Server: cache entries (-1: the
      * default for this machine, 0: no cache), lifetime (0: 2 hours),
      * tickets on/off, and shared ticket keys (48 bytes each, or NULL). */
@@ -133,7 +141,15 @@ typedef struct rt_tls_options {
 
 #define RT_CID_MAX_LEN 20                   /* the engine's DTLS_CID_MAX_LEN */
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
+/* A peer silent for 10 minutes is most likely gone: UDP has no FIN, and
+ * NAT bindings for UDP last minutes, not hours (RFC 4787 REQ-5: at least
+ * 2). Without an end, maxConnections idle sessions would stay forever. */
+#define RT_IDLE_TIMEOUT_DEFAULT UINT64_MAX
+#define RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS 600000u
 #define RT_DEFAULT_MAX_HANDSHAKES 10000u
+/* Handshakes last a round trip or two: 64 at once leaves room for a NAT
+ * full of clients, and keeps one address to 64 of the 10,000 slots. */
+#define RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS 64u
 #define RT_DEFAULT_RETRANSMIT_MS 1000u     /* RFC 6347 4.2.4.1 */
 #define RT_DEFAULT_MAX_RETRANSMIT_MS 60000u
 #define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */

@@ -73,9 +73,12 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->host = host;
     s->max_conns = opt->max_connections ? opt->max_connections : RT_DEFAULT_MAX_CONNECTIONS;
     s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
-    s->idle_timeout = opt->idle_timeout_ms;
+    s->idle_timeout = opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS
+                                                                      : opt->idle_timeout_ms;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
+    size_t per_address = opt->max_handshakes_per_address ? opt->max_handshakes_per_address
+                                                         : RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS;
     rt_list_init(&s->conns);
     rt_link_init(&s->link);
     s->config = rt_tls_config_build(opt, DTLS_ROLE_SERVER, err, errlen);
@@ -85,10 +88,14 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     }
     dtls_config_set_cid_generator(s->config, server_make_cid, s);
     if (rt_peer_table_init(&s->table) != 0 || rt_peer_table_init_keyed(&s->cids, conn_cid) != 0 ||
+        rt_addr_budget_init(&s->per_address, (unsigned)(per_address < s->max_handshakes
+                                                        ? per_address : s->max_handshakes),
+                            s->max_handshakes) != 0 ||
         (s->ep = rt_endpoint_new(loop, family, true, s, on_server_datagram,
                                  on_server_endpoint_closed)) == NULL) {
         rt_peer_table_free(&s->table);
         rt_peer_table_free(&s->cids);
+        rt_addr_budget_free(&s->per_address);
         dtls_config_free(s->config);
         free(s);
         rt_errf(err, errlen, "cannot create a UDP socket");
@@ -153,7 +160,7 @@ int rt_server_sockname(const rt_server *s, rt_sockname *out)
 }
 
 /* Cookie exchange for a peer with no association, or a new ClientHello from
- * a peer whose association is established (RFC 6347 4.2.8). */
+ * a peer whose association is established or handshaking (RFC 6347 4.2.8). */
 static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, size_t len,
                        rt_conn *existing)
 {
@@ -169,8 +176,18 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         return;
     }
     if (existing && existing->successor) {
-        feed(s, existing->successor, data, len); /* its ClientHello again */
-        return;
+        if (dtls_conn_is_own_hello(existing->successor->engine, data, len)) {
+            feed(s, existing->successor, data, len); /* its ClientHello again */
+            return;
+        }
+        rt_conn_abandon(existing->successor, "the peer restarted its handshake");
+    }
+    /* A verified hello with a new random where a handshake is still under
+     * way: the peer restarted (RFC 6347 4.2.8). The old handshake can never
+     * finish; waiting for its timeout would only lock the peer out. */
+    if (existing && !existing->established) {
+        rt_conn_abandon(existing, "the peer restarted its handshake");
+        existing = NULL;
     }
     if (s->conn_count >= s->max_conns || s->handshake_count >= s->max_handshakes) {
         if (s->dropped_over_cap++ % 1000 == 0)
@@ -178,15 +195,26 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
                    " dropping new peers", s->conn_count, s->handshake_count);
         return;
     }
+    /* One address (or IPv6 /64) gets only its share of the handshake slots,
+     * so a flood from many of its ports leaves room for everyone else. */
+    if (rt_addr_budget_take(&s->per_address, from) != 0) {
+        if (s->dropped_over_cap++ % 1000 == 0)
+            rt_log(RT_LOG_WARN, NULL, "handshakes per address limit reached (%u): dropping new"
+                   " peers from that address", s->per_address.limit);
+        return;
+    }
     rt_conn *c = rt_conn_create(s->loop, s, s->ep, s->config, DTLS_ROLE_SERVER, from,
                                 &s->handlers, s->host, s->idle_timeout);
-    if (c == NULL)
+    if (c == NULL) {
+        rt_addr_budget_release(&s->per_address, from);
         return;
+    }
     if (existing) {
         existing->successor = c;
         c->predecessor = existing;
     } else {
         if (rt_peer_table_put(&s->table, c) != 0) {
+            rt_addr_budget_release(&s->per_address, from);
             rt_conn_free_finished(c);
             return;
         }
@@ -230,10 +258,10 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
         front_door(s, from, data, len, NULL);
         return;
     }
-    /* A new hello on a live association (RFC 6347 4.2.8) — but a copy of
-     * the hello that began it belongs to it: it answers with its last
-     * flight, and no phantom association is started. */
-    if (c->established && info.client_hello && !dtls_conn_is_own_hello(c->engine, data, len)) {
+    /* A new hello on a live or handshaking association (RFC 6347 4.2.8) —
+     * but a copy of the hello that began it belongs to it: it answers with
+     * its last flight, and no phantom association is started. */
+    if (info.client_hello && !dtls_conn_is_own_hello(c->engine, data, len)) {
         front_door(s, from, data, len, c);
         return;
     }
@@ -280,11 +308,20 @@ void rt_server_conn_moved(rt_server *s, rt_conn *c, const rt_addr *to)
 size_t rt_server_session_cache_count(const rt_server *s) { return dtls_config_session_cache_count(s->config); }
 size_t rt_server_session_cache_memory(const rt_server *s) { return dtls_config_session_cache_memory(s->config); }
 
+/* A handshake ended (done or failed): its slots are free again. */
+static void handshake_over(rt_server *s, rt_conn *c)
+{
+    if (!c->handshaking)
+        return;
+    c->handshaking = false;
+    if (s->handshake_count > 0)
+        s->handshake_count--;
+    rt_addr_budget_release(&s->per_address, &c->peer);
+}
+
 void rt_server_conn_established(rt_server *s, rt_conn *c)
 {
-    if (c->handshaking && s->handshake_count > 0)
-        s->handshake_count--;
-    c->handshaking = false;
+    handshake_over(s, c);
     rt_conn *old = c->predecessor;
     if (old == NULL)
         return;
@@ -301,9 +338,7 @@ void rt_server_conn_established(rt_server *s, rt_conn *c)
 
 void rt_server_conn_finished(rt_server *s, rt_conn *c)
 {
-    if (c->handshaking && s->handshake_count > 0)
-        s->handshake_count--;
-    c->handshaking = false;
+    handshake_over(s, c);
     if (s->conn_count > 0)
         s->conn_count--;
     rt_link_remove(&c->link);
@@ -355,6 +390,7 @@ static void on_server_endpoint_closed(rt_endpoint *ep)
         s->handlers.server_closed(s->host);
     rt_peer_table_free(&s->table);
     rt_peer_table_free(&s->cids);
+    rt_addr_budget_free(&s->per_address);
     dtls_config_free(s->config);
     free(s);
 }

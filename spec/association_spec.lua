@@ -111,7 +111,41 @@ describe("caps", function()
   end)
 end)
 
+describe("maxHandshakesPerAddress", function()
+  -- The proof that a flood from one address leaves room for another is the
+  -- runtime test unit.test_rt_budget: a spec has only 127.0.0.1 and ::1, and
+  -- one server socket sees only one of them.
+  it("is checked, and peers of one address beyond it wait their turn", function()
+    local bad, err = dtls.createServer(H.server_options({ maxHandshakesPerAddress = 0 }))
+    assert.is_nil(bad)
+    assert.matches("maxHandshakesPerAddress: 0 is out of range", err, 1, true)
+    local server, port = H.listen(H.server_options({ maxHandshakesPerAddress = 1 }),
+      function(s) s:on("message", function(m) s:send(m) end) end)
+    local echoed, n = 0, 5
+    for i = 1, n do
+      local c = assert(dtls.connect(H.client_options(port, { retransmitTimeout = 100 })))
+      c:on("secureConnect", function() c:send("hello " .. i) end)
+      c:on("message", function()
+        echoed = echoed + 1
+        c:close()
+        if echoed == n then server:close() end
+      end)
+    end
+    assert.is_true(H.run(10000))
+    assert.equal(n, echoed)
+  end)
+end)
+
 describe("idleTimeout", function()
+  it("takes 0 for never (the server default is 10 minutes), not a negative", function()
+    local never = assert(dtls.createServer(H.server_options({ idleTimeout = 0 })))
+    never:close()
+    local bad, err = dtls.createServer(H.server_options({ idleTimeout = -1 }))
+    assert.is_nil(bad)
+    assert.matches("idleTimeout: -1 is out of range", err, 1, true)
+    assert.is_true(H.run(2000))
+  end)
+
   it("closes an association that stays silent, with close_notify", function()
     local events = {}
     local server, port

@@ -233,6 +233,42 @@ describe("alerts and failures", function()
     assert.is_truthy(log.errors[1]:match("bad_certificate") or log.errors[1]:match("certificate_unknown"))
   end)
 
+  it("an empty servername is refused, naming the option (RFC 6066 3)", function()
+    local c, err = dtls.connect(H.client_options(4433, { servername = "" }))
+    assert.is_nil(c)
+    assert.matches("servername: must not be empty", err, 1, true)
+    assert.matches("checkServerIdentity = false", err, 1, true)
+    c, err = dtls.connect(H.client_options(4433, { checkServerIdentity = "no" }))
+    assert.is_nil(c)
+    assert.matches("checkServerIdentity: expected a boolean", err, 1, true)
+  end)
+
+  it("checkServerIdentity = false accepts any name the chain vouches for", function()
+    local server, port = H.listen()
+    local c, log = client_with_log(H.client_options(port, { servername = "wrong.example",
+                                                            checkServerIdentity = false }))
+    c:on("secureConnect", function() c:close(); server:close() end)
+    assert.is_true(H.run(5000))
+    assert.same({ "secureConnect", "close" }, log.events)
+  end)
+
+  it("without a servername the address is the name, checked against the IP SANs", function()
+    local server, port = H.listen()
+    local options = H.client_options(port)
+    options.servername = nil -- the address, 127.0.0.1: in the test certificate's SANs
+    local c, log = client_with_log(options)
+    c:on("secureConnect", function() c:close() end)
+    local wrong, wrong_log = client_with_log(H.client_options(port, { servername = "10.1.2.3" }))
+    local closed = 0
+    local function one_closed() closed = closed + 1; if closed == 2 then server:close() end end
+    c:on("close", one_closed)
+    wrong:on("close", one_closed)
+    assert.is_true(H.run(5000))
+    assert.same({ "secureConnect", "close" }, log.events)
+    assert.same({ "close" }, wrong_log.events)
+    assert.matches("certificate_unknown", wrong_log.errors[1] or "", 1, true)
+  end)
+
   it("a handshake with nobody there times out", function()
     local probe, port = H.listen()
     probe:close() -- a port nobody listens on any more

@@ -134,12 +134,12 @@ ic_case "PSK, dtlsrun's pick: GET /hello, Accept JSON -> 4.06" no \
   error_case psk /hello "4.06 Not Acceptable" -A 50 "${PSK[@]}"
 ic_case "PSK, dtlsrun's pick: unknown critical option -> 4.02" no \
   error_case psk /hello "4.02 Bad Option" -O 9,x "${PSK[@]}"
-# A wrong key shows when dtlsrun cannot decrypt the client's Finished. It
-# answers bad_record_mac when the Finished came in one datagram with the
-# ChangeCipherSpec (openssl sends them so), else it drops the record as RFC 6347
-# 4.1.2.7 allows (a forged record must not end a handshake) and the handshake
-# times out, logged as not authenticating (gnutls sends them apart). Either way
-# no payload, and libcoap gives up.
+# A wrong key shows when dtlsrun cannot decrypt the client's Finished. A
+# record that fails is dropped (RFC 6347 4.1.2.7: a forged record must not end
+# a handshake); dtlsrun answers bad_record_mac when the client's Finished fails
+# again after the client resent its flight, else the handshake times out,
+# logged as not authenticating (when libcoap gives up first). Either way no
+# payload, and libcoap gives up.
 ic_case "PSK, dtlsrun's pick (wrong key: bad_record_mac, or timeout)" no \
   refused_case psk "handshake failed: bad_record_mac alert sent|did not authenticate: wrong key" \
   "bad record mac|cannot send CoAP pdu" -u "$ID" -k wrongKey

@@ -36,6 +36,7 @@ enum {
     DTLS_ERR_TOO_BIG = -4,     /* message larger than one record can carry */
     DTLS_ERR_CLOSED = -5,      /* the connection is closed or failed */
     DTLS_ERR_TIMEOUT = -6,     /* the handshake did not finish in time */
+    DTLS_ERR_SEQ_EXHAUSTED = -7, /* record sequence numbers ran out: closed */
     DTLS_ERR_ALERT_BASE = -256,
 };
 #define DTLS_ERR_FROM_ALERT(desc) (DTLS_ERR_ALERT_BASE - (int)(desc))
@@ -99,9 +100,12 @@ typedef struct dtls_event {
     int error;           /* CLOSED: DTLS_OK or a DTLS_ERR_* code */
 } dtls_event;
 
-/* Counters of silently dropped input, per connection (RFC 6347 4.1.2.7). */
+/* Counters of silently dropped input, per connection (RFC 6347 4.1.2.7),
+ * and of protected records that authenticated: only those prove the peer
+ * is there (a host's idle timer follows them, not any datagram). */
 typedef struct dtls_stats {
     uint64_t records_in, records_out;
+    uint64_t records_authenticated;
     uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
              dropped_unexpected;
     uint64_t retransmits;
@@ -146,6 +150,12 @@ int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
  * Server: request a client certificate (request) and fail without one
  * (require). */
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify);
+/* Client, with verification on: check the server's name (set with
+ * dtls_conn_set_servername; an IP literal is checked against iPAddress
+ * SANs) against its certificate (default on). A verifying client without
+ * a name fails the handshake rather than check the chain alone; turning
+ * this off is the explicit way to accept any name the chain vouches for. */
+void dtls_config_set_check_server_name(dtls_config *cfg, int on);
 void dtls_config_set_request_cert(dtls_config *cfg, int request, int require);
 /* Colon-separated OpenSSL-style suite names, in preference order. */
 int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_t errlen);
@@ -283,7 +293,9 @@ typedef enum {
 dtls_conn *dtls_conn_new(dtls_config *cfg, dtls_role role, const uint8_t *peer,
                          size_t peer_len, void *user);
 void dtls_conn_free(dtls_conn *conn);
-/* Client: the name for server_name and certificate checks (before start). */
+/* Client: the name for server_name and certificate checks (before start).
+ * DTLS_ERR_ARG for an empty name (RFC 6066 3 allows no empty host_name).
+ * An IP literal is checked but not sent (RFC 6066 3). */
 int dtls_conn_set_servername(dtls_conn *conn, const char *name);
 /* Client: send the first flight. Server: nothing to do. */
 int dtls_conn_start(dtls_conn *conn, uint64_t now_ms);
@@ -313,7 +325,10 @@ const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *conn, size_t *len);
 const uint8_t *dtls_conn_psk_identity(const dtls_conn *conn, size_t *len);
 /* Server: the host name the client sent in server_name (RFC 6066), or NULL. */
 const char *dtls_conn_servername(const dtls_conn *conn);
-/* Bytes of heap held by an established connection (for the benchmarks). */
+/* Bytes of heap the engine itself holds for a connection: the connection,
+ * and while handshaking its transcript, flight, reassembly and early-record
+ * buffers (for the benchmarks and the hostile-input tests; libcrypto's
+ * contexts are not counted). */
 size_t dtls_conn_memory(const dtls_conn *conn);
 
 /* ---- helpers for hosts ---------------------------------------------------- */
