@@ -273,9 +273,14 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         out->tls.max_handshakes_per_address = (size_t)n;
         return 0;
     }
+<<<<<<< HEAD
     if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))
         return -1;
     if (get_bool(L, t, "checkServerIdentity", &out->tls.check_server_identity, err, errlen) ||
+=======
+    int check_identity = 1;
+    if (get_bool(L, t, "checkServerIdentity", &check_identity, err, errlen) ||
+>>>>>>> harden
         get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))
@@ -284,6 +289,7 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     if (get_count(L, t, "localPort", 0, 65535, &n, err, errlen))
         return -1;
     out->tls.local_port = (int)n;
+    out->tls.skip_server_identity_check = !check_identity;
     n = 0;
     if (get_count(L, t, "port", 1, 65535, &n, err, errlen))
         return -1;

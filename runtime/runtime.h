@@ -107,8 +107,10 @@ typedef struct rt_tls_options {
                                       minutes for a server, never for a client */
     const char *servername;  /* client: name to check and send (NULL: the
                                 address; never empty) */
-    int check_server_identity; /* client: check that name against the
-                                  certificate (default 1) */
+    int skip_server_identity_check; /* client: 1 accepts any name the chain
+                                       vouches for (Lua checkServerIdentity =
+                                       false); 0, also for a zeroed struct,
+                                       checks servername */
     const char *local_address; /* client: bind here (NULL: any) */
     int local_port;          /* client: bind to this port (0: ephemeral) */
     /* client: the PSK to offer */

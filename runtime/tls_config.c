@@ -16,7 +16,6 @@ void rt_tls_options_init(rt_tls_options *opt)
     opt->tickets = 1;
     opt->session_cache_size = -1;
     opt->connection_id = -1;
-    opt->check_server_identity = 1;
     opt->idle_timeout_ms = RT_IDLE_TIMEOUT_DEFAULT;
 }
 
@@ -174,7 +173,7 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
 
     if (role == DTLS_ROLE_CLIENT) {
         dtls_config_set_verify_peer(cfg, opt->reject_unauthorized ? 1 : 0);
-        dtls_config_set_check_server_name(cfg, opt->check_server_identity ? 1 : 0);
+        dtls_config_set_check_server_name(cfg, opt->skip_server_identity_check ? 0 : 1);
     } else {
         dtls_config_set_request_cert(cfg, opt->request_cert ? 1 : 0,
                                      opt->request_cert && opt->reject_unauthorized ? 1 : 0);
