@@ -273,14 +273,10 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         out->tls.max_handshakes_per_address = (size_t)n;
         return 0;
     }
-<<<<<<< HEAD
     if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))
         return -1;
-    if (get_bool(L, t, "checkServerIdentity", &out->tls.check_server_identity, err, errlen) ||
-=======
     int check_identity = 1;
     if (get_bool(L, t, "checkServerIdentity", &check_identity, err, errlen) ||
->>>>>>> harden
         get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))
