@@ -125,8 +125,11 @@ bool server_find_session(dtls_conn *c, uint64_t now_ms, const client_hello *ch,
     return true;
 }
 
-/* A full handshake: a fresh session ID when the session can go in the
- * cache, and a ticket when the client takes them. */
+/* A full handshake: a ticket when the client takes them, else a fresh
+ * session ID for the cache. A client given a ticket resumes with it, so it
+ * gets no cache entry (and an empty session ID, which RFC 5077 3.4
+ * allows): the cache serves only clients without tickets, and costs
+ * nothing per ticket session. */
 int server_new_session(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
@@ -134,12 +137,12 @@ int server_new_session(dtls_conn *c)
     hs->renew_ticket = false;
     if (!session_resumable_here(c))
         return DTLS_OK;
-    if (c->cfg->cache.max) {
+    hs->renew_ticket = c->cfg->tickets && hs->peer_tickets;
+    if (!hs->renew_ticket && c->cfg->cache.max) {
         if (!config_public_random(c->cfg, hs->session_id, SESSION_ID_MAX))
             return DTLS_ERR_INTERNAL;
         hs->session_id_len = SESSION_ID_MAX;
     }
-    hs->renew_ticket = c->cfg->tickets && hs->peer_tickets;
     return DTLS_OK;
 }
 
