@@ -160,6 +160,45 @@ static void test_cache_resumption(void)
     dtls_config_free(s);
 }
 
+static bool server_awaits_client_finish(pair *p)
+{
+    return p->server.conn && p->server.conn->hs && p->server.conn->hs->resumed;
+}
+
+/* Evicted while the abbreviated handshake is under way: the handshake has
+ * its own copy of the session and finishes; only later offers miss. */
+static void test_evicted_mid_handshake(void)
+{
+    dtls_config *s = server_config(), *c = client_config();
+    dtls_config_set_tickets(s, 0);
+    uint64_t now = 0;
+    outcome first = connect_once(c, s, NULL, 0, &now, 30, 0);
+    CHECK(first.established && first.blob);
+    pair p;
+    pair_init(&p, c, s, 31);
+    p.now = now;
+    dtls_conn_set_servername(p.client.conn, "localhost");
+    CHECK(dtls_conn_set_session(p.client.conn, first.blob, first.blob_len) == DTLS_OK);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    CHECK(pair_run(&p, server_awaits_client_finish, 5000));
+    CHECK(dtls_config_session_cache_count(s) == 1);
+    dtls_session ds;
+    CHECK(session_decode(&ds, first.blob, first.blob_len, true));
+    session_cache_remove(&s->cache, ds.session_id, ds.session_id_len);
+    session_clear(&ds);
+    CHECK(dtls_config_session_cache_count(s) == 0);
+    CHECK(pair_run(&p, pair_both_established, 5000));
+    CHECK(dtls_conn_session_reused(p.server.conn) && dtls_conn_session_reused(p.client.conn));
+    now = p.now + 1000;
+    pair_free(&p);
+    outcome later = connect_once(c, s, first.blob, first.blob_len, &now, 32, 0);
+    CHECK(later.established && !later.server_reused);
+    outcome_free(&later);
+    outcome_free(&first);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
 /* Neither tickets nor cache: nothing is resumable, and no session event. */
 static void test_nothing_resumable(void)
 {
@@ -422,6 +461,7 @@ int main(void)
     test_session_encoding();
     test_ticket_resumption();
     test_cache_resumption();
+    test_evicted_mid_handshake();
     test_nothing_resumable();
     test_tampered_tickets();
     test_ticket_keys();
