@@ -542,6 +542,81 @@ static void test_large(void)
     }
 }
 
+/* libcrypto's stitched AES-CBC-HMAC ciphers implement the TLS 1.1+
+ * MAC-then-encrypt record themselves (the record mode libssl uses, with its
+ * own constant-time check): an independent implementation to exchange
+ * records with, both ways. They exist only where AES-NI does. */
+static void test_interop_with_libcrypto_tls_mode(void)
+{
+    static const struct { const char *stitched; size_t alg; } st[] = {
+        { "AES-128-CBC-HMAC-SHA1", 0 }, { "AES-256-CBC-HMAC-SHA1", 1 },
+        { "AES-128-CBC-HMAC-SHA256", 2 }, { "AES-256-CBC-HMAC-SHA256", 3 },
+    };
+    static const size_t lens[] = { 0, 1, 15, 16, 17, 31, 100, 255, 256, 1000 };
+    static const uint8_t zero_iv[16];
+    static uint8_t pt[1000], buf[1200], out[1200];
+    for (size_t i = 0; i < sizeof pt; i++)
+        pt[i] = (uint8_t)(i * 13 + 1);
+    for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
+        const struct alg_info *a = &algs[st[k].alg];
+        EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, st[k].stitched, NULL);
+        EVP_CIPHER_CTX *enc = EVP_CIPHER_CTX_new(), *dec = EVP_CIPHER_CTX_new();
+        if (c == NULL || !EVP_EncryptInit_ex(enc, c, NULL, enc_key, zero_iv) ||
+            !EVP_DecryptInit_ex(dec, c, NULL, enc_key, zero_iv)) {
+            fprintf(stderr, "%s not available here: interop check skipped\n", st[k].stitched);
+            EVP_CIPHER_CTX_free(enc);
+            EVP_CIPHER_CTX_free(dec);
+            EVP_CIPHER_free(c);
+            continue;
+        }
+        CHECK(EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_AEAD_SET_MAC_KEY, (int)a->mac_len, mac_key) > 0);
+        CHECK(EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_MAC_KEY, (int)a->mac_len, mac_key) > 0);
+        dtls_cbc tx, rx;
+        pair_init(a, 0, &tx, &rx);
+        int theirs_open = 1, ours_open = 1, tamper_refused = 1;
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            for (int v = 0; v < 2; v++) {
+                uint16_t version = v ? 0xfeff : 0xfefd;
+                uint64_t es = 0x0001000000000100ULL + l;
+                size_t len = lens[l], back_len = 0, rec_len = 0;
+                uint8_t aad[13];
+                /* Theirs: explicit IV || plaintext, AAD length counting both. */
+                ref_header(aad, es, 23, version, 16 + len);
+                int pad = EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_AEAD_TLS1_AAD, 13, aad);
+                CHECK(pad > 0);
+                memset(buf, 0x3c, 16);
+                memcpy(buf + 16, pt, len);
+                int n = EVP_Cipher(enc, buf, buf, (unsigned)(16 + len + (size_t)pad));
+                if (n != (int)(16 + len + (size_t)pad) ||
+                    dtls_cbc_open(&rx, es, 23, version, buf, (size_t)n, out, &back_len) != 0 ||
+                    back_len != len || memcmp(out, pt, len) != 0)
+                    theirs_open = 0;
+                /* Ours, opened by theirs: plaintext after the IV block. */
+                CHECK(dtls_cbc_seal(&tx, es, 23, version, pt, len, buf, &rec_len) == 0);
+                ref_header(aad, es, 23, version, rec_len);
+                CHECK(EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_TLS1_AAD, 13, aad) > 0);
+                n = EVP_Cipher(dec, out, buf, (unsigned)rec_len);
+                size_t got = n > 0 ? rec_len - 16 - a->mac_len - out[rec_len - 1] - 1 : 0;
+                if (n != (int)rec_len || got != len || memcmp(out + 16, pt, len) != 0)
+                    ours_open = 0;
+                /* And theirs refuses ours with a flipped bit in the last block. */
+                buf[rec_len - 5] ^= 0x10;
+                CHECK(EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_TLS1_AAD, 13, aad) > 0);
+                if (EVP_Cipher(dec, out, buf, (unsigned)rec_len) > 0)
+                    tamper_refused = 0;
+            }
+        }
+        CHECK(theirs_open);
+        CHECK(ours_open);
+        CHECK(tamper_refused);
+        dtls_cbc_cleanup(&tx);
+        dtls_cbc_cleanup(&rx);
+        EVP_CIPHER_CTX_free(enc);
+        EVP_CIPHER_CTX_free(dec);
+        EVP_CIPHER_free(c);
+    }
+}
+
 /* Sealing and opening a record allocate nothing once the state is keyed
  * (after a first record, which may set up libcrypto's random generator). */
 static void test_no_allocation_per_record(void)
@@ -591,6 +666,7 @@ int main(void)
     test_bad_padding_and_mac();
     test_tamper_and_truncation();
     test_large();
+    test_interop_with_libcrypto_tls_mode();
     if (hooked)
         test_no_allocation_per_record();
     else
