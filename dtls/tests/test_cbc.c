@@ -60,20 +60,26 @@ static void keys_make(void)
         mac_key[i] = (uint8_t)(0x11 * (i + 1));
 }
 
-/* Plain AES-CBC, no padding, on a fresh context. */
-static int ref_cbc(const char *cipher, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
-                   size_t len, uint8_t *out)
+/* Plain AES-CBC, no padding, on a fresh context; decrypts when !encrypt. */
+static int ref_cbc_dir(const char *cipher, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
+                       size_t len, uint8_t *out, int encrypt)
 {
     EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, cipher, NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, f = 0;
-    int ok = c && ctx && EVP_EncryptInit_ex(ctx, c, NULL, key, iv) &&
+    int ok = c && ctx && EVP_CipherInit_ex(ctx, c, NULL, key, iv, encrypt) &&
              EVP_CIPHER_CTX_set_padding(ctx, 0) &&
-             EVP_EncryptUpdate(ctx, out, &n, in, (int)len) &&
-             EVP_EncryptFinal_ex(ctx, out + n, &f) && (size_t)(n + f) == len;
+             EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
+             EVP_CipherFinal_ex(ctx, out + n, &f) && (size_t)(n + f) == len;
     EVP_CIPHER_CTX_free(ctx);
     EVP_CIPHER_free(c);
     return ok ? 0 : -1;
+}
+
+static int ref_cbc(const char *cipher, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
+                   size_t len, uint8_t *out)
+{
+    return ref_cbc_dir(cipher, key, iv, in, len, out, 1);
 }
 
 /* One-shot HMAC through EVP_Q_mac. */
@@ -542,6 +548,102 @@ static void test_large(void)
     }
 }
 
+/* The receiver written straight from the RFC text, with early exits and
+ * no care for timing: the verdict the constant-time one must reach. */
+static int ref_open(const struct alg_info *a, int etm, uint64_t es, uint8_t type, uint16_t version,
+                    const uint8_t *rec, size_t len, uint8_t *out, size_t *out_len)
+{
+    static uint8_t macin[70000];
+    uint8_t mac[64];
+    size_t tag = etm ? a->mac_len : 0, mte_mac = etm ? 0 : a->mac_len;
+    if (len < 16 + tag || (len - 16 - tag) == 0 || (len - 16 - tag) % 16 != 0)
+        return -1;
+    size_t n = len - 16 - tag;
+    if (etm) { /* RFC 7366 3: MAC first */
+        ref_header(macin, es, type, version, 16 + n);
+        memcpy(macin + 13, rec, 16 + n);
+        ref_hmac(a->digest, mac_key, a->mac_len, macin, 13 + 16 + n, mac);
+        if (memcmp(mac, rec + 16 + n, a->mac_len) != 0)
+            return -1;
+    }
+    if (ref_cbc_dir(a->cipher, enc_key, rec, rec + 16, n, out, 0) != 0)
+        return -1;
+    size_t pad = out[n - 1];
+    if (pad + 1 + mte_mac > n)
+        return -1;
+    for (size_t i = 0; i <= pad; i++)
+        if (out[n - 1 - i] != pad)
+            return -1;
+    size_t plain = n - pad - 1 - mte_mac;
+    if (!etm) {
+        ref_header(macin, es, type, version, plain);
+        memcpy(macin + 13, out, plain);
+        ref_hmac(a->digest, mac_key, a->mac_len, macin, 13 + plain, mac);
+        if (memcmp(mac, out + plain, a->mac_len) != 0)
+            return -1;
+    }
+    *out_len = plain;
+    return 0;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+/* Random decrypted fragments shaped to sit near the accept/reject line:
+ * a valid MAC for the plaintext length the last byte claims (or for the
+ * empty-pad reading when that claim does not fit), padding bytes right,
+ * or wrong in one random place, or random. The constant-time receiver
+ * and the plain one must agree on every verdict and plaintext. */
+static void test_random_against_plain_receiver(void)
+{
+    static uint8_t inside[600], rec[700], got[700], want[700];
+    int agree = 1, accepted = 0, refused = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        const struct alg_info *a = &algs[rng() % N_ALGS];
+        int etm = (int)(rng() & 1);
+        size_t mac = etm ? 0 : a->mac_len;
+        size_t min_blocks = (mac + 1 + 15) / 16;
+        size_t n = 16 * (min_blocks + rng() % 30);
+        for (size_t i = 0; i < n; i++)
+            inside[i] = (uint8_t)rng();
+        uint32_t shape = rng() % 8;
+        size_t pad = shape < 4 ? rng() % 256 : rng() % 20;
+        inside[n - 1] = (uint8_t)pad;
+        if (shape != 7 && pad + 1 <= n)
+            for (size_t i = 0; i <= pad && i < n; i++)
+                inside[n - 1 - i] = (uint8_t)pad;
+        if (shape == 5 && pad > 0)
+            inside[n - 1 - (1 + rng() % pad)] ^= (uint8_t)(1 + rng() % 255);
+        if (!etm) {
+            size_t plain = pad + 1 + mac <= n ? n - pad - 1 - mac : n - 1 - mac;
+            if (shape != 6)
+                ref_mte_mac(a, 7, 23, 0xfefd, inside, plain, NONE, inside + plain);
+        }
+        size_t len = ref_finish(a, etm, inside /* any IV */, 7, 23, 0xfefd, inside, n, NONE, rec);
+        if (shape == 6 && etm)
+            rec[rng() % len] ^= 0x40;
+        dtls_cbc rx;
+        CHECK(dtls_cbc_init(&rx, a->alg, enc_key, mac_key, 0, etm) == 0);
+        size_t got_len = 0, want_len = 0;
+        int r1 = dtls_cbc_open(&rx, 7, 23, 0xfefd, rec, len, got, &got_len);
+        int r2 = ref_open(a, etm, 7, 23, 0xfefd, rec, len, want, &want_len);
+        if (r1 != r2 || (r1 == 0 && (got_len != want_len || memcmp(got, want, got_len) != 0)))
+            agree = 0;
+        accepted += r1 == 0;
+        refused += r1 != 0;
+        dtls_cbc_cleanup(&rx);
+    }
+    CHECK(agree);
+    /* Both verdicts were exercised often. */
+    CHECK(accepted > 3000 && refused > 3000);
+}
+
 /* libcrypto's stitched AES-CBC-HMAC ciphers implement the TLS 1.1+
  * MAC-then-encrypt record themselves (the record mode libssl uses, with its
  * own constant-time check): an independent implementation to exchange
@@ -666,6 +768,7 @@ int main(void)
     test_bad_padding_and_mac();
     test_tamper_and_truncation();
     test_large();
+    test_random_against_plain_receiver();
     test_interop_with_libcrypto_tls_mode();
     if (hooked)
         test_no_allocation_per_record();
