@@ -17,8 +17,9 @@
  *     must equal p when i <= p, which is folded into a mask with branch-free
  *     compares; so is "p + 1 + MAC length <= n". Bad padding is treated as
  *     a zero-length pad (RFC 5246 6.2.3.2), so the MAC is still computed.
- *  2. MAC: HMAC's inner hash over header || plaintext, whose length L is
- *     secret but lies within 256 bytes of a public maximum. The blocks
+ *  2. MAC: HMAC's inner hash over header || plaintext (the header: the
+ *     caller's prefix, public, then the secret plaintext length), whose
+ *     length L is secret but lies within 256 bytes of a public maximum. The blocks
  *     wholly before the shortest possible message are hashed normally; every
  *     block from there to the last block of the longest possible message is
  *     built byte by byte with masks (message byte, the 0x80 terminator, zeros,
@@ -54,7 +55,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-enum { HDR_LEN = 13, MAX_PAD = 256 };
+enum { MAX_PAD = 256 };
 
 /* ---- constant-time masks: all ones for true, zero for false ---------- */
 
@@ -249,29 +250,29 @@ void dtls_cbc_cleanup(dtls_cbc *c)
 
 /* ---- record pieces --------------------------------------------------- */
 
-/* RFC 6347 4.1.2.1 (with RFC 5246 6.2.3.1): epoch||seq, type, version,
- * length. */
-static void make_header(uint8_t hdr[HDR_LEN], uint64_t epoch_seq, uint8_t type,
-                        uint16_t version, size_t len)
+/* The MAC input's header: the caller's prefix (public) and a 2-byte length
+ * (RFC 5246 6.2.3.1; secret while a MAC-then-encrypt record is opened). */
+struct mac_hdr {
+    uint8_t b[DTLS_CBC_MAX_PREFIX + 2];
+    size_t len;
+};
+
+static void hdr_make(struct mac_hdr *h, const uint8_t *prefix, size_t prefix_len, size_t len)
 {
-    for (int i = 7; i >= 0; i--) {
-        hdr[i] = (uint8_t)epoch_seq;
-        epoch_seq >>= 8;
-    }
-    hdr[8] = type;
-    hdr[9] = (uint8_t)(version >> 8);
-    hdr[10] = (uint8_t)version;
-    hdr[11] = (uint8_t)(len >> 8);
-    hdr[12] = (uint8_t)len;
+    if (prefix_len)
+        memcpy(h->b, prefix, prefix_len);
+    h->b[prefix_len] = (uint8_t)(len >> 8);
+    h->b[prefix_len + 1] = (uint8_t)len;
+    h->len = prefix_len + 2;
 }
 
 /* HMAC over hdr || a || b, all of public length. */
-static void mac_public(const dtls_cbc *c, const uint8_t hdr[HDR_LEN], const uint8_t *a,
+static void mac_public(const dtls_cbc *c, const struct mac_hdr *hdr, const uint8_t *a,
                        size_t a_len, const uint8_t *b, size_t b_len, uint8_t *mac)
 {
     uint8_t inner[DTLS_CBC_MAX_MAC];
     dtls_cbc_hash h = c->inner;
-    hash_update(c->mac_len, &h, hdr, HDR_LEN);
+    hash_update(c->mac_len, &h, hdr->b, hdr->len);
     hash_update(c->mac_len, &h, a, a_len);
     hash_update(c->mac_len, &h, b, b_len);
     hash_final(c->mac_len, &h, inner);
@@ -303,17 +304,23 @@ size_t dtls_cbc_sealed_len(const dtls_cbc *c, size_t in_len)
     return DTLS_CBC_BLOCK + inside + pad_total_for(inside) + (c->etm ? c->mac_len : 0);
 }
 
-int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_t epoch_seq,
-                          uint8_t type, uint16_t version, const uint8_t *in, size_t in_len,
-                          uint8_t *out, size_t *out_len)
+int dtls_cbc_seal_ad(dtls_cbc *c, const uint8_t *prefix, size_t prefix_len, const uint8_t *iv_in,
+                     const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-    uint8_t hdr[HDR_LEN];
+    struct mac_hdr hdr;
+    uint8_t iv[DTLS_CBC_BLOCK];
 
-    if (c->ctx == NULL || !c->encrypt || iv == NULL || out == NULL || (in == NULL && in_len) ||
-        in_len > 0xffff)
+    if (c->ctx == NULL || !c->encrypt || out == NULL || (in == NULL && in_len) ||
+        (prefix == NULL && prefix_len) || prefix_len > DTLS_CBC_MAX_PREFIX || in_len > 0xffff)
         return -1;
     size_t total = dtls_cbc_sealed_len(c, in_len);
     if (total > 0xffff) /* TLSCiphertext.length is a uint16 (RFC 5246 6.2.3) */
+        return -1;
+    /* RFC 5246 6.2.3.2: "The IV SHOULD be chosen at random, and MUST be
+     * unpredictable" (RFC 4346 6.2.3.2 for DTLS 1.0 alike). */
+    if (iv_in != NULL)
+        memcpy(iv, iv_in, sizeof iv);
+    else if (RAND_bytes(iv, sizeof iv) != 1)
         return -1;
     uint8_t *body = out + DTLS_CBC_BLOCK;
     size_t inside = in_len;
@@ -322,8 +329,8 @@ int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_
         memcpy(body, in, in_len);
     if (!c->etm) {
         /* RFC 5246 6.2.3.1: the MAC covers the plaintext's length. */
-        make_header(hdr, epoch_seq, type, version, in_len);
-        mac_public(c, hdr, in, in_len, NULL, 0, body + in_len);
+        hdr_make(&hdr, prefix, prefix_len, in_len);
+        mac_public(c, &hdr, in, in_len, NULL, 0, body + in_len);
         inside += c->mac_len;
     }
     size_t pad = pad_total_for(inside);
@@ -336,8 +343,8 @@ int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_
     if (c->etm) {
         /* RFC 7366 3: the MAC covers IV and ciphertext, and the length in
          * its header is theirs (the record's length less the MAC). */
-        make_header(hdr, epoch_seq, type, version, DTLS_CBC_BLOCK + inside);
-        mac_public(c, hdr, out, DTLS_CBC_BLOCK + inside, NULL, 0, body + inside);
+        hdr_make(&hdr, prefix, prefix_len, DTLS_CBC_BLOCK + inside);
+        mac_public(c, &hdr, out, DTLS_CBC_BLOCK + inside, NULL, 0, body + inside);
     }
     *out_len = total;
     return 0;
@@ -346,12 +353,9 @@ int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_
 int dtls_cbc_seal(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
                   const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-    uint8_t iv[DTLS_CBC_BLOCK];
-    /* RFC 5246 6.2.3.2: "The IV SHOULD be chosen at random, and MUST be
-     * unpredictable" (RFC 4346 6.2.3.2 for DTLS 1.0 alike). */
-    if (RAND_bytes(iv, sizeof iv) != 1)
-        return -1;
-    return dtls_cbc_seal_with_iv(c, iv, epoch_seq, type, version, in, in_len, out, out_len);
+    uint8_t prefix[DTLS_CBC_RECORD_PREFIX];
+    dtls_cbc_record_prefix(prefix, epoch_seq, type, version);
+    return dtls_cbc_seal_ad(c, prefix, sizeof prefix, NULL, in, in_len, out, out_len);
 }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -377,17 +381,17 @@ static size_t pad_check(const uint8_t *p, size_t n, size_t mac_len, size_t *good
 /* The inner-then-outer HMAC over hdr || p[0..plain_len), where plain_len is
  * secret and lies in [min_plain, max_plain] (public), computed with a fixed
  * sequence of compression calls (the file comment, step 2). hdr already
- * holds plain_len; p has n bytes. */
-static void mac_constant_time(const dtls_cbc *c, const uint8_t hdr[HDR_LEN], const uint8_t *p,
+ * holds plain_len (its length, hdr->len, is public); p has n bytes. */
+static void mac_constant_time(const dtls_cbc *c, const struct mac_hdr *hdr, const uint8_t *p,
                               size_t n, size_t plain_len, size_t min_plain, size_t max_plain,
                               uint8_t *mac)
 {
-    const size_t ml = c->mac_len, bs = c->hash_block;
+    const size_t ml = c->mac_len, bs = c->hash_block, hl = hdr->len;
     const size_t bs_shift = bs == 128 ? 7 : 6;
     const size_t lf = bs == 128 ? 16 : 8; /* the padding's bit-length field */
-    const size_t len = HDR_LEN + plain_len;                  /* secret */
-    const size_t first_var = (HDR_LEN + min_plain) >> bs_shift; /* public */
-    const size_t nblocks = (HDR_LEN + max_plain + 1 + lf + bs - 1) >> bs_shift;
+    const size_t len = hl + plain_len;                   /* secret */
+    const size_t first_var = (hl + min_plain) >> bs_shift; /* public */
+    const size_t nblocks = (hl + max_plain + 1 + lf + bs - 1) >> bs_shift;
     /* The 0x80 terminator lands in block len / bs; the bit length in the last
      * lf bytes of block (len + lf) / bs, the same block or the next. */
     const size_t block_b = (len + lf) >> bs_shift; /* holds the bit length */
@@ -397,10 +401,10 @@ static void mac_constant_time(const dtls_cbc *c, const uint8_t hdr[HDR_LEN], con
     dtls_cbc_hash h = c->inner;
 
     /* Blocks that are message for every possible length: hashed as usual. */
-    if (first_var) {
-        hash_update(ml, &h, hdr, HDR_LEN);
-        hash_update(ml, &h, p, (first_var << bs_shift) - HDR_LEN);
-    }
+    const size_t pre = first_var << bs_shift;
+    hash_update(ml, &h, hdr->b, pre < hl ? pre : hl);
+    if (pre > hl)
+        hash_update(ml, &h, p, pre - hl);
     /* The inner hash's message is K^ipad (one block) || hdr || plaintext. */
     uint64_t bits = (uint64_t)(bs + len) * 8;
     for (size_t k = 0; k < 8; k++)
@@ -410,7 +414,7 @@ static void mac_constant_time(const dtls_cbc *c, const uint8_t hdr[HDR_LEN], con
         size_t is_b = ct_eq(i, block_b);
         for (size_t j = 0; j < bs; j++) {
             size_t pos = (i << bs_shift) + j; /* public */
-            uint8_t b = pos < HDR_LEN ? hdr[pos] : pos - HDR_LEN < n ? p[pos - HDR_LEN] : 0;
+            uint8_t b = pos < hl ? hdr->b[pos] : pos - hl < n ? p[pos - hl] : 0;
             size_t past = ct_ge(pos, len), at = ct_eq(pos, len);
             b = (uint8_t)((b & ~past) | (0x80 & at));
             if (j >= bs - lf)
@@ -426,24 +430,26 @@ static void mac_constant_time(const dtls_cbc *c, const uint8_t hdr[HDR_LEN], con
     hash_final(ml, &h, mac);
     OPENSSL_cleanse(&h, sizeof h);
     OPENSSL_cleanse(&block, sizeof block);
+    OPENSSL_cleanse(bitlen, sizeof bitlen);
     OPENSSL_cleanse(cap, sizeof cap);
     OPENSSL_cleanse(inner, sizeof inner);
 }
 
 /* MAC-then-encrypt: p[0..n) is decrypted plaintext || MAC || padding. */
-static int open_mte(const dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
-                    uint8_t *p, size_t n, size_t *out_len)
+static int open_mte(const dtls_cbc *c, const uint8_t *prefix, size_t prefix_len, uint8_t *p,
+                    size_t n, size_t *out_len)
 {
     const size_t ml = c->mac_len;
     size_t good;
-    uint8_t hdr[HDR_LEN], want[DTLS_CBC_MAX_MAC], got[DTLS_CBC_MAX_MAC] = { 0 };
+    struct mac_hdr hdr;
+    uint8_t want[DTLS_CBC_MAX_MAC], got[DTLS_CBC_MAX_MAC] = { 0 };
 
     size_t plain_len = n - pad_check(p, n, ml, &good) - ml; /* secret */
     size_t max_plain = n - 1 - ml;
     size_t min_plain = n > MAX_PAD + ml ? n - MAX_PAD - ml : 0;
 
-    make_header(hdr, epoch_seq, type, version, plain_len);
-    mac_constant_time(c, hdr, p, n, plain_len, min_plain, max_plain, want);
+    hdr_make(&hdr, prefix, prefix_len, plain_len);
+    mac_constant_time(c, &hdr, p, n, plain_len, min_plain, max_plain, want);
     /* The received MAC, from whichever offset is the real one. */
     for (size_t at = min_plain; at <= max_plain; at++) {
         uint8_t m = (uint8_t)ct_eq(at, plain_len);
@@ -456,16 +462,18 @@ static int open_mte(const dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_
     good &= ct_is_zero(diff);
     OPENSSL_cleanse(want, sizeof want);
     OPENSSL_cleanse(got, sizeof got);
+    OPENSSL_cleanse(&hdr, sizeof hdr);
     if (!(good & 1))
         return -1;
     *out_len = plain_len;
     return 0;
 }
 
-int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
-                  const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+int dtls_cbc_open_ad(dtls_cbc *c, const uint8_t *prefix, size_t prefix_len, const uint8_t *in,
+                     size_t in_len, uint8_t *out, size_t *out_len)
 {
-    if (c->ctx == NULL || c->encrypt || in == NULL || out == NULL || in_len > 0xffff)
+    if (c->ctx == NULL || c->encrypt || in == NULL || out == NULL || in_len > 0xffff ||
+        (prefix == NULL && prefix_len) || prefix_len > DTLS_CBC_MAX_PREFIX)
         return -1;
     /* IV || ciphertext [|| MAC with Encrypt-then-MAC]: lengths are public. */
     size_t tag_len = c->etm ? c->mac_len : 0;
@@ -482,9 +490,10 @@ int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t versio
 
     if (c->etm) {
         /* RFC 7366 3: authenticate IV and ciphertext before decrypting. */
-        uint8_t hdr[HDR_LEN], want[DTLS_CBC_MAX_MAC];
-        make_header(hdr, epoch_seq, type, version, DTLS_CBC_BLOCK + ct_len);
-        mac_public(c, hdr, iv, DTLS_CBC_BLOCK, ct, ct_len, want);
+        struct mac_hdr hdr;
+        uint8_t want[DTLS_CBC_MAX_MAC];
+        hdr_make(&hdr, prefix, prefix_len, DTLS_CBC_BLOCK + ct_len);
+        mac_public(c, &hdr, iv, DTLS_CBC_BLOCK, ct, ct_len, want);
         int differs = CRYPTO_memcmp(want, tag, c->mac_len);
         OPENSSL_cleanse(want, sizeof want);
         if (differs)
@@ -503,7 +512,7 @@ int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t versio
         rc = (good & 1) ? 0 : -1;
         plain_len = ct_len - strip;
     } else {
-        rc = open_mte(c, epoch_seq, type, version, out, ct_len, &plain_len);
+        rc = open_mte(c, prefix, prefix_len, out, ct_len, &plain_len);
     }
     if (rc != 0) {
         OPENSSL_cleanse(out, ct_len);
@@ -514,4 +523,12 @@ int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t versio
     OPENSSL_cleanse(out + plain_len, ct_len - plain_len);
     *out_len = plain_len;
     return 0;
+}
+
+int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
+                  const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
+{
+    uint8_t prefix[DTLS_CBC_RECORD_PREFIX];
+    dtls_cbc_record_prefix(prefix, epoch_seq, type, version);
+    return dtls_cbc_open_ad(c, prefix, sizeof prefix, in, in_len, out, out_len);
 }

@@ -87,11 +87,6 @@ size_t dtls_cbc_sealed_len(const dtls_cbc *c, size_t in_len);
  * fresh random IV (RFC 5246 6.2.3.2: unpredictable). Returns 0 or -1. */
 int dtls_cbc_seal(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
                   const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
-/* The same with the IV given: for known-answer tests only, since a record
- * IV must be unpredictable to the peer's observers. */
-int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_t epoch_seq,
-                          uint8_t type, uint16_t version, const uint8_t *in, size_t in_len,
-                          uint8_t *out, size_t *out_len);
 /* Check and decrypt a record's fragment into out (room for in_len bytes;
  * out must not overlap in). Only out[0..*out_len) holds plaintext
  * afterwards. Returns 0, or -1 for a fragment of an impossible length, bad
@@ -99,5 +94,34 @@ int dtls_cbc_seal_with_iv(dtls_cbc *c, const uint8_t iv[DTLS_CBC_BLOCK], uint64_
  * DTLS drops the record, RFC 6347 4.1.2.7); out is wiped then. */
 int dtls_cbc_open(dtls_cbc *c, uint64_t epoch_seq, uint8_t type, uint16_t version,
                   const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+
+/* The MAC input is prefix || length (2) || data. For the records above the
+ * prefix is epoch||seq (8) || type || version (RFC 6347 4.1.2.1); a
+ * tls12_cid record (RFC 9146 5) has a longer one (seq_num_placeholder,
+ * tls12_cid, cid_length, tls12_cid, version, epoch, sequence number, CID),
+ * at most DTLS_CBC_MAX_PREFIX bytes with a 255-byte CID. */
+#define DTLS_CBC_RECORD_PREFIX 11
+#define DTLS_CBC_MAX_PREFIX (8 + 1 + 1 + 1 + 2 + 2 + 6 + 255)
+
+static inline void dtls_cbc_record_prefix(uint8_t p[DTLS_CBC_RECORD_PREFIX], uint64_t epoch_seq,
+                                          uint8_t type, uint16_t version)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)epoch_seq;
+        epoch_seq >>= 8;
+    }
+    p[8] = type;
+    p[9] = (uint8_t)(version >> 8);
+    p[10] = (uint8_t)version;
+}
+
+/* dtls_cbc_seal with the MAC prefix given; iv NULL draws a random one (a
+ * given IV is for known-answer tests only: record IVs must be
+ * unpredictable). */
+int dtls_cbc_seal_ad(dtls_cbc *c, const uint8_t *prefix, size_t prefix_len, const uint8_t *iv,
+                     const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+/* dtls_cbc_open with the MAC prefix given. */
+int dtls_cbc_open_ad(dtls_cbc *c, const uint8_t *prefix, size_t prefix_len, const uint8_t *in,
+                     size_t in_len, uint8_t *out, size_t *out_len);
 
 #endif

@@ -2,8 +2,11 @@
  * primitives (RFC 3602 and SP 800-38A AES-CBC, RFC 2202 and RFC 4231 HMAC),
  * records checked byte for byte against an independent construction
  * (one-shot EVP AES-CBC and HMAC on buffers laid out from the RFC text),
- * round trips at every padding length, every single-bit flip, bad padding,
- * bad MACs, truncation, and no allocation per record. */
+ * with the RFC 6347 MAC header and with longer (tls12_cid-sized) ones,
+ * round trips at every padding length and alignment, every single-bit flip,
+ * bad padding, bad MACs, truncation, random fragments judged against a
+ * plain receiver, records exchanged with libcrypto's own TLS record mode,
+ * and no allocation per record. */
 #include "cbc.h"
 #include "unit.h"
 
@@ -104,17 +107,43 @@ static void ref_header(uint8_t *h, uint64_t es, uint8_t type, uint16_t version, 
     h[12] = (uint8_t)len;
 }
 
+/* The MAC input's prefix (before its 2-byte length): epoch||seq || type ||
+ * version for an RFC 6347 record, longer with a CID (RFC 9146 5). */
+struct pfx {
+    uint8_t b[DTLS_CBC_MAX_PREFIX];
+    size_t len;
+};
+
+static struct pfx P(uint64_t es, uint8_t type, uint16_t version)
+{
+    struct pfx pf;
+    uint8_t h[13];
+    ref_header(h, es, type, version, 0);
+    memcpy(pf.b, h, 11);
+    pf.len = 11;
+    return pf;
+}
+
+/* prefix || length: the header the MAC covers. Returns its length. */
+static size_t ref_hdr(uint8_t *out, const struct pfx *pf, size_t len)
+{
+    memcpy(out, pf->b, pf->len);
+    out[pf->len] = (uint8_t)(len >> 8);
+    out[pf->len + 1] = (uint8_t)len;
+    return pf->len + 2;
+}
+
 enum corrupt { NONE, PAD_BYTE, MAC_BYTE, MAC_LENGTH };
 
 /* MAC-then-encrypt's MAC (RFC 5246 6.2.3.1): HMAC(seq || type || version
  * || length || content), over the wrong length for MAC_LENGTH. */
-static void ref_mte_mac(const struct alg_info *a, uint64_t es, uint8_t type, uint16_t version,
+static void ref_mte_mac(const struct alg_info *a, struct pfx pf,
                         const uint8_t *pt, size_t pt_len, enum corrupt bad, uint8_t *out)
 {
     static uint8_t macin[70000];
-    ref_header(macin, es, type, version, bad == MAC_LENGTH ? pt_len + 1 : pt_len);
-    memcpy(macin + 13, pt, pt_len);
-    CHECK(ref_hmac(a->digest, mac_key, a->mac_len, macin, 13 + pt_len, out) == a->mac_len);
+    size_t h = ref_hdr(macin, &pf, bad == MAC_LENGTH ? pt_len + 1 : pt_len);
+    memcpy(macin + h, pt, pt_len);
+    CHECK(ref_hmac(a->digest, mac_key, a->mac_len, macin, h + pt_len, out) == a->mac_len);
     if (bad == MAC_BYTE)
         out[0] ^= 0x20;
 }
@@ -122,15 +151,15 @@ static void ref_mte_mac(const struct alg_info *a, uint64_t es, uint8_t type, uin
 /* IV || AES-CBC(inside[0..n)), and with Encrypt-then-MAC its MAC
  * (RFC 7366 3: seq || type || version || length(IV + ciphertext) || IV ||
  * ciphertext), appended. Returns the fragment's length. */
-static size_t ref_finish(const struct alg_info *a, int etm, const uint8_t *iv, uint64_t es,
-                         uint8_t type, uint16_t version, const uint8_t *inside, size_t n,
+static size_t ref_finish(const struct alg_info *a, int etm, const uint8_t *iv, struct pfx pf,
+                         const uint8_t *inside, size_t n,
                          enum corrupt bad, uint8_t *out)
 {
     memcpy(out, iv, 16);
     CHECK(ref_cbc(a->cipher, enc_key, iv, inside, n, out + 16) == 0);
     n += 16;
     if (etm) {
-        ref_mte_mac(a, es, type, version, out, n, bad, out + n);
+        ref_mte_mac(a, pf, out, n, bad, out + n);
         n += a->mac_len;
     }
     return n;
@@ -140,15 +169,15 @@ static size_t ref_finish(const struct alg_info *a, int etm, const uint8_t *iv, u
  * (pad + 1 bytes of value pad; the caller makes the total block-aligned),
  * and optionally one thing wrong under a valid MAC (for PAD_BYTE) or a
  * wrong MAC. Returns its length. */
-static size_t ref_record(const struct alg_info *a, int etm, const uint8_t *iv, uint64_t es,
-                         uint8_t type, uint16_t version, const uint8_t *pt, size_t pt_len,
+static size_t ref_record(const struct alg_info *a, int etm, const uint8_t *iv, struct pfx pf,
+                         const uint8_t *pt, size_t pt_len,
                          size_t pad, enum corrupt bad, uint8_t *out)
 {
     static uint8_t inside[70000];
     size_t n = pt_len;
     memcpy(inside, pt, pt_len);
     if (!etm) {
-        ref_mte_mac(a, es, type, version, pt, pt_len, bad, inside + n);
+        ref_mte_mac(a, pf, pt, pt_len, bad, inside + n);
         n += a->mac_len;
     }
     /* RFC 5246 6.2.3.2: padding and padding_length, all of value pad. */
@@ -157,7 +186,7 @@ static size_t ref_record(const struct alg_info *a, int etm, const uint8_t *iv, u
         inside[n] ^= 0x01;
     n += pad + 1;
     CHECK(n % 16 == 0);
-    return ref_finish(a, etm, iv, es, type, version, inside, n, bad, out);
+    return ref_finish(a, etm, iv, pf, inside, n, bad, out);
 }
 
 /* The padding_length a sealer that pads minimally uses. */
@@ -230,8 +259,9 @@ static void test_record_known_answer(void)
         dtls_cbc tx, rx;
         CHECK(dtls_cbc_init(&tx, DTLS_CBC_AES_128_SHA256, k, mac_key, 1, etm) == 0);
         CHECK(dtls_cbc_init(&rx, DTLS_CBC_AES_128_SHA256, k, mac_key, 0, etm) == 0);
-        CHECK(dtls_cbc_seal_with_iv(&tx, iv, 0x0001000000000000ULL, 23, 0xfefd, pt, pl, rec,
-                                    &rec_len) == 0);
+        uint8_t prefix[DTLS_CBC_RECORD_PREFIX];
+        dtls_cbc_record_prefix(prefix, 0x0001000000000000ULL, 23, 0xfefd);
+        CHECK(dtls_cbc_seal_ad(&tx, prefix, sizeof prefix, iv, pt, pl, rec, &rec_len) == 0);
         /* 16 IV + 32 plaintext + (MAC 32 +) padding 16 (+ MAC 32). */
         CHECK(rec_len == 16 + 32 + 32 + 16);
         CHECK_MEM(rec, iv, 16);
@@ -302,7 +332,7 @@ static void test_against_independent(void)
                     size_t got_len = 0, back_len = 0;
                     static uint8_t back[1300];
                     CHECK(dtls_cbc_seal(&tx, seqs[s], type, v, pt, lens[l], got, &got_len) == 0);
-                    size_t want_len = ref_record(&algs[i], etm, got, seqs[s], type, v, pt, lens[l],
+                    size_t want_len = ref_record(&algs[i], etm, got, P(seqs[s], type, v), pt, lens[l],
                                                  min_pad(&algs[i], etm, lens[l]), NONE, want);
                     if (got_len != want_len || memcmp(got, want, want_len) != 0)
                         all_equal = 0;
@@ -342,7 +372,7 @@ static void test_every_padding_length(void)
             for (size_t len = 0; len <= 300; len += (len < 140 ? 1 : 23)) {
                 for (size_t pad = min_pad(&algs[i], etm, len); pad < 256; pad += 16) {
                     size_t back_len = 0;
-                    size_t n = ref_record(&algs[i], etm, iv, 77, 23, 0xfefd, pt, len, pad, NONE, rec);
+                    size_t n = ref_record(&algs[i], etm, iv, P(77, 23, 0xfefd), pt, len, pad, NONE, rec);
                     if (dtls_cbc_open(&rx, 77, 23, 0xfefd, rec, n, back, &back_len) != 0 ||
                         back_len != len || memcmp(back, pt, len) != 0)
                         ok = 0;
@@ -352,6 +382,95 @@ static void test_every_padding_length(void)
             CHECK(ok);
             CHECK(tried > 2000);
             dtls_cbc_cleanup(&tx);
+            dtls_cbc_cleanup(&rx);
+        }
+    }
+}
+
+/* MAC prefixes of other lengths (a tls12_cid record's, RFC 9146 5, up to a
+ * 255-byte CID, and none at all): byte for byte against the independent
+ * construction, opened, and refused under a prefix one byte different. */
+static void test_other_prefixes(void)
+{
+    static uint8_t pt[300], got[700], want[700], back[700];
+    static const uint8_t iv[16] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6 };
+    static const size_t pre_lens[] = { 0, 1, 21, 29, 50, 53, 62, 64, 100, 126, 127, 128, 200,
+                                       DTLS_CBC_MAX_PREFIX };
+    static const size_t lens[] = { 0, 5, 16, 47, 64, 200, 300 };
+    for (size_t i = 0; i < sizeof pt; i++)
+        pt[i] = (uint8_t)(i * 5 + 3);
+    for (size_t i = 0; i < N_ALGS; i++) {
+        for (int etm = 0; etm < 2; etm++) {
+            dtls_cbc tx, rx;
+            pair_init(&algs[i], etm, &tx, &rx);
+            int equal = 1, open = 1, refused = 1;
+            for (size_t p = 0; p < sizeof pre_lens / sizeof pre_lens[0]; p++) {
+                struct pfx pf;
+                pf.len = pre_lens[p];
+                for (size_t k = 0; k < pf.len; k++)
+                    pf.b[k] = (uint8_t)(0xff - k);
+                for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+                    size_t got_len = 0, back_len = 0;
+                    CHECK(dtls_cbc_seal_ad(&tx, pf.b, pf.len, iv, pt, lens[l], got, &got_len) == 0);
+                    size_t want_len = ref_record(&algs[i], etm, iv, pf, pt, lens[l],
+                                                 min_pad(&algs[i], etm, lens[l]), NONE, want);
+                    equal &= got_len == want_len && memcmp(got, want, want_len) == 0;
+                    open &= dtls_cbc_open_ad(&rx, pf.b, pf.len, got, got_len, back, &back_len) == 0 &&
+                            back_len == lens[l] && memcmp(back, pt, lens[l]) == 0;
+                    if (pf.len) {
+                        pf.b[pf.len - 1] ^= 1;
+                        refused &= dtls_cbc_open_ad(&rx, pf.b, pf.len, got, got_len, back,
+                                                    &back_len) == -1;
+                        pf.b[pf.len - 1] ^= 1;
+                        refused &= dtls_cbc_open_ad(&rx, pf.b, pf.len - 1, got, got_len, back,
+                                                    &back_len) == -1;
+                    }
+                }
+            }
+            CHECK(equal);
+            CHECK(open);
+            CHECK(refused);
+            /* Too long a prefix, or a missing one, is refused. */
+            uint8_t big[DTLS_CBC_MAX_PREFIX + 1] = { 0 };
+            size_t n;
+            CHECK(dtls_cbc_seal_ad(&tx, big, sizeof big, NULL, pt, 10, got, &n) == -1);
+            CHECK(dtls_cbc_seal_ad(&tx, NULL, 5, NULL, pt, 10, got, &n) == -1);
+            CHECK(dtls_cbc_seal_ad(&tx, NULL, 0, NULL, pt, 10, got, &n) == 0);
+            CHECK(dtls_cbc_open_ad(&rx, big, sizeof big, got, n, back, &n) == -1);
+            dtls_cbc_cleanup(&tx);
+            dtls_cbc_cleanup(&rx);
+        }
+    }
+}
+
+/* The longest padding (255, or as near as block alignment allows) puts the
+ * real message at the very start of the window the constant-time MAC
+ * scans; with every MAC prefix length from 0 to 140 the message's end
+ * falls at every offset of a hash block, so the window's edges are all
+ * exercised. */
+static void test_longest_padding_every_alignment(void)
+{
+    static uint8_t pt[100], rec[700], back[700];
+    static const uint8_t iv[16] = { 0 };
+    for (size_t i = 0; i < sizeof pt; i++)
+        pt[i] = (uint8_t)(i + 0x30);
+    for (size_t i = 0; i < N_ALGS; i++) {
+        for (int etm = 0; etm < 2; etm++) {
+            dtls_cbc rx;
+            CHECK(dtls_cbc_init(&rx, algs[i].alg, enc_key, mac_key, 0, etm) == 0);
+            int ok = 1;
+            for (size_t pl = 0; pl <= 140; pl++) {
+                struct pfx pf;
+                pf.len = pl;
+                memset(pf.b, 0xa5, pl);
+                for (size_t len = 0; len < sizeof pt; len++) {
+                    size_t pad = 255 - (len + (etm ? 0 : algs[i].mac_len)) % 16, back_len = 0;
+                    size_t n = ref_record(&algs[i], etm, iv, pf, pt, len, pad, NONE, rec);
+                    ok &= dtls_cbc_open_ad(&rx, pf.b, pf.len, rec, n, back, &back_len) == 0 &&
+                          back_len == len && memcmp(back, pt, len) == 0;
+                }
+            }
+            CHECK(ok);
             dtls_cbc_cleanup(&rx);
         }
     }
@@ -379,7 +498,7 @@ static void test_bad_padding_and_mac(void)
                     for (size_t b = 0; b < 3; b++) {
                         if (bads[b] == PAD_BYTE && pad == 0)
                             continue;
-                        size_t n = ref_record(a, etm, iv, 9, 23, 0xfefd, pt, len, pad, bads[b], rec);
+                        size_t n = ref_record(a, etm, iv, P(9, 23, 0xfefd), pt, len, pad, bads[b], rec);
                         if (dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, n, back, &back_len) != -1)
                             refused = 0;
                     }
@@ -391,13 +510,13 @@ static void test_bad_padding_and_mac(void)
              * length byte, and every byte different. */
             for (size_t k = 0; k < 2; k++) {
                 size_t len = 20, pad = min_pad(a, etm, len) + 16;
-                size_t n = ref_record(a, etm, iv, 9, 23, 0xfefd, pt, len, pad, NONE, rec);
+                size_t n = ref_record(a, etm, iv, P(9, 23, 0xfefd), pt, len, pad, NONE, rec);
                 CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, n, back, &back_len) == 0);
                 /* Rebuild with damaged padding under a valid MAC. */
                 size_t m = len;
                 memcpy(inside, pt, len);
                 if (!etm) {
-                    ref_mte_mac(a, 9, 23, 0xfefd, pt, len, NONE, inside + m);
+                    ref_mte_mac(a, P(9, 23, 0xfefd), pt, len, NONE, inside + m);
                     m += a->mac_len;
                 }
                 memset(inside + m, (int)pad, pad + 1);
@@ -406,7 +525,7 @@ static void test_bad_padding_and_mac(void)
                 else
                     for (size_t q = 0; q < pad; q++)
                         inside[m + q] = (uint8_t)q;
-                m = ref_finish(a, etm, iv, 9, 23, 0xfefd, inside, m + pad + 1, NONE, rec);
+                m = ref_finish(a, etm, iv, P(9, 23, 0xfefd), inside, m + pad + 1, NONE, rec);
                 CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, m, back, &back_len) == -1);
             }
 
@@ -418,7 +537,7 @@ static void test_bad_padding_and_mac(void)
                 size_t n = 64;                       /* decrypted length */
                 size_t claim = k == 0 ? 255 : n - mac; /* room is n - mac - 1 */
                 memset(inside, (int)claim, n);
-                size_t m = ref_finish(a, etm, iv, 9, 23, 0xfefd, inside, n, NONE, rec);
+                size_t m = ref_finish(a, etm, iv, P(9, 23, 0xfefd), inside, n, NONE, rec);
                 CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, m, back, &back_len) == -1);
             }
             /* MAC-then-encrypt: bad padding is MACed as if the pad were
@@ -427,19 +546,19 @@ static void test_bad_padding_and_mac(void)
             for (size_t x = 0; !etm && x < 256; x += 5) {
                 size_t len = 16 * 4 - 1 - a->mac_len; /* pt || MAC || one byte */
                 memcpy(inside, pt, len);
-                ref_mte_mac(a, 9, 23, 0xfefd, pt, len, NONE, inside + len);
+                ref_mte_mac(a, P(9, 23, 0xfefd), pt, len, NONE, inside + len);
                 inside[len + a->mac_len] = (uint8_t)x;
-                size_t m = ref_finish(a, etm, iv, 9, 23, 0xfefd, inside, 64, NONE, rec);
+                size_t m = ref_finish(a, etm, iv, P(9, 23, 0xfefd), inside, 64, NONE, rec);
                 CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, m, back, &back_len) == (x ? -1 : 0));
             }
             /* The receiver still works and out was wiped on failure. */
-            size_t n = ref_record(a, etm, iv, 9, 23, 0xfefd, pt, 10, min_pad(a, etm, 10), PAD_BYTE, rec);
+            size_t n = ref_record(a, etm, iv, P(9, 23, 0xfefd), pt, 10, min_pad(a, etm, 10), PAD_BYTE, rec);
             memset(back, 0xee, sizeof back);
             CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, n, back, &back_len) == -1);
             static const uint8_t zeros[64];
             CHECK_MEM(back, zeros, n - 16 - (etm ? a->mac_len : 0));
             CHECK(back[n - 16 - (etm ? a->mac_len : 0)] == 0xee);
-            n = ref_record(a, etm, iv, 9, 23, 0xfefd, pt, 10, min_pad(a, etm, 10), NONE, rec);
+            n = ref_record(a, etm, iv, P(9, 23, 0xfefd), pt, 10, min_pad(a, etm, 10), NONE, rec);
             CHECK(dtls_cbc_open(&rx, 9, 23, 0xfefd, rec, n, back, &back_len) == 0 && back_len == 10);
             dtls_cbc_cleanup(&tx);
             dtls_cbc_cleanup(&rx);
@@ -550,8 +669,8 @@ static void test_large(void)
 
 /* The receiver written straight from the RFC text, with early exits and
  * no care for timing: the verdict the constant-time one must reach. */
-static int ref_open(const struct alg_info *a, int etm, uint64_t es, uint8_t type, uint16_t version,
-                    const uint8_t *rec, size_t len, uint8_t *out, size_t *out_len)
+static int ref_open(const struct alg_info *a, int etm, struct pfx pf, const uint8_t *rec,
+                    size_t len, uint8_t *out, size_t *out_len)
 {
     static uint8_t macin[70000];
     uint8_t mac[64];
@@ -560,9 +679,9 @@ static int ref_open(const struct alg_info *a, int etm, uint64_t es, uint8_t type
         return -1;
     size_t n = len - 16 - tag;
     if (etm) { /* RFC 7366 3: MAC first */
-        ref_header(macin, es, type, version, 16 + n);
-        memcpy(macin + 13, rec, 16 + n);
-        ref_hmac(a->digest, mac_key, a->mac_len, macin, 13 + 16 + n, mac);
+        size_t h = ref_hdr(macin, &pf, 16 + n);
+        memcpy(macin + h, rec, 16 + n);
+        ref_hmac(a->digest, mac_key, a->mac_len, macin, h + 16 + n, mac);
         if (memcmp(mac, rec + 16 + n, a->mac_len) != 0)
             return -1;
     }
@@ -576,9 +695,9 @@ static int ref_open(const struct alg_info *a, int etm, uint64_t es, uint8_t type
             return -1;
     size_t plain = n - pad - 1 - mte_mac;
     if (!etm) {
-        ref_header(macin, es, type, version, plain);
-        memcpy(macin + 13, out, plain);
-        ref_hmac(a->digest, mac_key, a->mac_len, macin, 13 + plain, mac);
+        size_t h = ref_hdr(macin, &pf, plain);
+        memcpy(macin + h, out, plain);
+        ref_hmac(a->digest, mac_key, a->mac_len, macin, h + plain, mac);
         if (memcmp(mac, out + plain, a->mac_len) != 0)
             return -1;
     }
@@ -612,6 +731,14 @@ static void test_random_against_plain_receiver(void)
         size_t n = 16 * (min_blocks + rng() % 30);
         for (size_t i = 0; i < n; i++)
             inside[i] = (uint8_t)rng();
+        /* Half the time a tls12_cid-sized MAC prefix (RFC 9146 5) of any
+         * length up to a 255-byte CID, so the header spans hash blocks. */
+        struct pfx pf = P(7, 23, 0xfefd);
+        if (rng() & 1) {
+            pf.len = rng() % (DTLS_CBC_MAX_PREFIX + 1);
+            for (size_t i = 0; i < pf.len; i++)
+                pf.b[i] = (uint8_t)rng();
+        }
         uint32_t shape = rng() % 8;
         size_t pad = shape < 4 ? rng() % 256 : rng() % 20;
         inside[n - 1] = (uint8_t)pad;
@@ -623,16 +750,16 @@ static void test_random_against_plain_receiver(void)
         if (!etm) {
             size_t plain = pad + 1 + mac <= n ? n - pad - 1 - mac : n - 1 - mac;
             if (shape != 6)
-                ref_mte_mac(a, 7, 23, 0xfefd, inside, plain, NONE, inside + plain);
+                ref_mte_mac(a, pf, inside, plain, NONE, inside + plain);
         }
-        size_t len = ref_finish(a, etm, inside /* any IV */, 7, 23, 0xfefd, inside, n, NONE, rec);
+        size_t len = ref_finish(a, etm, inside /* any IV */, pf, inside, n, NONE, rec);
         if (shape == 6 && etm)
             rec[rng() % len] ^= 0x40;
         dtls_cbc rx;
         CHECK(dtls_cbc_init(&rx, a->alg, enc_key, mac_key, 0, etm) == 0);
         size_t got_len = 0, want_len = 0;
-        int r1 = dtls_cbc_open(&rx, 7, 23, 0xfefd, rec, len, got, &got_len);
-        int r2 = ref_open(a, etm, 7, 23, 0xfefd, rec, len, want, &want_len);
+        int r1 = dtls_cbc_open_ad(&rx, pf.b, pf.len, rec, len, got, &got_len);
+        int r2 = ref_open(a, etm, pf, rec, len, want, &want_len);
         if (r1 != r2 || (r1 == 0 && (got_len != want_len || memcmp(got, want, got_len) != 0)))
             agree = 0;
         accepted += r1 == 0;
@@ -766,6 +893,8 @@ int main(void)
     test_against_independent();
     test_every_padding_length();
     test_bad_padding_and_mac();
+    test_other_prefixes();
+    test_longest_padding_every_alignment();
     test_tamper_and_truncation();
     test_large();
     test_random_against_plain_receiver();
