@@ -119,3 +119,28 @@ const dtls_suite *const *dtls_suite_defaults(size_t *count)
     *count = N_DEFAULT;
     return DEFAULT_ORDER;
 }
+
+dtls_key_layout dtls_suite_key_layout(const dtls_suite *s)
+{
+    dtls_key_layout l = { 0, 0, 0, 0 };
+    if (s->cbc != DTLS_CBC_NONE) {
+        l.mac_len = dtls_cbc_mac_key_len(s->cbc);
+        l.key_len = dtls_cbc_key_len(s->cbc);
+    } else {
+        l.key_len = dtls_aead_key_len(s->aead);
+        l.iv_len = dtls_aead_fixed_iv_len(s->aead);
+    }
+    l.total = 2 * (l.mac_len + l.key_len + l.iv_len);
+    return l;
+}
+
+dtls_key_slices dtls_key_block_slices(const dtls_key_layout *l, const uint8_t *block,
+                                      int client_writer)
+{
+    size_t side = client_writer ? 0 : 1;
+    dtls_key_slices k;
+    k.mac_key = l->mac_len ? block + side * l->mac_len : NULL;
+    k.key = block + 2 * l->mac_len + side * l->key_len;
+    k.iv = l->iv_len ? block + 2 * (l->mac_len + l->key_len) + side * l->iv_len : NULL;
+    return k;
+}

@@ -53,6 +53,32 @@ static inline int dtls_suite_uses_ecdhe(const dtls_suite *s)
     return s->kx != DTLS_KX_PSK && s->kx != DTLS_KX_RSA;
 }
 
+/* The key block's layout (RFC 5246 6.3): client_write_MAC_key,
+ * server_write_MAC_key, client_write_key, server_write_key,
+ * client_write_IV, server_write_IV. AEAD suites have no MAC keys and a
+ * fixed IV (RFC 5288 3, RFC 7905 2); CBC suites have MAC keys and no IV
+ * (explicit per record: RFC 4346 6.3 dropped them, RFC 5246 6.3 derives
+ * IVs only for implicit nonces). */
+typedef struct dtls_key_layout {
+    size_t mac_len, key_len, iv_len;
+    size_t total; /* 2 * (mac_len + key_len + iv_len) */
+} dtls_key_layout;
+
+/* One writer's keys inside a derived key block. */
+typedef struct dtls_key_slices {
+    const uint8_t *mac_key; /* NULL when mac_len is 0 */
+    const uint8_t *key;
+    const uint8_t *iv;      /* NULL when iv_len is 0 */
+} dtls_key_slices;
+
+/* The largest key block of any suite (SHA-384 MAC keys and AES-256). */
+#define DTLS_MAX_KEY_BLOCK (2 * (48 + 32))
+
+dtls_key_layout dtls_suite_key_layout(const dtls_suite *s);
+/* The client's (client_writer set) or the server's write keys in block. */
+dtls_key_slices dtls_key_block_slices(const dtls_key_layout *l, const uint8_t *block,
+                                      int client_writer);
+
 #define DTLS_SCSV_RENEGOTIATION 0x00FF /* RFC 5746 3.3 */
 
 #endif

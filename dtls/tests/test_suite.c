@@ -104,10 +104,43 @@ static void test_ciphers_option_refuses_legacy(void)
     dtls_config_free(cfg);
 }
 
+/* Key block layouts (RFC 5246 6.3) for an AEAD suite, and CBC suites of
+ * each MAC, and where each writer's keys sit. */
+static void test_key_layout(void)
+{
+    static const struct { uint16_t id; size_t mac, key, iv; } cases[] = {
+        { 0xC02B, 0, 16, 4 },  { 0xC02C, 0, 32, 4 },  { 0xCCA8, 0, 32, 12 },
+        { 0x002F, 20, 16, 0 }, { 0xC014, 20, 32, 0 }, { 0x00AE, 32, 16, 0 },
+        { 0x003D, 32, 32, 0 }, { 0xC028, 48, 32, 0 },
+    };
+    uint8_t block[DTLS_MAX_KEY_BLOCK];
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dtls_key_layout l = dtls_suite_key_layout(dtls_suite_by_id(cases[i].id));
+        CHECK(l.mac_len == cases[i].mac && l.key_len == cases[i].key && l.iv_len == cases[i].iv);
+        CHECK(l.total == 2 * (cases[i].mac + cases[i].key + cases[i].iv));
+        CHECK(l.total <= DTLS_MAX_KEY_BLOCK);
+        dtls_key_slices c = dtls_key_block_slices(&l, block, 1);
+        dtls_key_slices s = dtls_key_block_slices(&l, block, 0);
+        size_t m = cases[i].mac, k = cases[i].key, v = cases[i].iv;
+        CHECK(m ? c.mac_key == block && s.mac_key == block + m : !c.mac_key && !s.mac_key);
+        CHECK(c.key == block + 2 * m && s.key == block + 2 * m + k);
+        CHECK(v ? c.iv == block + 2 * (m + k) && s.iv == block + 2 * (m + k) + v : !c.iv && !s.iv);
+    }
+    /* Every suite fits the largest block. */
+    for (uint32_t id = 0; id <= 0xffff; id++) {
+        const dtls_suite *s = dtls_suite_by_id((uint16_t)id);
+        if (s)
+            CHECK(dtls_suite_key_layout(s).total <= DTLS_MAX_KEY_BLOCK);
+    }
+}
+
 int main(void)
 {
     test_legacy_table();
     test_defaults_have_no_legacy();
     test_ciphers_option_refuses_legacy();
+    test_key_layout();
     return unit_report();
 }
