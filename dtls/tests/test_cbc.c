@@ -619,7 +619,16 @@ static void test_tamper_and_truncation(void)
             memcpy(m2, mac_key, 48);
             k2[0] ^= 1;
             CHECK(dtls_cbc_init(&other, algs[i].alg, k2, mac_key, 0, etm) == 0);
-            CHECK(dtls_cbc_open(&other, es, 23, 0xfefd, rec, rec_len, back, &back_len) == -1);
+            if (etm) {
+                /* The MAC (right key) covers the ciphertext, so only the
+                 * padding of the garbage stands in the way: 1 in 256 of
+                 * such records "open", never to the plaintext. Keys come
+                 * in pairs from one key block, so this cannot happen. */
+                int r = dtls_cbc_open(&other, es, 23, 0xfefd, rec, rec_len, back, &back_len);
+                CHECK(r == -1 || back_len != sizeof pt || memcmp(back, pt, sizeof pt) != 0);
+            } else {
+                CHECK(dtls_cbc_open(&other, es, 23, 0xfefd, rec, rec_len, back, &back_len) == -1);
+            }
             dtls_cbc_cleanup(&other);
             m2[algs[i].mac_len - 1] ^= 1;
             CHECK(dtls_cbc_init(&other, algs[i].alg, enc_key, m2, 0, etm) == 0);
