@@ -54,6 +54,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 enum { MAX_PAD = 256 };
 
@@ -119,6 +120,14 @@ size_t dtls_cbc_mac_key_len(dtls_cbc_alg alg)
 /* ---- the hash behind HMAC, by MAC length (20: SHA-1, 32: SHA-256, 48:
  * SHA-384) ------------------------------------------------------------- */
 
+/* The low-level state: copied by value (no allocation) and driven block by
+ * block (the constant-time MAC). */
+typedef union dtls_cbc_hash {
+    SHA_CTX sha1;
+    SHA256_CTX sha256;
+    SHA512_CTX sha512;
+} dtls_cbc_hash;
+
 static void hash_init(size_t mac_len, dtls_cbc_hash *h)
 {
     if (mac_len == 20)
@@ -180,6 +189,44 @@ static void hash_capture(size_t mac_len, const dtls_cbc_hash *h, uint64_t cap[8]
     }
 }
 
+/* The chaining value after exactly one block (the padded HMAC key), all
+ * eight words for SHA-384 too. */
+static void hash_save(size_t mac_len, const dtls_cbc_hash *h, uint64_t cv[8])
+{
+    memset(cv, 0, 8 * sizeof cv[0]);
+    if (mac_len == 48) {
+        for (int i = 0; i < 8; i++)
+            cv[i] = h->sha512.h[i];
+    } else {
+        hash_capture(mac_len, h, cv, ~(size_t)0);
+    }
+}
+
+/* A state as it stood after that one block: its chaining value, a bit
+ * count of one block, nothing buffered (the counters of sha.h's structs
+ * count bits, low word first). Cheaper to keep than the whole state, and
+ * exactly what hashing the block again would give. */
+static void hash_resume(size_t mac_len, dtls_cbc_hash *h, const uint64_t cv[8], size_t block)
+{
+    hash_init(mac_len, h);
+    if (mac_len == 20) {
+        h->sha1.h0 = (SHA_LONG)cv[0];
+        h->sha1.h1 = (SHA_LONG)cv[1];
+        h->sha1.h2 = (SHA_LONG)cv[2];
+        h->sha1.h3 = (SHA_LONG)cv[3];
+        h->sha1.h4 = (SHA_LONG)cv[4];
+        h->sha1.Nl = (SHA_LONG)(block * 8);
+    } else if (mac_len == 32) {
+        for (int i = 0; i < 8; i++)
+            h->sha256.h[i] = (SHA_LONG)cv[i];
+        h->sha256.Nl = (SHA_LONG)(block * 8);
+    } else {
+        for (int i = 0; i < 8; i++)
+            h->sha512.h[i] = cv[i];
+        h->sha512.Nl = (SHA_LONG64)(block * 8);
+    }
+}
+
 /* The digest from captured chaining values: big-endian words, 32-bit for
  * SHA-1 and SHA-256, 64-bit for SHA-384 (its first six). */
 static void hash_words_out(size_t mac_len, const uint64_t cap[8], uint8_t *out)
@@ -227,10 +274,14 @@ int dtls_cbc_init(dtls_cbc *c, dtls_cbc_alg alg, const uint8_t *enc_key,
         ipad[k] ^= mac_key[k];
         opad[k] ^= mac_key[k];
     }
-    hash_init(c->mac_len, &c->inner);
-    hash_update(c->mac_len, &c->inner, ipad, c->hash_block);
-    hash_init(c->mac_len, &c->outer);
-    hash_update(c->mac_len, &c->outer, opad, c->hash_block);
+    dtls_cbc_hash h;
+    hash_init(c->mac_len, &h);
+    hash_update(c->mac_len, &h, ipad, c->hash_block);
+    hash_save(c->mac_len, &h, c->inner);
+    hash_init(c->mac_len, &h);
+    hash_update(c->mac_len, &h, opad, c->hash_block);
+    hash_save(c->mac_len, &h, c->outer);
+    OPENSSL_cleanse(&h, sizeof h);
     OPENSSL_cleanse(ipad, sizeof ipad);
     OPENSSL_cleanse(opad, sizeof opad);
     return 0;
@@ -271,12 +322,13 @@ static void mac_public(const dtls_cbc *c, const struct mac_hdr *hdr, const uint8
                        size_t a_len, const uint8_t *b, size_t b_len, uint8_t *mac)
 {
     uint8_t inner[DTLS_CBC_MAX_MAC];
-    dtls_cbc_hash h = c->inner;
+    dtls_cbc_hash h;
+    hash_resume(c->mac_len, &h, c->inner, c->hash_block);
     hash_update(c->mac_len, &h, hdr->b, hdr->len);
     hash_update(c->mac_len, &h, a, a_len);
     hash_update(c->mac_len, &h, b, b_len);
     hash_final(c->mac_len, &h, inner);
-    h = c->outer;
+    hash_resume(c->mac_len, &h, c->outer, c->hash_block);
     hash_update(c->mac_len, &h, inner, c->mac_len);
     hash_final(c->mac_len, &h, mac);
     OPENSSL_cleanse(&h, sizeof h);
@@ -398,7 +450,8 @@ static void mac_constant_time(const dtls_cbc *c, const struct mac_hdr *hdr, cons
     uint8_t bitlen[16] = { 0 }, inner[DTLS_CBC_MAX_MAC];
     uint64_t cap[8] = { 0 };
     union { uint64_t align; uint8_t b[128]; } block;
-    dtls_cbc_hash h = c->inner;
+    dtls_cbc_hash h;
+    hash_resume(ml, &h, c->inner, bs);
 
     /* Blocks that are message for every possible length: hashed as usual. */
     const size_t pre = first_var << bs_shift;
@@ -425,7 +478,7 @@ static void mac_constant_time(const dtls_cbc *c, const struct mac_hdr *hdr, cons
         hash_capture(ml, &h, cap, is_b);
     }
     hash_words_out(ml, cap, inner);
-    h = c->outer;
+    hash_resume(ml, &h, c->outer, bs);
     hash_update(ml, &h, inner, ml);
     hash_final(ml, &h, mac);
     OPENSSL_cleanse(&h, sizeof h);

@@ -27,7 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 typedef enum {
     DTLS_CBC_NONE = 0,
@@ -41,14 +40,6 @@ typedef enum {
 #define DTLS_CBC_BLOCK 16       /* AES block, record IV and padding unit */
 #define DTLS_CBC_MAX_MAC 48     /* HMAC-SHA384 */
 
-/* HMAC's hash, kept as the low-level state so that it can be copied by
- * value (no allocation) and driven block by block (the constant-time MAC). */
-typedef union dtls_cbc_hash {
-    SHA_CTX sha1;
-    SHA256_CTX sha256;
-    SHA512_CTX sha512;
-} dtls_cbc_hash;
-
 typedef struct dtls_cbc {
     EVP_CIPHER_CTX *ctx;
     dtls_cbc_alg alg;
@@ -57,8 +48,10 @@ typedef struct dtls_cbc {
     uint8_t hash_block; /* 64, or 128 for SHA-384 */
     int encrypt;
     int etm;            /* Encrypt-then-MAC negotiated (RFC 7366) */
-    dtls_cbc_hash inner; /* after hashing K ^ ipad (RFC 2104 2) */
-    dtls_cbc_hash outer; /* after hashing K ^ opad */
+    /* HMAC's key as the hash's chaining values after one block of K ^ ipad
+     * and of K ^ opad (RFC 2104 2): every record resumes from them. */
+    uint64_t inner[8];
+    uint64_t outer[8];
 } dtls_cbc;
 
 /* Sizes from the key block for alg (RFC 5246 6.3); 0 for an unknown alg. */
