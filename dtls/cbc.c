@@ -19,15 +19,16 @@
  *     a zero-length pad (RFC 5246 6.2.3.2), so the MAC is still computed.
  *  2. MAC: HMAC's inner hash over header || plaintext (the header: the
  *     caller's prefix, public, then the secret plaintext length), whose
- *     length L is secret but lies within 256 bytes of a public maximum. The blocks
- *     wholly before the shortest possible message are hashed normally; every
- *     block from there to the last block of the longest possible message is
- *     built byte by byte with masks (message byte, the 0x80 terminator, zeros,
- *     or the bit length in the block where it belongs for L) and run through
- *     the hash's compression function (SHA*_Transform). The chaining value
- *     after the block that ends the real message is kept with a mask. So the
- *     number of compression calls and every memory address touched depend
- *     on n only. The outer hash is over fixed-length data.
+ *     length L is secret but lies within 256 bytes of a public maximum.
+ *     The blocks wholly before the shortest possible message are hashed
+ *     normally; every block from there to the last block of the longest
+ *     possible message is built byte by byte with masks (message byte, the
+ *     0x80 terminator, zeros, or the bit length in the block where it
+ *     belongs for L) and run through the hash's compression function
+ *     (SHA*_Transform). The chaining value after the block that ends the
+ *     real message is kept with a mask. So the number of compression calls
+ *     and every memory address touched depend on n (and the prefix length)
+ *     only. The outer hash is over fixed-length data.
  *  3. The received MAC sits at a secret offset: it is gathered by visiting
  *     every possible offset (at most 256) and keeping, with a mask, the
  *     bytes of the right one; then compared with an OR of XORs.
