@@ -8,6 +8,7 @@
  * plain receiver, records exchanged with libcrypto's own TLS record mode,
  * and no allocation per record. */
 #include "cbc.h"
+#include "cbc_ref.h"
 #include "unit.h"
 
 #include <openssl/crypto.h>
@@ -38,20 +39,6 @@ static void count_free(void *p, const char *file, int line)
 
 /* ---- the independent construction ------------------------------------- */
 
-struct alg_info {
-    dtls_cbc_alg alg;
-    const char *cipher, *digest;
-    size_t key_len, mac_len;
-};
-
-static const struct alg_info algs[] = {
-    { DTLS_CBC_AES_128_SHA1, "AES-128-CBC", "SHA1", 16, 20 },
-    { DTLS_CBC_AES_256_SHA1, "AES-256-CBC", "SHA1", 32, 20 },
-    { DTLS_CBC_AES_128_SHA256, "AES-128-CBC", "SHA256", 16, 32 },
-    { DTLS_CBC_AES_256_SHA256, "AES-256-CBC", "SHA256", 32, 32 },
-    { DTLS_CBC_AES_256_SHA384, "AES-256-CBC", "SHA384", 32, 48 },
-};
-#define N_ALGS (sizeof algs / sizeof algs[0])
 
 static uint8_t enc_key[32], mac_key[48];
 
@@ -63,36 +50,10 @@ static void keys_make(void)
         mac_key[i] = (uint8_t)(0x11 * (i + 1));
 }
 
-/* Plain AES-CBC, no padding, on a fresh context; decrypts when !encrypt. */
-static int ref_cbc_dir(const char *cipher, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
-                       size_t len, uint8_t *out, int encrypt)
-{
-    EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, cipher, NULL);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n = 0, f = 0;
-    int ok = c && ctx && EVP_CipherInit_ex(ctx, c, NULL, key, iv, encrypt) &&
-             EVP_CIPHER_CTX_set_padding(ctx, 0) &&
-             EVP_CipherUpdate(ctx, out, &n, in, (int)len) &&
-             EVP_CipherFinal_ex(ctx, out + n, &f) && (size_t)(n + f) == len;
-    EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(c);
-    return ok ? 0 : -1;
-}
-
 static int ref_cbc(const char *cipher, const uint8_t *key, const uint8_t *iv, const uint8_t *in,
                    size_t len, uint8_t *out)
 {
     return ref_cbc_dir(cipher, key, iv, in, len, out, 1);
-}
-
-/* One-shot HMAC through EVP_Q_mac. */
-static size_t ref_hmac(const char *digest, const uint8_t *key, size_t key_len, const uint8_t *data,
-                       size_t len, uint8_t *out)
-{
-    size_t out_len = 0;
-    if (EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, key_len, data, len, out, 64, &out_len) == NULL)
-        return 0;
-    return out_len;
 }
 
 /* RFC 6347 4.1.2.1: epoch||seq (8) || type || version || length. */
@@ -107,13 +68,6 @@ static void ref_header(uint8_t *h, uint64_t es, uint8_t type, uint16_t version, 
     h[12] = (uint8_t)len;
 }
 
-/* The MAC input's prefix (before its 2-byte length): epoch||seq || type ||
- * version for an RFC 6347 record, longer with a CID (RFC 9146 5). */
-struct pfx {
-    uint8_t b[DTLS_CBC_MAX_PREFIX];
-    size_t len;
-};
-
 static struct pfx P(uint64_t es, uint8_t type, uint16_t version)
 {
     struct pfx pf;
@@ -124,15 +78,6 @@ static struct pfx P(uint64_t es, uint8_t type, uint16_t version)
     return pf;
 }
 
-/* prefix || length: the header the MAC covers. Returns its length. */
-static size_t ref_hdr(uint8_t *out, const struct pfx *pf, size_t len)
-{
-    memcpy(out, pf->b, pf->len);
-    out[pf->len] = (uint8_t)(len >> 8);
-    out[pf->len + 1] = (uint8_t)len;
-    return pf->len + 2;
-}
-
 enum corrupt { NONE, PAD_BYTE, MAC_BYTE, MAC_LENGTH };
 
 /* MAC-then-encrypt's MAC (RFC 5246 6.2.3.1): HMAC(seq || type || version
@@ -140,10 +85,8 @@ enum corrupt { NONE, PAD_BYTE, MAC_BYTE, MAC_LENGTH };
 static void ref_mte_mac(const struct alg_info *a, struct pfx pf,
                         const uint8_t *pt, size_t pt_len, enum corrupt bad, uint8_t *out)
 {
-    static uint8_t macin[70000];
-    size_t h = ref_hdr(macin, &pf, bad == MAC_LENGTH ? pt_len + 1 : pt_len);
-    memcpy(macin + h, pt, pt_len);
-    CHECK(ref_hmac(a->digest, mac_key, a->mac_len, macin, h + pt_len, out) == a->mac_len);
+    CHECK(ref_record_mac(a, mac_key, &pf, bad == MAC_LENGTH ? pt_len + 1 : pt_len, pt, pt_len,
+                         out) == 0);
     if (bad == MAC_BYTE)
         out[0] ^= 0x20;
 }
@@ -676,44 +619,6 @@ static void test_large(void)
     }
 }
 
-/* The receiver written straight from the RFC text, with early exits and
- * no care for timing: the verdict the constant-time one must reach. */
-static int ref_open(const struct alg_info *a, int etm, struct pfx pf, const uint8_t *rec,
-                    size_t len, uint8_t *out, size_t *out_len)
-{
-    static uint8_t macin[70000];
-    uint8_t mac[64];
-    size_t tag = etm ? a->mac_len : 0, mte_mac = etm ? 0 : a->mac_len;
-    if (len < 16 + tag || (len - 16 - tag) == 0 || (len - 16 - tag) % 16 != 0)
-        return -1;
-    size_t n = len - 16 - tag;
-    if (etm) { /* RFC 7366 3: MAC first */
-        size_t h = ref_hdr(macin, &pf, 16 + n);
-        memcpy(macin + h, rec, 16 + n);
-        ref_hmac(a->digest, mac_key, a->mac_len, macin, h + 16 + n, mac);
-        if (memcmp(mac, rec + 16 + n, a->mac_len) != 0)
-            return -1;
-    }
-    if (ref_cbc_dir(a->cipher, enc_key, rec, rec + 16, n, out, 0) != 0)
-        return -1;
-    size_t pad = out[n - 1];
-    if (pad + 1 + mte_mac > n)
-        return -1;
-    for (size_t i = 0; i <= pad; i++)
-        if (out[n - 1 - i] != pad)
-            return -1;
-    size_t plain = n - pad - 1 - mte_mac;
-    if (!etm) {
-        size_t h = ref_hdr(macin, &pf, plain);
-        memcpy(macin + h, out, plain);
-        ref_hmac(a->digest, mac_key, a->mac_len, macin, h + plain, mac);
-        if (memcmp(mac, out + plain, a->mac_len) != 0)
-            return -1;
-    }
-    *out_len = plain;
-    return 0;
-}
-
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint32_t rng(void)
 {
@@ -768,7 +673,7 @@ static void test_random_against_plain_receiver(void)
         CHECK(dtls_cbc_init(&rx, a->alg, enc_key, mac_key, 0, etm) == 0);
         size_t got_len = 0, want_len = 0;
         int r1 = dtls_cbc_open_ad(&rx, pf.b, pf.len, rec, len, got, &got_len);
-        int r2 = ref_open(a, etm, pf, rec, len, want, &want_len);
+        int r2 = cbc_ref_open(a, etm, enc_key, mac_key, &pf, rec, len, want, &want_len);
         if (r1 != r2 || (r1 == 0 && (got_len != want_len || memcmp(got, want, got_len) != 0)))
             agree = 0;
         accepted += r1 == 0;
