@@ -199,7 +199,11 @@ int dtls_rsa_premaster_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
      * separator at 48 bytes from the end and the version bytes are checked
      * with masks, and on any failure the output is libcrypto's own random
      * 48 bytes, with success returned. It refuses outright only on public
-     * facts (a ciphertext longer than the modulus, or not below it). */
+     * facts (a ciphertext longer than the modulus, or not below it). Pad
+     * mode "pkcs1" with the version parameter is not that: OpenSSL 3.0
+     * still fails such a decryption visibly on a bad block (checked on
+     * 3.0.19); only RSA_PKCS1_WITH_TLS_PADDING, which has no name string,
+     * selects the TLS check. */
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad_mode),
         OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &version),
