@@ -91,7 +91,24 @@ int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
         set_err(err, errlen, "out of memory");
         return DTLS_ERR_INTERNAL;
     }
-    return dtls_store_add_pem(cfg->ca, pem, len, err, errlen) > 0 ? DTLS_OK : DTLS_ERR_ARG;
+    if (dtls_store_add_pem(cfg->ca, pem, len, err, errlen) <= 0)
+        return DTLS_ERR_ARG;
+    /* ca_digest = SHA-256(ca_digest || pem): names the CA set. */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned n = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+              && EVP_DigestUpdate(md, cfg->ca_digest, sizeof cfg->ca_digest) == 1
+              && EVP_DigestUpdate(md, pem, len) == 1
+              && EVP_DigestFinal_ex(md, cfg->ca_digest, &n) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+void config_auth_context(const dtls_config *cfg, uint8_t out[8])
+{
+    memcpy(out, cfg->ca_digest, 6);
+    out[6] = cfg->request_cert;
+    out[7] = cfg->require_cert;
 }
 
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify) { cfg->verify_peer = verify != 0; }
