@@ -5,6 +5,7 @@
  * its userdata and its connection are gone. A closed socket's send is
  * nil, "socket is closed", never a crash.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,10 +150,12 @@ void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn)
 {
     if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 6))
         return;
+    /* The socket is the listeners' first argument: inside
+     * `local client = dtls.connect(..., function(socket) ... end)` the
+     * local is not assigned yet when a callback could name it. */
     lua_rawgeti(lb->L, LUA_REGISTRYINDEX, sock->self_ref);
     lb_socket_fill_secure_fields(lb->L, -1, conn);
-    lua_pop(lb->L, 1);
-    lb_emit(lb, sock->self_ref, "secureConnect", 0, lb_socket_error_target(sock),
+    lb_emit(lb, sock->self_ref, "secureConnect", 1, lb_socket_error_target(sock),
             "a 'secureConnect' listener");
 }
 
@@ -232,43 +235,76 @@ static void start_handshake(void *a, intptr_t ref, int status)
         rt_conn_start_handshake(sock->conn);
 }
 
+/* connect(port, address, type, options): a copy of options with the three
+ * positional values added, left on the stack. Naming one of them in the
+ * table too is refused: which one was meant? */
+static int options_with_target(lua_State *L, int idx, lua_Integer port, const char *address,
+                               const char *type, char *err, size_t errlen)
+{
+    static const char *const positional[] = { "port", "address", "type" };
+    for (int i = 0; i < 3; i++) {
+        bool given = lua_getfield(L, idx, positional[i]) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (given) {
+            snprintf(err, errlen, "%s: given as an argument of connect; leave it out of the "
+                     "options table", positional[i]);
+            return -1;
+        }
+    }
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pushinteger(L, port);
+    lua_setfield(L, -2, "port");
+    lua_pushstring(L, address);
+    lua_setfield(L, -2, "address");
+    lua_pushstring(L, type);
+    lua_setfield(L, -2, "type");
+    return 0;
+}
+
 int lb_connect(lua_State *L)
 {
     lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
     lb_options opt;
     char err[256] = "";
-    int cb = 0;
-    if (lua_type(L, 1) == LUA_TTABLE) {
-        if (!lua_isnoneornil(L, 2)) {
-            luaL_checktype(L, 2, LUA_TFUNCTION);
-            cb = 2;
-        }
-        if (lb_read_options(L, 1, false, &opt, err, sizeof err) != 0) {
+    int cb = 0, options = 1;
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        /* node-dtls: connect(port, address, type[, options][, callback]) */
+        lua_Integer port = luaL_checkinteger(L, 1);
+        const char *address = luaL_checkstring(L, 2);
+        const char *type = luaL_checkstring(L, 3);
+        if (port < 1 || port > 65535)
+            return luaL_argerror(L, 1, "port out of range (1-65535)");
+        bool has_options = lua_type(L, 4) == LUA_TTABLE;
+        if (!has_options && !lua_isnoneornil(L, 4) && lua_type(L, 4) != LUA_TFUNCTION)
+            return luaL_typeerror(L, 4, "options table or callback");
+        cb = has_options ? 5 : 4;
+        lua_settop(L, 5);
+        if (!has_options)
+            lua_newtable(L); /* at 6: no options */
+        if (options_with_target(L, has_options ? 4 : 6, port, address, type, err,
+                                sizeof err) != 0) {
             lua_pushnil(L);
             lua_pushstring(L, err);
             return 2;
         }
+        options = lua_gettop(L);
     } else {
-        /* node-dtls: connect(port, address, type[, callback]) */
-        lua_Integer port = luaL_checkinteger(L, 1);
-        const char *address = luaL_checkstring(L, 2);
-        const char *type = luaL_checkstring(L, 3);
-        if (!lua_isnoneornil(L, 4)) {
-            luaL_checktype(L, 4, LUA_TFUNCTION);
-            cb = 4;
-        }
-        memset(&opt, 0, sizeof opt);
-        rt_tls_options_init(&opt.tls);
-        opt.family = lb_family_from_type(type);
-        if (opt.family == 0) {
-            lua_pushnil(L);
-            lua_pushstring(L, "type: must be \"udp4\" or \"udp6\"");
-            return 2;
-        }
-        if (port < 1 || port > 65535)
-            return luaL_argerror(L, 1, "port out of range (1-65535)");
-        opt.port = (int)port;
-        opt.address = address;
+        cb = 2;
+    }
+    if (lua_isnoneornil(L, cb))
+        cb = 0;
+    else
+        luaL_checktype(L, cb, LUA_TFUNCTION);
+    if (lb_read_options(L, options, false, &opt, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
     }
     lb_socket *sock = push_socket(L, lb);
     if (sock == NULL)

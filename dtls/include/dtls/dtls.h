@@ -135,6 +135,10 @@ int dtls_config_set_key_pem(dtls_config *cfg, const char *pem, size_t len,
 /* Trusted roots for verifying the peer. */
 int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
                            char *err, size_t errlen);
+/* Adds the system's trust anchors: OpenSSL's default CA file and directory,
+ * or the files SSL_CERT_FILE and SSL_CERT_DIR name. The one engine call that
+ * reads files (through libcrypto); hosts make it while building a config. */
+int dtls_config_add_default_ca(dtls_config *cfg, char *err, size_t errlen);
 /* Client: verify the server's chain and name (default on).
  * Server: request a client certificate (request) and fail without one
  * (require). */
