@@ -64,6 +64,31 @@ static void make_arg_table(lua_State *L, int argc, char **argv, int script)
     lua_setglobal(L, "arg");
 }
 
+/* The script's own directory comes first on package.path, so a script
+ * finds the modules beside it (scripts/coap-hello.lua requires "coap")
+ * from any working directory. */
+static void add_script_dir_to_path(lua_State *L, const char *script)
+{
+    const char *slash = strrchr(script, '/');
+    lua_getglobal(L, "package");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (slash == NULL)
+        lua_pushliteral(L, ".");
+    else if (slash == script)
+        lua_pushliteral(L, ""); /* "/script.lua": "/?.lua" */
+    else
+        lua_pushlstring(L, script, (size_t)(slash - script));
+    const char *dir = lua_tostring(L, -1);
+    lua_getfield(L, -2, "path");
+    const char *old = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, old ? old : "");
+    lua_setfield(L, -4, "path");
+    lua_pop(L, 3);
+}
+
 static int run_script(lua_State *L, const char *path, int nargs_from, int argc, char **argv)
 {
     lua_pushcfunction(L, traceback_handler);
@@ -130,6 +155,7 @@ int main(int argc, char **argv)
     lua_setfield(L, -2, "dtls");
     lua_pop(L, 1);
     make_arg_table(L, argc, argv, script);
+    add_script_dir_to_path(L, argv[script]);
 
     int status = run_script(L, argv[script], script + 1, argc, argv);
     if (status == 0 && ldtls_host_run(L) != 0)
