@@ -10,7 +10,7 @@
 
 static lb_server *check_server(lua_State *L, int idx)
 {
-    lb_server **box = luaL_checkudata(L, idx, LB_SERVER_MT);
+    lb_server **box = idx == 1 ? lb_check_self(L, LB_SERVER_MT, "server") : luaL_checkudata(L, idx, LB_SERVER_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "server already collected");
     return *box;
@@ -54,9 +54,8 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
 {
     lb_server *srv = host;
     lb_socket *sock = rt_conn_user(conn);
-    (void)err;
     if (sock) {
-        lb_socket_error(sock->lb, sock, msg);
+        lb_socket_error(sock->lb, sock, conn, err, msg);
         return;
     }
     /* No socket yet: the handshake failed. Tell the server, node's
@@ -67,7 +66,13 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
     lua_State *L = lb->L;
     if (!lua_checkstack(L, 4))
         return;
-    lua_pushstring(L, msg);
+    lb_push_error(L, conn, err, msg);
+    if (srv->refused_conn == conn && srv->refused_identity_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, srv->refused_identity_ref);
+        lua_setfield(L, -2, "identity");
+    }
+    srv->refused_conn = NULL;
+    lb_unref(L, &srv->refused_identity_ref);
     lb_push_peer(L, conn);
     lb_emit(lb, srv->self_ref, "clientError", 2, srv->self_ref, "a 'clientError' listener");
 }
@@ -124,6 +129,13 @@ static int on_psk_lookup(void *host, rt_conn *conn, const uint8_t *identity, siz
                luaL_typename(L, -1));
         rc = -2;
     }
+    if (rc < 0) {
+        /* The handshake fails next: clientError names the identity. */
+        lb_unref(L, &srv->refused_identity_ref);
+        lua_pushlstring(L, (const char *)identity, identity_len);
+        srv->refused_identity_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        srv->refused_conn = conn;
+    }
     lua_settop(L, top);
     return rc;
 }
@@ -137,6 +149,7 @@ static void on_server_closed(void *host)
         lb_emit(lb, srv->self_ref, "close", 0, LUA_NOREF, "a server 'close' listener");
         lb_unref(lb->L, &srv->self_ref);
         lb_unref(lb->L, &srv->psk_ref);
+        lb_unref(lb->L, &srv->refused_identity_ref);
     }
     maybe_free(srv);
 }
@@ -170,7 +183,7 @@ int lb_create_server(lua_State *L)
     if (srv == NULL)
         return luaL_error(L, "out of memory");
     srv->lb = lb;
-    srv->self_ref = srv->psk_ref = LUA_NOREF;
+    srv->self_ref = srv->psk_ref = srv->refused_identity_ref = LUA_NOREF;
     srv->ud_alive = true;
     *box = srv;
     srv->rt = rt_server_new(lb->loop, opt.family, &opt.tls, &server_handlers, srv, err, sizeof err);
@@ -331,4 +344,7 @@ void lb_server_register(lua_State *L)
         { "__tostring", server_tostring }, { NULL, NULL },
     };
     lb_register_type(L, LB_SERVER_MT, methods, meta);
+    static const char *const events[] = { "listening", "secureConnection", "clientError", "error",
+                                          "close", NULL };
+    lb_set_events(L, LB_SERVER_MT, events);
 }

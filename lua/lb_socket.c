@@ -13,7 +13,7 @@
 
 static lb_socket *check_socket(lua_State *L, int idx)
 {
-    lb_socket **box = luaL_checkudata(L, idx, LB_SOCKET_MT);
+    lb_socket **box = idx == 1 ? lb_check_self(L, LB_SOCKET_MT, "socket") : luaL_checkudata(L, idx, LB_SOCKET_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "socket already collected");
     return *box;
@@ -167,11 +167,11 @@ void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_
     lb_emit(lb, sock->self_ref, "message", 1, lb_socket_error_target(sock), "a 'message' listener");
 }
 
-void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg)
+void lb_socket_error(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg)
 {
-    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 4))
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 8))
         return;
-    lua_pushstring(lb->L, msg);
+    lb_push_error(lb->L, conn, err, msg);
     lb_emit(lb, sock->self_ref, "error", 1, LUA_NOREF, "a socket 'error' listener");
 }
 
@@ -185,10 +185,14 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
         materialize_fields(lb->L, -1, sock);
         lua_pop(lb->L, 1);
     }
+    const char *reason = sock->conn ? rt_conn_close_reason(sock->conn) : NULL;
+    bool emit = lb_can_call(lb) && sock->ud_alive && lua_checkstack(lb->L, 2);
+    if (emit)
+        lua_pushstring(lb->L, reason ? reason : "local");
     sock->conn = NULL;
     sock->server = NULL;
-    if (lb_can_call(lb) && sock->ud_alive) {
-        lb_emit(lb, sock->self_ref, "close", 0, sock->self_ref, "a socket 'close' listener");
+    if (emit) {
+        lb_emit(lb, sock->self_ref, "close", 1, sock->self_ref, "a socket 'close' listener");
         lb_unref(lb->L, &sock->self_ref);
     }
     maybe_free(sock);
@@ -203,9 +207,7 @@ static void client_message(void *host, rt_conn *conn, const uint8_t *data, size_
 }
 static void client_error(void *host, rt_conn *conn, int err, const char *msg)
 {
-    (void)conn;
-    (void)err;
-    lb_socket_error(((lb_socket *)host)->lb, host, msg);
+    lb_socket_error(((lb_socket *)host)->lb, host, conn, err, msg);
 }
 static void client_closed(void *host, rt_conn *conn)
 {
@@ -375,6 +377,10 @@ static int socket_send(lua_State *L)
         length = (lua_Integer)len - offset;
     if ((size_t)length > len - (size_t)offset)
         return luaL_argerror(L, 4, "length out of range");
+    /* An empty record is legal TLS, but the peer's 'message' would fire
+     * with "" — or, for many stacks, not at all. Never send one. */
+    if (length == 0)
+        return luaL_argerror(L, 2, "empty message: nothing to send (a record carries at least one byte)");
     if (sock->conn == NULL) {
         lua_pushnil(L);
         lua_pushstring(L, "socket is closed");
@@ -493,4 +499,6 @@ void lb_socket_register(lua_State *L)
         { "__tostring", socket_tostring }, { NULL, NULL },
     };
     lb_register_type(L, LB_SOCKET_MT, methods, meta);
+    static const char *const events[] = { "secureConnect", "message", "error", "close", NULL };
+    lb_set_events(L, LB_SOCKET_MT, events);
 }

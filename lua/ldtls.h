@@ -19,5 +19,7 @@ LDTLS_EXPORT int luaopen_dtls(lua_State *L);
  * SIGINT/SIGTERM and run its loop until nothing is left. Returns 0, or -1
  * when the loop could not run. */
 int ldtls_host_run(lua_State *L);
+/* The code the script passed to dtls.exit, or -1 when it did not call it. */
+int ldtls_exit_code(lua_State *L);
 
 #endif

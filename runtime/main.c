@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --log-level LEVEL  FINEST, FINER, FINE, INFO (default), WARN or SEVERE\n"
+            "  --log-format FMT   text (default) or json (one object per line)\n"
             "  --version          print the version and exit\n"
             "  --help             print this help and exit\n"
             "  --                 stop handling options\n"
@@ -132,6 +133,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             rt_log_set_level(level);
+        } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
+            const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+            if (v && strcmp(v, "json") == 0) {
+                rt_log_set_format(RT_LOG_FORMAT_JSON);
+            } else if (v && strcmp(v, "text") == 0) {
+                rt_log_set_format(RT_LOG_FORMAT_TEXT);
+            } else {
+                fprintf(stderr, "dtlsrun: --log-format needs text or json\n");
+                return 2;
+            }
         } else {
             fprintf(stderr, "dtlsrun: unknown option '%s'\n", a);
             usage(stderr);
@@ -160,6 +171,8 @@ int main(int argc, char **argv)
     int status = run_script(L, argv[script], script + 1, argc, argv);
     if (status == 0 && ldtls_host_run(L) != 0)
         status = 1;
+    if (status == 0 && ldtls_exit_code(L) >= 0)
+        status = ldtls_exit_code(L); /* dtls.exit(code) */
     lua_close(L);
     return status;
 }

@@ -111,6 +111,12 @@ const char *rt_error_string(int err)
     return dtls_strerror(err);
 }
 
+const char *rt_error_alert_name(int err)
+{
+    int desc = dtls_err_alert(err);
+    return desc < 0 ? NULL : dtls_alert_name(desc);
+}
+
 const char *rt_io_error_string(int status)
 {
     return uv_strerror(status);

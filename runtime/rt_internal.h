@@ -159,7 +159,19 @@ struct rt_conn {
     bool error_reported;
     bool finished;             /* conn_closed was called; waiting to be freed */
     bool detached;
+    uint8_t close_why;         /* RT_CLOSE_*: the first cause seen wins */
+    uint8_t close_alert;       /* RT_CLOSE_ALERT: the alert's description */
 };
+
+/* Why an association ended (rt_conn_close_reason spells them). */
+enum { RT_CLOSE_NONE = 0, RT_CLOSE_NOTIFY, RT_CLOSE_IDLE, RT_CLOSE_LOCAL, RT_CLOSE_SHUTDOWN,
+       RT_CLOSE_ALERT, RT_CLOSE_TIMEOUT, RT_CLOSE_REPLACED, RT_CLOSE_UNREACHABLE,
+       RT_CLOSE_ERROR };
+static inline void rt_conn_set_close_why(rt_conn *c, int why)
+{
+    if (c->close_why == RT_CLOSE_NONE)
+        c->close_why = (uint8_t)why;
+}
 
 /* A log line about a connection; the peer's address is formatted only
  * when the level is on. */

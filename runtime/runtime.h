@@ -39,8 +39,18 @@ int rt_log_enabled(int level);
 const char *rt_log_level_name(int level);
 /* The level for a name (case-insensitive), or -1. */
 int rt_log_level_parse(const char *name);
-/* One line on stderr: "<UTC time> <LEVEL> [<who> ]<message>". who is a peer
- * address or NULL. Never pass key material. */
+/* The line's format: text (the default) or one JSON object per line,
+ * {"time":..., "level":..., "peer":..., "msg":...} (peer only when known). */
+enum { RT_LOG_FORMAT_TEXT = 0, RT_LOG_FORMAT_JSON };
+void rt_log_set_format(int format);
+/* A host's own log sink: it gets every enabled line's level, who (or NULL)
+ * and message, and returns nonzero when it took the line (else the line
+ * goes to stderr as usual). A handler that logs writes to stderr. NULL
+ * restores stderr. */
+typedef int (*rt_log_handler_fn)(void *arg, int level, const char *who, const char *msg);
+void rt_log_set_handler(rt_log_handler_fn fn, void *arg);
+/* One line on stderr: "<UTC time with ms> <LEVEL> [<who> ]<message>". who is
+ * a peer address or NULL. Never pass key material. */
 void rt_log(int level, const char *who, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -216,6 +226,13 @@ const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
 /* Server connections: the server_name the client asked for, or NULL. */
 const char *rt_conn_servername(const rt_conn *conn);
 const uint8_t *rt_conn_peer_cert_der(const rt_conn *conn, size_t *len);
+/* Why the connection ended, once it has (also during conn_closed):
+ * "close_notify" (the peer's), "idle", "local" (rt_conn_close), "shutdown"
+ * (its server closed or the loop shut down), "alert: <name>" (a fatal alert,
+ * sent or received), "timeout" (the handshake), "replaced" (RFC 6347 4.2.8),
+ * "unreachable" (ICMP: nothing listens), "error". NULL while it lives.
+ * Static storage, valid until the next call. */
+const char *rt_conn_close_reason(const rt_conn *conn);
 
 /* ---- timers ---------------------------------------------------------------- */
 
@@ -249,6 +266,8 @@ int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out);
  * statuses (I/O errors). */
 const char *rt_error_string(int err);
 const char *rt_io_error_string(int status);
+/* The alert a conn_error code names ("unknown_ca"), or NULL for none. */
+const char *rt_error_alert_name(int err);
 /* The embedded default credentials (created on first use), see default_cert.c. */
 int rt_default_credentials(char **cert_pem, char **key_pem, char *err, size_t errlen);
 /* The directory they live in (no I/O). */

@@ -78,10 +78,7 @@ dtls.run()
 describe("a client without ca", function()
   local script
   setup(function()
-    script = H.tmpname() .. ".lua"
-    local f = assert(io.open(script, "w"))
-    f:write(child_script)
-    f:close()
+    script = H.script(child_script)
   end)
   teardown(function() os.remove(script) end)
 

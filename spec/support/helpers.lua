@@ -68,6 +68,15 @@ function M.tmpname()
   return p
 end
 
+-- Writes text to a new temporary .lua file; returns its path.
+function M.script(text)
+  local path = M.tmpname() .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
