@@ -286,6 +286,16 @@ void rt_conn_abandon(rt_conn *c, const char *why)
     finish(c);
 }
 
+void rt_conn_fail(rt_conn *c, int why, int err, const char *msg)
+{
+    if (c->finished)
+        return;
+    rt_conn_set_close_why(c, why);
+    RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
+    report_error(c, err, msg);
+    finish(c);
+}
+
 void rt_conn_free_finished(rt_conn *c)
 {
     dtls_conn_free(c->engine);

@@ -74,6 +74,8 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
         return; /* libuv may still deliver the rest of a batch after close */
     if (nread < 0) {
         rt_log(RT_LOG_FINE, NULL, "udp receive error: %s", uv_strerror((int)nread));
+        if (ep->on_error)
+            ep->on_error(ep, (int)nread);
         return;
     }
     if (nread == 0 || addr == NULL)
@@ -161,10 +163,22 @@ static socklen_t sockaddr_len(const struct sockaddr *sa)
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+int rt_endpoint_connect(rt_endpoint *ep, const struct sockaddr *peer, rt_endpoint_error_fn on_error)
+{
+    int r = uv_udp_connect(&ep->udp, peer);
+    if (r == 0) {
+        ep->connected = true;
+        ep->on_error = on_error;
+    }
+    return r;
+}
+
 /* Try now; copy and queue on EAGAIN. */
 static void send_now(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
                      size_t len, rt_send_capture *capture)
 {
+    if (ep->connected)
+        to = NULL; /* libuv refuses an address on a connected socket */
     uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
     int r = uv_udp_try_send(&ep->udp, &buf, 1, to);
     if (r >= 0) {

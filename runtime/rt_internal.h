@@ -86,6 +86,9 @@ typedef struct rt_send_batch rt_send_batch;
 typedef void (*rt_datagram_fn)(rt_endpoint *ep, const rt_addr *from,
                                const uint8_t *data, size_t len);
 typedef void (*rt_endpoint_closed_fn)(rt_endpoint *ep);
+/* A receive error on the socket (a connected one reports ICMP errors so:
+ * UV_ECONNREFUSED for port unreachable). */
+typedef void (*rt_endpoint_error_fn)(rt_endpoint *ep, int status);
 
 struct rt_endpoint {
     uv_udp_t udp;
@@ -102,6 +105,8 @@ struct rt_endpoint {
     rt_send_batch *batch; /* servers: replies leave together by sendmmsg */
     rt_link flush_link;  /* in loop->flush_pending while batch holds data */
     uint64_t dropped_sends;
+    bool connected;      /* uv_udp_connect'ed: sends name no address */
+    rt_endpoint_error_fn on_error; /* may be NULL */
 };
 
 /* A pending completion for the datagram an engine call is about to send. */
@@ -118,6 +123,9 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
                              rt_datagram_fn on_datagram, rt_endpoint_closed_fn on_closed);
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa);
 int rt_endpoint_start(rt_endpoint *ep);
+/* Only this peer's datagrams arrive, and ICMP errors about it reach
+ * on_error (a client's socket). */
+int rt_endpoint_connect(rt_endpoint *ep, const struct sockaddr *peer, rt_endpoint_error_fn on_error);
 /* Inside a recvmmsg batch a datagram nobody waits for (capture NULL or
  * without done) is copied into the batch, which leaves by one sendmmsg in
  * the loop's check phase (rt_endpoint_flush_pending); otherwise: try now,
@@ -190,6 +198,9 @@ void rt_conn_feed(rt_conn *conn, const uint8_t *dgram, size_t len);
 void rt_conn_tick(rt_conn *conn, uint64_t now);
 /* Ends the connection without close_notify (abandoned association). */
 void rt_conn_abandon(rt_conn *conn, const char *why);
+/* Ends the connection without close_notify, reporting err/msg to the host
+ * (conn_error, then conn_closed) with close reason why (RT_CLOSE_*). */
+void rt_conn_fail(rt_conn *conn, int why, int err, const char *msg);
 void rt_conn_free_finished(rt_conn *conn);
 /* Shared engine callbacks for every config the runtime makes. */
 void rt_conn_install_callbacks(dtls_config *config, bool with_psk);

@@ -130,6 +130,31 @@ function M.spawn(cmd)
   return h
 end
 
+-- A UDP socket on 127.0.0.1 that reads and never answers (a peer that is
+-- there but silent, unlike a closed port, which ICMP reports at once).
+-- Returns its port and a handle (:cleanup() ends it), or nil when python3
+-- is missing.
+function M.silent_udp()
+  local portfile = M.tmpname()
+  local h = M.spawn("exec timeout 120 python3 -c " .. shell_quote(
+    "import socket,sys\n" ..
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" ..
+    "s.bind(('127.0.0.1', 0))\n" ..
+    "open(sys.argv[1] + '.tmp', 'w').write(str(s.getsockname()[1]))\n" ..
+    "import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n" ..
+    "while True: s.recv(65536)\n") .. " " .. shell_quote(portfile))
+  local port = h:wait_for(function(self)
+    local p = M.read(portfile)
+    return (p and tonumber(p)) or (self:status() and -1)
+  end, 20)
+  os.remove(portfile)
+  if not port or port < 0 then
+    h:cleanup()
+    return nil
+  end
+  return port, h
+end
+
 -- Random printable-or-not bytes.
 function M.random_bytes(n)
   local t = {}
