@@ -196,7 +196,8 @@ describe("dtlsrun scripts/echo.lua", function()
       return
     end
     start_echo()
-    local rc, out = H.execute("(printf 'hello from openssl\\n'; sleep 1) | timeout 5 openssl s_client -dtls1_2 -quiet " ..
+    local _, out = H.execute("(printf 'hello from openssl\\n'; sleep 1) | " ..
+                             "timeout 5 openssl s_client -dtls1_2 -quiet " ..
                               "-connect 127.0.0.1:" .. port)
     assert.matches("hello from openssl", out)
     proc:kill("INT")

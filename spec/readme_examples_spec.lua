@@ -18,7 +18,7 @@ local H = require "helpers"
 
 local function parse(path)
   local text = assert(H.read(path), "cannot read " .. path)
-  local examples, by_name, order = {}, {}, {}
+  local examples, by_name = {}, {}
   local pending, expecting, block, lang, first_line
   local n = 0
   for line in (text .. "\n"):gmatch("(.-)\n") do
@@ -55,7 +55,6 @@ local function parse(path)
         else error(("%s:%d: bad example marker '%s'"):format(path, n, line)) end
         assert(not by_name[name], ("%s:%d: example '%s' twice"):format(path, n, name))
         by_name[name] = e
-        order[#order + 1] = name
         pending = e
       elseif out then
         expecting = out

@@ -140,7 +140,9 @@ local function start(k)
   c:on("secureConnect", function()
     st.secure = true
     print(string.format("secure %d %s", k, tostring(c.cipher)))
-    if expect_error then fail(string.format("client %d: handshake succeeded, expected an error with '%s'", k, expect_error)) end
+    if expect_error then
+      fail(string.format("client %d: handshake succeeded, expected an error with '%s'", k, expect_error))
+    end
     for i in ipairs(st.lines) do st.pending[i] = { sent = 0 } end
     send_pending()
     if resend > 0 then st.resend_timer = dtls.setInterval(resend, send_pending) end
