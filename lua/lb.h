@@ -56,6 +56,9 @@ bool lb_pcall(lb_state *lb, int nargs, int nresults, const char *what, int error
  * the nargs values on top of the stack (popped). Returns how many ran. */
 int lb_emit(lb_state *lb, int obj_ref, const char *event, int nargs, int error_target,
             const char *what);
+/* Whether the object has a listener for event (to skip making arguments
+ * nobody reads, such as key-log lines). */
+bool lb_has_listeners(lb_state *lb, int obj_ref, const char *event);
 /* Creates the uservalue table (listeners + fields) of the userdata on top. */
 void lb_init_uservalue(lua_State *L);
 /* obj:on(event, fn) / obj:off(event[, fn]) for any of our userdata. */
@@ -143,6 +146,7 @@ void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn);
 void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_t len);
 void lb_socket_error(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg);
 void lb_socket_closed(lb_state *lb, lb_socket *sock);
+void lb_socket_keylog(lb_state *lb, lb_socket *sock, const char *line);
 /* Server side: a socket for an established connection, pushed on lb->L. */
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn);
 /* Where errors raised in this socket's handlers go (server or socket). */

@@ -96,6 +96,20 @@ int lb_emit(lb_state *lb, int obj_ref, const char *event, int nargs, int error_t
     return ran;
 }
 
+bool lb_has_listeners(lb_state *lb, int obj_ref, const char *event)
+{
+    lua_State *L = lb->L;
+    if (!lb_can_call(lb) || obj_ref == LUA_NOREF || obj_ref == LUA_REFNIL || !lua_checkstack(L, 4))
+        return false;
+    int top = lua_gettop(L);
+    bool any = lua_rawgeti(L, LUA_REGISTRYINDEX, obj_ref) == LUA_TUSERDATA &&
+               lua_getiuservalue(L, -1, 1) == LUA_TTABLE &&
+               lua_rawgeti(L, -1, LB_LISTENERS) == LUA_TTABLE &&
+               lua_getfield(L, -1, event) == LUA_TTABLE && lua_rawlen(L, -1) > 0;
+    lua_settop(L, top);
+    return any;
+}
+
 void lb_init_uservalue(lua_State *L)
 {
     lua_createtable(L, 1, 4);

@@ -154,8 +154,23 @@ static void on_server_closed(void *host)
     maybe_free(srv);
 }
 
+/* node's 'keylog'(line, tlsSocket): no socket exists yet, so rinfo. */
+static void on_keylog(void *host, rt_conn *conn, const char *line)
+{
+    lb_server *srv = host;
+    lb_state *lb = srv->lb;
+    if (!srv->ud_alive || !lb_has_listeners(lb, srv->self_ref, "keylog") ||
+        !lua_checkstack(lb->L, 6))
+        return;
+    lua_pushfstring(lb->L, "%s\n", line);
+    lb_push_peer(lb->L, conn);
+    lb_emit(lb, srv->self_ref, "keylog", 2, srv->self_ref, "a 'keylog' listener");
+}
+
 static const rt_handlers server_handlers = {
-    on_secure, on_message, on_error, on_closed, on_psk_lookup, on_server_closed,
+    .conn_secure = on_secure, .conn_message = on_message, .conn_error = on_error,
+    .conn_closed = on_closed, .psk_lookup = on_psk_lookup, .server_closed = on_server_closed,
+    .keylog = on_keylog,
 };
 
 /* ---- Lua API ---- */
@@ -345,6 +360,6 @@ void lb_server_register(lua_State *L)
     };
     lb_register_type(L, LB_SERVER_MT, methods, meta);
     static const char *const events[] = { "listening", "secureConnection", "clientError", "error",
-                                          "close", NULL };
+                                          "close", "keylog", NULL };
     lb_set_events(L, LB_SERVER_MT, events);
 }

@@ -175,6 +175,14 @@ void lb_socket_error(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, cons
     lb_emit(lb, sock->self_ref, "error", 1, LUA_NOREF, "a socket 'error' listener");
 }
 
+void lb_socket_keylog(lb_state *lb, lb_socket *sock, const char *line)
+{
+    if (!sock->ud_alive || !lb_has_listeners(lb, sock->self_ref, "keylog"))
+        return;
+    lua_pushfstring(lb->L, "%s\n", line); /* node's format: one line, newline included */
+    lb_emit(lb, sock->self_ref, "keylog", 1, lb_socket_error_target(sock), "a 'keylog' listener");
+}
+
 void lb_socket_closed(lb_state *lb, lb_socket *sock)
 {
     /* The connection goes away now: keep its fields for the 'close'
@@ -215,8 +223,15 @@ static void client_closed(void *host, rt_conn *conn)
     lb_socket_closed(((lb_socket *)host)->lb, host);
 }
 
+static void client_keylog(void *host, rt_conn *conn, const char *line)
+{
+    (void)conn;
+    lb_socket_keylog(((lb_socket *)host)->lb, host, line);
+}
+
 static const rt_handlers client_handlers = {
-    client_secure, client_message, client_error, client_closed, NULL, NULL,
+    .conn_secure = client_secure, .conn_message = client_message, .conn_error = client_error,
+    .conn_closed = client_closed, .keylog = client_keylog,
 };
 
 /* ---- Lua API ---- */
@@ -499,6 +514,7 @@ void lb_socket_register(lua_State *L)
         { "__tostring", socket_tostring }, { NULL, NULL },
     };
     lb_register_type(L, LB_SOCKET_MT, methods, meta);
-    static const char *const events[] = { "secureConnect", "message", "error", "close", NULL };
+    static const char *const events[] = { "secureConnect", "message", "error", "close", "keylog",
+                                          NULL };
     lb_set_events(L, LB_SOCKET_MT, events);
 }

@@ -146,9 +146,20 @@ static void engine_log(void *user, int level, const char *msg)
         rt_log(level, NULL, "%s", msg);
 }
 
+/* A handshake's master secret exists: SSLKEYLOGFILE and the host. */
+static void engine_keylog(void *user, const char *line)
+{
+    rt_conn *c = user;
+    rt_keylog_file_append(line);
+    if (c && !c->finished && host_ok(c) && c->handlers->keylog)
+        c->handlers->keylog(c->host, c, line);
+}
+
 void rt_conn_install_callbacks(dtls_config *config, bool with_psk)
 {
-    dtls_callbacks cb = { engine_send, engine_event, with_psk ? engine_psk_lookup : NULL, engine_log };
+    dtls_callbacks cb = { .send = engine_send, .event = engine_event,
+                          .psk_lookup = with_psk ? engine_psk_lookup : NULL, .log = engine_log,
+                          .keylog = engine_keylog };
     dtls_config_set_callbacks(config, &cb);
 }
 

@@ -230,6 +230,11 @@ void rt_server_conn_established(rt_server *server, rt_conn *conn);
 void rt_server_conn_finished(rt_server *server, rt_conn *conn);
 void rt_client_conn_finished(rt_conn *conn);
 
+/* ---- key log (keylog.c) ---- */
+
+/* Appends one NSS key-log line to $SSLKEYLOGFILE, when it is set. */
+void rt_keylog_file_append(const char *line);
+
 /* ---- configuration ---- */
 
 dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,

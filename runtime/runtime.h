@@ -158,6 +158,10 @@ typedef struct rt_handlers {
                       size_t identity_len, uint8_t *key, size_t cap);
     /* Server only: its socket is closed and every connection is gone. */
     void (*server_closed)(void *host);
+    /* Optional: a handshake's NSS key-log line, "CLIENT_RANDOM <hex> <hex>"
+     * (no newline), for packet analysers. Key material: handle with care.
+     * ($SSLKEYLOGFILE, when set, gets every line whatever the host does.) */
+    void (*keylog)(void *host, rt_conn *conn, const char *line);
 } rt_handlers;
 
 /* ---- servers -------------------------------------------------------------- */

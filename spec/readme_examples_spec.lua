@@ -13,7 +13,6 @@
 -- The one change made to an example: the port 4433 becomes a free one, so
 -- parallel tests never collide. Each runs in a scratch directory holding
 -- server.pem, server.key and ca.pem from the test PKI.
-local dtls = require "dtls"
 local H = require "helpers"
 
 local function parse(path)
@@ -64,15 +63,6 @@ local function parse(path)
     end
   end
   return examples, by_name
-end
-
-local function free_port()
-  local s = assert(dtls.createServer(H.server_options()))
-  assert(s:bind(0, "127.0.0.1"))
-  local port = s:address().port
-  s:close()
-  H.run(1000)
-  return port
 end
 
 local function scratch_dir()
@@ -156,7 +146,7 @@ describe("documentation examples", function()
     elseif e.kind == "standalone" then
       it(where .. " " .. e.name .. " prints what the docs say", function()
         local dir = scratch_dir()
-        local rc, out, err = run_to_end(dir, e, free_port())
+        local rc, out, err = run_to_end(dir, e, H.free_port())
         os.execute("rm -rf " .. H.q(dir))
         assert.equal(0, rc, err)
         assert.equal(e.output, out)
@@ -165,7 +155,7 @@ describe("documentation examples", function()
       it(where .. " " .. e.name .. " against " .. e.server .. " prints what the docs say", function()
         local server = x.by_name[e.server]
         local dir = scratch_dir()
-        local port = free_port()
+        local port = H.free_port()
         local h, up = start_server(dir, server, port)
         local rc, out, err = -1, "", ""
         if up then rc, out, err = run_to_end(dir, e, port) end

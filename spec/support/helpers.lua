@@ -53,6 +53,17 @@ function M.listen(options, on_secure)
   return server, server:address().port
 end
 
+-- A UDP port on 127.0.0.1 that was free a moment ago (for a process that
+-- must be told its port before it starts).
+function M.free_port()
+  local s = assert(dtls.createServer(M.server_options()))
+  assert(s:bind(0, "127.0.0.1"))
+  local port = s:address().port
+  s:close()
+  M.run(1000)
+  return port
+end
+
 -- Reads a whole file, or nil.
 function M.read(path)
   local f = io.open(path, "rb")

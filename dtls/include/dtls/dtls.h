@@ -114,6 +114,12 @@ typedef struct dtls_callbacks {
     /* Optional log line from the engine (no key material ever). level uses
      * the DTLS_LOG_* values. */
     void (*log)(void *user, int level, const char *msg);
+    /* Optional, for debugging with a packet analyser only: once a
+     * handshake's master secret exists, its NSS key-log line
+     * "CLIENT_RANDOM <client_random hex> <master_secret hex>" (no newline).
+     * The one place key material leaves the engine; the line is wiped
+     * after the call. NULL: never formatted. */
+    void (*keylog)(void *user, const char *line);
 } dtls_callbacks;
 
 enum { DTLS_LOG_FINEST = 0, DTLS_LOG_FINER, DTLS_LOG_FINE, DTLS_LOG_INFO,
