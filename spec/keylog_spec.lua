@@ -8,6 +8,7 @@ local H = require "helpers"
 local secret = "the plaintext only the key log reveals"
 
 local script = [[
+local dtls = require "dtls"
 local port = tonumber(arg[1])
 local server
 server = assert(dtls.createServer({ type = "udp4", cert = arg[2], key = arg[3] }, function(s)
