@@ -5,6 +5,7 @@
  * its userdata and its connection are gone. A closed socket's send is
  * nil, "socket is closed", never a crash.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +73,25 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
     const uint8_t *der = rt_conn_peer_cert_der(conn, &der_len);
     rt_cert_info info;
     if (der && rt_cert_describe(der, der_len, &info) == 0) {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, info.subject);
-        lua_setfield(L, -2, "subject");
-        lua_pushstring(L, info.fingerprint256);
-        lua_setfield(L, -2, "fingerprint256");
+        lua_createtable(L, 0, 9);
+        static const struct { const char *name; size_t offset; } text[] = {
+            { "subject", offsetof(rt_cert_info, subject) },
+            { "issuer", offsetof(rt_cert_info, issuer) },
+            { "fingerprint256", offsetof(rt_cert_info, fingerprint256) },
+            { "serialNumber", offsetof(rt_cert_info, serial) },
+            { "subjectaltname", offsetof(rt_cert_info, subjectaltname) },
+            { "validFrom", offsetof(rt_cert_info, valid_from) },
+            { "validTo", offsetof(rt_cert_info, valid_to) },
+        };
+        for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+            const char *v = (const char *)&info + text[i].offset;
+            if (v[0] == '\0')
+                continue; /* absent (a certificate without subjectAltName) */
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, text[i].name);
+        }
+        lua_pushlstring(L, (const char *)der, der_len);
+        lua_setfield(L, -2, "raw");
         char *pem = rt_der_to_pem(der, der_len);
         if (pem) {
             lua_pushstring(L, pem);
@@ -87,6 +102,14 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
         lua_pushnil(L);
     }
     lb_set_field(L, ud_idx, "peerCertificate");
+    const char *why = NULL;
+    lua_pushboolean(L, rt_conn_authorized(conn, &why));
+    lb_set_field(L, ud_idx, "authorized");
+    if (why)
+        lua_pushstring(L, why);
+    else
+        lua_pushnil(L);
+    lb_set_field(L, ud_idx, "authorizationError");
 }
 
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
@@ -114,7 +137,8 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
 static bool is_lazy_field(const char *key)
 {
     static const char *const names[] = { "rinfo", "cipher", "protocol", "pskIdentity",
-                                         "servername", "peerCertificate", NULL };
+                                         "servername", "peerCertificate", "authorized",
+                                         "authorizationError", NULL };
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, key) == 0)
             return true;

@@ -105,6 +105,7 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
         rt_endpoint_close(ep);
         return NULL;
     }
+    c->verify = opt->reject_unauthorized ? RT_VERIFY_CHECKED : RT_VERIFY_DISABLED;
     ep->owner = c;
     rt_list_push(&loop->clients, &c->link);
     return c;

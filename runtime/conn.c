@@ -383,3 +383,21 @@ const char *rt_conn_close_reason(const rt_conn *c)
     default: return c->finished ? "local" : NULL;
     }
 }
+
+int rt_conn_authorized(const rt_conn *c, const char **why)
+{
+    const char *reason = NULL;
+    if (!c->established)
+        reason = "the handshake has not completed";
+    else if (rt_conn_psk_identity(c, NULL))
+        reason = NULL; /* the peer proved it holds the identity's key */
+    else if (rt_conn_peer_cert_der(c, NULL) == NULL)
+        reason = "the peer sent no certificate";
+    else if (c->verify == RT_VERIFY_DISABLED)
+        reason = "the certificate was not verified (rejectUnauthorized = false)";
+    else if (c->verify == RT_VERIFY_NO_CA)
+        reason = "no ca to verify the certificate against";
+    if (why)
+        *why = reason;
+    return reason == NULL;
+}

@@ -169,7 +169,14 @@ struct rt_conn {
     bool detached;
     uint8_t close_why;         /* RT_CLOSE_*: the first cause seen wins */
     uint8_t close_alert;       /* RT_CLOSE_ALERT: the alert's description */
+    uint8_t verify;            /* RT_VERIFY_*: what a certificate peer went through */
 };
+
+/* How a connection's peer certificate is checked (rt_conn_authorized):
+ * verified against CAs (the handshake fails otherwise), not at all
+ * (rejectUnauthorized = false), or no CA to check against (a server
+ * without ca). */
+enum { RT_VERIFY_CHECKED = 0, RT_VERIFY_DISABLED, RT_VERIFY_NO_CA };
 
 /* Why an association ended (rt_conn_close_reason spells them). */
 enum { RT_CLOSE_NONE = 0, RT_CLOSE_NOTIFY, RT_CLOSE_IDLE, RT_CLOSE_LOCAL, RT_CLOSE_SHUTDOWN,
@@ -216,6 +223,7 @@ struct rt_server {
     void *host;
     int family;
     uint64_t idle_timeout;
+    uint8_t verify;            /* RT_VERIFY_* for its connections */
     rt_peer_table table;       /* address -> current association */
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;

@@ -230,6 +230,10 @@ const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
 /* Server connections: the server_name the client asked for, or NULL. */
 const char *rt_conn_servername(const rt_conn *conn);
 const uint8_t *rt_conn_peer_cert_der(const rt_conn *conn, size_t *len);
+/* Once established: 1 when the peer was authenticated — its certificate
+ * verified against the trusted CAs, or its PSK — else 0 with *why saying
+ * why not (static text). */
+int rt_conn_authorized(const rt_conn *conn, const char **why);
 /* Why the connection ended, once it has (also during conn_closed):
  * "close_notify" (the peer's), "idle", "local" (rt_conn_close), "shutdown"
  * (its server closed or the loop shut down), "alert: <name>" (a fatal alert,
@@ -264,6 +268,14 @@ char *rt_der_to_pem(const uint8_t *der, size_t len);
 typedef struct rt_cert_info {
     char subject[256];
     char fingerprint256[96];
+    /* node's formats, empty when absent: issuer like subject, serialNumber
+     * in upper-case hex, subjectaltname "DNS:a, IP Address:127.0.0.1",
+     * validFrom/validTo "Dec  1 18:30:00 2026 GMT" */
+    char issuer[256];
+    char serial[100];
+    char subjectaltname[1024];
+    char valid_from[40];
+    char valid_to[40];
 } rt_cert_info;
 int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out);
 /* Messages for rt_conn_send's return codes, and for send completion

@@ -35,6 +35,7 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->max_conns = opt->max_connections ? opt->max_connections : RT_DEFAULT_MAX_CONNECTIONS;
     s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
     s->idle_timeout = opt->idle_timeout_ms;
+    s->verify = opt->ca ? RT_VERIFY_CHECKED : RT_VERIFY_NO_CA;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
     rt_list_init(&s->conns);
@@ -141,6 +142,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
                                 &s->handlers, s->host, s->idle_timeout);
     if (c == NULL)
         return;
+    c->verify = s->verify;
     if (existing) {
         existing->successor = c;
         c->predecessor = existing;

@@ -260,6 +260,18 @@ int dtls_cert_fingerprint_sha256(const uint8_t *der, size_t len, char out[96]);
 int dtls_pem_first_cert_der(const char *pem, size_t len, uint8_t **der, size_t *der_len);
 /* Subject of a DER certificate in one line ("CN=foo,O=bar"), truncated to cap. */
 int dtls_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap);
+/* More of a DER certificate, as node's tls prints them (each truncated to
+ * its field; empty when absent): issuer like dtls_cert_subject, serial in
+ * upper-case hex, subjectAltName "DNS:a, IP Address:127.0.0.1", validity
+ * "Dec  1 18:30:00 2026 GMT". */
+typedef struct dtls_cert_info {
+    char issuer[256];
+    char serial[100];
+    char subjectaltname[1024];
+    char valid_from[40];
+    char valid_to[40];
+} dtls_cert_info;
+int dtls_cert_details(const uint8_t *der, size_t len, dtls_cert_info *out);
 
 #ifdef __cplusplus
 }
