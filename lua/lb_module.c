@@ -225,6 +225,16 @@ int ldtls_host_run(lua_State *L)
     return r;
 }
 
+int ldtls_host_metrics(lua_State *L, const char *address, int port, char *err, size_t errlen)
+{
+    lb_state *lb = lb_state_get(L);
+    if (lb == NULL) {
+        snprintf(err, errlen, "metrics: the script did not load the dtls module");
+        return -1;
+    }
+    return rt_metrics_start(lb->loop, address, port, err, errlen);
+}
+
 int ldtls_exit_code(lua_State *L)
 {
     lb_state *lb = lb_state_get(L);

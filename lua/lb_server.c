@@ -315,6 +315,51 @@ static int server_connections(lua_State *L)
     return 1;
 }
 
+static void set_count(lua_State *L, const char *name, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, name);
+}
+
+/* server:stats(): counters since createServer (see rt_server_stats). */
+static int server_stats(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    if (srv->rt == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is closed");
+        return 2;
+    }
+    rt_server_stats st;
+    rt_server_stats_get(srv->rt, &st);
+    lua_createtable(L, 0, 10);
+    set_count(L, "sessions", st.sessions);
+    set_count(L, "handshaking", st.handshaking);
+    set_count(L, "handshakesDone", st.handshakes_done);
+    lua_newtable(L); /* by alert name, "timeout", "other" */
+    for (int a = 0; a < 256; a++)
+        if (st.failed_by_alert[a])
+            set_count(L, rt_alert_name(a), st.failed_by_alert[a]);
+    if (st.failed_timeout)
+        set_count(L, "timeout", st.failed_timeout);
+    if (st.failed_other)
+        set_count(L, "other", st.failed_other);
+    lua_setfield(L, -2, "handshakesFailed");
+    lua_createtable(L, 0, 6);
+    set_count(L, "malformed", st.dropped_malformed);
+    set_count(L, "auth", st.dropped_auth);
+    set_count(L, "replay", st.dropped_replay);
+    set_count(L, "epoch", st.dropped_epoch);
+    set_count(L, "unexpected", st.dropped_unexpected);
+    set_count(L, "overCapacity", st.dropped_over_capacity);
+    lua_setfield(L, -2, "dropped");
+    set_count(L, "datagramsIn", st.datagrams_in);
+    set_count(L, "datagramsOut", st.datagrams_out);
+    set_count(L, "bytesIn", st.bytes_in);
+    set_count(L, "bytesOut", st.bytes_out);
+    return 1;
+}
+
 static int server_gc(lua_State *L)
 {
     lb_server **box = luaL_checkudata(L, 1, LB_SERVER_MT);
@@ -351,6 +396,7 @@ void lb_server_register(lua_State *L)
         { "bind", server_bind },       { "on", lb_on },
         { "off", lb_off },             { "close", server_close },
         { "address", server_address }, { "connections", server_connections },
+        { "stats", server_stats },
         { NULL, NULL },
     };
     static const luaL_Reg meta[] = {

@@ -85,6 +85,8 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     rt_addr from;
     if (rt_addr_from_sockaddr(&from, addr) != 0)
         return;
+    ep->datagrams_in++;
+    ep->bytes_in += (uint64_t)nread;
     ep->on_datagram(ep, &from, (const uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -299,6 +301,8 @@ void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t 
             capture->status = UV_ECANCELED;
         return;
     }
+    ep->datagrams_out++; /* handed to the socket layer (UDP may still drop) */
+    ep->bytes_out += len;
     /* Nobody waits for this datagram's completion, and libuv's queue is
      * empty (else it must wait its turn there): gather it. */
     bool waited_for = capture && capture->done;

@@ -28,6 +28,8 @@ static void usage(FILE *out)
             "options:\n"
             "  --log-level LEVEL  FINEST, FINER, FINE, INFO (default), WARN or SEVERE\n"
             "  --log-format FMT   text (default) or json (one object per line)\n"
+            "  --metrics ADDR:PORT  serve the servers' counters at http://ADDR:PORT/metrics\n"
+            "                     (Prometheus text format; [::1]:PORT for IPv6)\n"
             "  --version          print the version and exit\n"
             "  --help             print this help and exit\n"
             "  --                 stop handling options\n"
@@ -110,8 +112,35 @@ static int run_script(lua_State *L, const char *path, int nargs_from, int argc, 
     return 0;
 }
 
+/* "127.0.0.1:9464" or "[::1]:9464". */
+static int parse_host_port(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return -1;
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (colon[-1] != ']')
+            return -1;
+        h = s + 1;
+        n -= 2;
+    }
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (n == 0 || n >= cap || *end != '\0' || p < 0 || p > 65535 || end == colon + 1)
+        return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *metrics = NULL;
+    char metrics_host[64];
+    int metrics_port = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -133,6 +162,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             rt_log_set_level(level);
+        } else if (strcmp(a, "--metrics") == 0 || strncmp(a, "--metrics=", 10) == 0) {
+            metrics = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (metrics == NULL || parse_host_port(metrics, metrics_host, sizeof metrics_host,
+                                                   &metrics_port) != 0) {
+                fprintf(stderr, "dtlsrun: --metrics needs ADDR:PORT (127.0.0.1:9464, [::1]:9464)\n");
+                return 2;
+            }
         } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
             const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
             if (v && strcmp(v, "json") == 0) {
@@ -169,6 +205,13 @@ int main(int argc, char **argv)
     add_script_dir_to_path(L, argv[script]);
 
     int status = run_script(L, argv[script], script + 1, argc, argv);
+    if (status == 0 && metrics) {
+        char err[256];
+        if (ldtls_host_metrics(L, metrics_host, metrics_port, err, sizeof err) != 0) {
+            fprintf(stderr, "dtlsrun: %s\n", err);
+            status = 1;
+        }
+    }
     if (status == 0 && ldtls_host_run(L) != 0)
         status = 1;
     if (status == 0 && ldtls_exit_code(L) >= 0)

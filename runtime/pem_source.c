@@ -118,6 +118,11 @@ const char *rt_error_string(int err)
     return dtls_strerror(err);
 }
 
+const char *rt_alert_name(int desc)
+{
+    return dtls_alert_name(desc);
+}
+
 const char *rt_error_alert_name(int err)
 {
     int desc = dtls_err_alert(err);

@@ -67,6 +67,7 @@ struct rt_loop {
     bool running;
     bool shutting_down;
     bool freeing;
+    struct rt_metrics *metrics; /* dtlsrun --metrics, or NULL */
 };
 
 void rt_loop_arm_deadlines(rt_loop *loop);
@@ -105,6 +106,7 @@ struct rt_endpoint {
     rt_send_batch *batch; /* servers: replies leave together by sendmmsg */
     rt_link flush_link;  /* in loop->flush_pending while batch holds data */
     uint64_t dropped_sends;
+    uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out;
     bool connected;      /* uv_udp_connect'ed: sends name no address */
     rt_endpoint_error_fn on_error; /* may be NULL */
 };
@@ -229,12 +231,23 @@ struct rt_server {
     size_t conn_count, handshake_count;
     size_t max_conns, max_handshakes;
     uint64_t dropped_over_cap;
+    /* Totals of finished connections (server_stats.c); live ones are
+     * summed when asked. Kept apart from the endpoint, which is freed first. */
+    struct rt_server_totals {
+        uint64_t handshakes_done;
+        uint64_t failed_by_alert[256];
+        uint64_t failed_timeout, failed_other;
+        uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
+                 dropped_unexpected;
+    } totals;
     bool bound, closing, detached;
     uint8_t reply[512];        /* HelloVerifyRequest; never larger than the hello */
 };
 
 
 void rt_server_conn_established(rt_server *server, rt_conn *conn);
+/* server_stats.c: a connection of the server ends (before it is unlinked). */
+void rt_server_account_finished(rt_server *server, const rt_conn *conn);
 void rt_server_conn_finished(rt_server *server, rt_conn *conn);
 void rt_client_conn_finished(rt_conn *conn);
 

@@ -185,6 +185,31 @@ void rt_server_close(rt_server *server);
 void rt_server_detach(rt_server *server);
 size_t rt_server_connection_count(const rt_server *server);
 
+/* Counters of one server since it was made (rt_server_stats). */
+typedef struct rt_server_stats {
+    uint64_t sessions;          /* established and live now */
+    uint64_t handshaking;       /* handshakes in progress now */
+    uint64_t handshakes_done;
+    /* Handshakes that ended without a session, by cause: the alert (sent
+     * or received) by its description, a timeout, anything else. */
+    uint64_t failed_by_alert[256];
+    uint64_t failed_timeout, failed_other;
+    /* Records dropped, as RFC 6347 4.1.2.7 has it: silently, counted. */
+    uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
+             dropped_unexpected;
+    uint64_t dropped_over_capacity; /* new peers past maxConnections/maxHandshakes */
+    uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out;
+} rt_server_stats;
+void rt_server_stats_get(const rt_server *server, rt_server_stats *out);
+/* An HTTP endpoint on address:port answering GET /metrics with every live
+ * server's counters in Prometheus' text format; it never keeps the loop
+ * alive, and closes with rt_loop_shutdown. 0, or -1 with err. */
+typedef struct rt_metrics rt_metrics;
+int rt_metrics_start(rt_loop *loop, const char *address, int port, char *err, size_t errlen);
+void rt_metrics_close(rt_loop *loop);
+/* Calls fn for every live server of the loop (for a metrics endpoint). */
+void rt_loop_each_server(rt_loop *loop, void (*fn)(void *arg, rt_server *server), void *arg);
+
 /* ---- clients --------------------------------------------------------------- */
 
 /* A connection with its own UDP socket. Callbacks go to handlers with host.
@@ -282,6 +307,8 @@ int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out);
  * statuses (I/O errors). */
 const char *rt_error_string(int err);
 const char *rt_io_error_string(int status);
+/* An alert description's name ("unknown_ca"; "alert" for unknown ones). */
+const char *rt_alert_name(int desc);
 /* The alert a conn_error code names ("unknown_ca"), or NULL for none. */
 const char *rt_error_alert_name(int err);
 /* The embedded default credentials (created on first use), see default_cert.c. */

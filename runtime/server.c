@@ -207,6 +207,7 @@ static void on_server_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
 
 void rt_server_conn_established(rt_server *s, rt_conn *c)
 {
+    s->totals.handshakes_done++;
     if (c->handshaking && s->handshake_count > 0)
         s->handshake_count--;
     c->handshaking = false;
@@ -226,6 +227,7 @@ void rt_server_conn_established(rt_server *s, rt_conn *c)
 
 void rt_server_conn_finished(rt_server *s, rt_conn *c)
 {
+    rt_server_account_finished(s, c);
     if (c->handshaking && s->handshake_count > 0)
         s->handshake_count--;
     c->handshaking = false;

@@ -18,14 +18,14 @@ describe("event names", function()
     local ok, err = pcall(server.on, server, "mesage", print)
     assert.is_false(ok)
     assert.matches("unknown event 'mesage' (dtls.server events: listening, secureConnection, " ..
-                   "clientError, error, close)", err, 1, true)
+                   "clientError, error, close, keylog)", err, 1, true)
     ok, err = pcall(server.off, server, "conection")
     assert.is_false(ok)
     assert.matches("unknown event 'conection'", err, 1, true)
     local c = assert(dtls.connect(H.client_options(4433)))
     ok, err = pcall(c.on, c, "secureConnection", print)
     assert.is_false(ok)
-    assert.matches("(dtls.socket events: secureConnect, message, error, close)", err, 1, true)
+    assert.matches("(dtls.socket events: secureConnect, message, error, close, keylog)", err, 1, true)
     c:close()
     server:close()
     assert.is_true(H.run(2000))
@@ -214,7 +214,7 @@ describe("logging", function()
     ]])
     local rc, out, err = H.execute(H.q(H.bin) .. " --log-format json " .. H.q(script) .. " " ..
       H.q(H.cert("server-ec256.pem")) .. " " .. H.q(H.cert("server-ec256.key")) ..
-      " 2>&1 >/dev/null | python3 -c " .. H.q([[
+      " 2>&1 >/dev/null | " .. H.python .. " -c " .. H.q([[
 import json, sys
 for line in sys.stdin:
     o = json.loads(line)

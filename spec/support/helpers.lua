@@ -18,6 +18,10 @@ M.lua = env("DTLSRUN_LUA", "lua5.4")
 
 function M.cert(name) return M.certs .. "/" .. name end
 
+-- Debian's python3 (scripts/setup installs it and its modules), ahead of
+-- whatever other python3 comes first on PATH.
+M.python = io.open("/usr/bin/python3", "r") and "/usr/bin/python3" or "python3"
+
 -- Server options with the test PKI's EC P-256 certificate.
 function M.server_options(extra)
   local o = { type = "udp4", cert = M.cert("server-ec256.pem"), key = M.cert("server-ec256.key") }
@@ -147,7 +151,7 @@ end
 -- is missing.
 function M.silent_udp()
   local portfile = M.tmpname()
-  local h = M.spawn("exec timeout 120 python3 -c " .. shell_quote(
+  local h = M.spawn("exec timeout 120 " .. M.python .. " -c " .. shell_quote(
     "import socket,sys\n" ..
     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" ..
     "s.bind(('127.0.0.1', 0))\n" ..
