@@ -25,6 +25,13 @@
 #define LB_TIMER_MT "dtls.timer"
 #define LB_ERROR_MT "dtls.error"
 
+#define LB_SIGNALS 3 /* SIGHUP, SIGUSR1, SIGUSR2 */
+typedef struct lb_signal {
+    struct lb_state *lb;
+    rt_signal *watcher; /* NULL when no function is set */
+    int fn_ref;
+} lb_signal;
+
 typedef struct lb_state {
     lua_State *main;     /* the main thread */
     lua_State *L;        /* the thread callbacks run on (the caller of run, close...) */
@@ -34,6 +41,7 @@ typedef struct lb_state {
     int log_handler_ref; /* dtls.setLogHandler's function, or LUA_NOREF */
     int exit_code;       /* dtls.exit's code, or -1 */
     const char *host;    /* "dtlsrun" when its main runs the loop, else NULL */
+    lb_signal signals[LB_SIGNALS]; /* dtls.onSignal */
 } lb_state;
 
 /* ---- state (lb_state.c) ---- */
@@ -123,6 +131,7 @@ typedef struct lb_server {
      * clientError that follows it within the same engine call. */
     rt_conn *refused_conn;
     int refused_identity_ref;
+    int options_ref;   /* a copy of createServer's options, for setSecureContext */
     bool ud_alive;
     bool closing;
 } lb_server;

@@ -2,6 +2,7 @@
  * timers, logging, run/stop/shutdown, hex helpers) and ldtls_host_run for
  * dtlsrun. Owns nothing but the table; objects live in their own files.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,45 @@ static int l_set_log_handler(lua_State *L)
     lb->log_handler_ref = lb_ref_value(L, 1);
     rt_log_set_handler(lua_log_handler, lb);
     return 0;
+}
+
+static void on_signal(void *arg, int signum)
+{
+    lb_signal *s = arg;
+    lb_state *lb = s->lb;
+    if (!lb_can_call(lb) || s->fn_ref == LUA_NOREF || !lua_checkstack(lb->L, 4))
+        return;
+    lua_rawgeti(lb->L, LUA_REGISTRYINDEX, s->fn_ref);
+    lua_pushstring(lb->L, signum == SIGHUP ? "SIGHUP" : signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+    lb_pcall(lb, 1, 0, "a signal handler", LUA_NOREF);
+}
+
+/* dtls.onSignal(name, fn): fn(name) runs from the loop each time the signal
+ * arrives (SIGHUP to reload, say); nil removes it. SIGINT and SIGTERM stay
+ * dtlsrun's graceful shutdown. */
+static int l_on_signal(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    static const char *const names[] = { "SIGHUP", "SIGUSR1", "SIGUSR2", NULL };
+    static const int numbers[] = { SIGHUP, SIGUSR1, SIGUSR2 };
+    int i = luaL_checkoption(L, 1, NULL, names);
+    if (!lua_isnil(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    lb_signal *s = &lb->signals[i];
+    lb_unref(L, &s->fn_ref);
+    if (lua_isnil(L, 2)) {
+        rt_signal_free(s->watcher);
+        s->watcher = NULL;
+        return 0;
+    }
+    if (s->watcher == NULL && (s->watcher = rt_signal_new(lb->loop, numbers[i], on_signal, s)) == NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot watch %s", names[i]);
+        return 2;
+    }
+    s->fn_ref = lb_ref_value(L, 2);
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* dtls.exit([code]): close_notify to every session, then end the process
@@ -185,7 +225,8 @@ int luaopen_dtls(lua_State *L)
         { "setTimeout", lb_set_timeout },     { "setInterval", lb_set_interval },
         { "run", l_run },                     { "stop", l_stop },
         { "shutdown", l_shutdown },           { "setLogHandler", l_set_log_handler },
-        { "exit", l_exit },                   { NULL, NULL },
+        { "exit", l_exit },                   { "onSignal", l_on_signal },
+        { NULL, NULL },
     };
     static const luaL_Reg plain[] = {
         { "clearTimer", lb_clear_timer }, { "setLogLevel", l_set_log_level },

@@ -24,7 +24,7 @@ int lb_family_from_type(const char *type)
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "idleTimeout", NULL };
+    "maxConnections", "maxHandshakes", "idleTimeout", "ipv6Only", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
@@ -243,6 +243,14 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         if (get_bool(L, t, "requestCert", &out->tls.request_cert, err, errlen) ||
             get_string(L, t, "pskHint", &out->tls.psk_hint, err, errlen))
             return -1;
+        int ipv6_only = -1;
+        if (get_bool(L, t, "ipv6Only", &ipv6_only, err, errlen))
+            return -1;
+        if (ipv6_only >= 0 && out->family != 6) {
+            snprintf(err, errlen, "ipv6Only: only for type \"udp6\"");
+            return -1;
+        }
+        out->tls.dual_stack = ipv6_only == 0;
         n = 0;
         if (get_count(L, t, "maxConnections", 1, (lua_Integer)1 << 32, &n, err, errlen))
             return -1;

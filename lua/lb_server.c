@@ -150,6 +150,7 @@ static void on_server_closed(void *host)
         lb_unref(lb->L, &srv->self_ref);
         lb_unref(lb->L, &srv->psk_ref);
         lb_unref(lb->L, &srv->refused_identity_ref);
+        lb_unref(lb->L, &srv->options_ref);
     }
     maybe_free(srv);
 }
@@ -199,6 +200,14 @@ int lb_create_server(lua_State *L)
         return luaL_error(L, "out of memory");
     srv->lb = lb;
     srv->self_ref = srv->psk_ref = srv->refused_identity_ref = LUA_NOREF;
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    srv->options_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     srv->ud_alive = true;
     *box = srv;
     srv->rt = rt_server_new(lb->loop, opt.family, &opt.tls, &server_handlers, srv, err, sizeof err);
@@ -315,6 +324,58 @@ static int server_connections(lua_State *L)
     return 1;
 }
 
+/* server:setSecureContext({ cert =, key =, ca = }): what is given replaces
+ * the server's, the rest of its options stay; handshakes that start from
+ * now on use it, live sessions keep theirs. */
+static int server_set_secure_context(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (srv->rt == NULL || srv->closing) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is closed");
+        return 2;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0 && strcmp(k, "ca") != 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "unknown option '%s' (setSecureContext takes cert, key, ca)", k);
+            return 2;
+        }
+    }
+    lua_newtable(L); /* 3: the merged options */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->options_ref);
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 3);
+    }
+    lua_pop(L, 1);
+    static const char *const fields[] = { "cert", "key", "ca" };
+    for (int i = 0; i < 3; i++)
+        if (lua_getfield(L, 2, fields[i]) != LUA_TNIL)
+            lua_setfield(L, 3, fields[i]);
+        else
+            lua_pop(L, 1);
+    lb_options opt;
+    char err[256] = "";
+    if (lb_read_options(L, 3, true, &opt, err, sizeof err) != 0 ||
+        rt_server_set_tls(srv->rt, &opt.tls, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lb_unref(L, &srv->options_ref);
+    srv->options_ref = lb_ref_value(L, 3);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static void set_count(lua_State *L, const char *name, uint64_t v)
 {
     lua_pushinteger(L, (lua_Integer)v);
@@ -368,6 +429,7 @@ static int server_gc(lua_State *L)
         return 0;
     *box = NULL;
     srv->ud_alive = false;
+    lb_unref(L, &srv->options_ref);
     if (srv->self_ref != LUA_NOREF)
         srv->lb->closing = true; /* a pinned object is only collected by lua_close */
     if (srv->rt && !srv->closing) {
@@ -396,7 +458,7 @@ void lb_server_register(lua_State *L)
         { "bind", server_bind },       { "on", lb_on },
         { "off", lb_off },             { "close", server_close },
         { "address", server_address }, { "connections", server_connections },
-        { "stats", server_stats },
+        { "stats", server_stats },     { "setSecureContext", server_set_secure_context },
         { NULL, NULL },
     };
     static const luaL_Reg meta[] = {

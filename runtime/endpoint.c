@@ -121,8 +121,8 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
 
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
 {
-    /* IPv6 sockets stay IPv6-only: "udp6" means IPv6, as in node. */
-    unsigned flags = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
+    /* IPv6 sockets stay IPv6-only unless asked (ipv6Only = false). */
+    unsigned flags = sa->sa_family == AF_INET6 && !ep->dual_stack ? UV_UDP_IPV6ONLY : 0;
     return uv_udp_bind(&ep->udp, sa, flags);
 }
 

@@ -108,6 +108,7 @@ struct rt_endpoint {
     uint64_t dropped_sends;
     uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out;
     bool connected;      /* uv_udp_connect'ed: sends name no address */
+    bool dual_stack;     /* an IPv6 socket that takes IPv4 peers too */
     rt_endpoint_error_fn on_error; /* may be NULL */
 };
 
@@ -226,6 +227,8 @@ struct rt_server {
     int family;
     uint64_t idle_timeout;
     uint8_t verify;            /* RT_VERIFY_* for its connections */
+    dtls_config **retired;     /* replaced by rt_server_set_tls; freed last */
+    size_t nretired;
     rt_peer_table table;       /* address -> current association */
     rt_list conns;             /* every live connection, successors included */
     size_t conn_count, handshake_count;
@@ -246,6 +249,8 @@ struct rt_server {
 
 
 void rt_server_conn_established(rt_server *server, rt_conn *conn);
+/* server_context.c: frees the configurations setSecureContext replaced. */
+void rt_server_free_retired(rt_server *server);
 /* server_stats.c: a connection of the server ends (before it is unlinked). */
 void rt_server_account_finished(rt_server *server, const rt_conn *conn);
 void rt_server_conn_finished(rt_server *server, rt_conn *conn);

@@ -126,6 +126,9 @@ typedef struct rt_tls_options {
     /* server caps; 0 means the default */
     size_t max_connections;  /* default RT_DEFAULT_MAX_CONNECTIONS */
     size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
+    /* server, family 6: 1 to also take IPv4 peers (as ::ffff:a.b.c.d) on a
+     * dual-stack socket; 0 (the default) for IPv6 only */
+    int dual_stack;
 } rt_tls_options;
 
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u
@@ -181,6 +184,10 @@ int rt_server_sockname(const rt_server *server, rt_sockname *out);
 /* close_notify to every connection, then close the socket; server_closed is
  * called later from the loop (also for a server never bound). Idempotent. */
 void rt_server_close(rt_server *server);
+/* New credentials (and every other option of opt) for the handshakes that
+ * start from now on; live sessions keep theirs. 0, or -1 with a message
+ * naming the option (the server is unchanged). */
+int rt_server_set_tls(rt_server *server, const rt_tls_options *opt, char *err, size_t errlen);
 /* No more host callbacks for this server and its connections. */
 void rt_server_detach(rt_server *server);
 size_t rt_server_connection_count(const rt_server *server);
@@ -266,6 +273,16 @@ int rt_conn_authorized(const rt_conn *conn, const char **why);
  * "unreachable" (ICMP: nothing listens), "error". NULL while it lives.
  * Static storage, valid until the next call. */
 const char *rt_conn_close_reason(const rt_conn *conn);
+
+/* ---- signals ---------------------------------------------------------------- */
+
+/* fn(arg, signum) from the loop each time signum arrives. Never keeps the
+ * loop alive. SIGINT/SIGTERM belong to rt_loop_handle_signals. */
+typedef struct rt_signal rt_signal;
+typedef void (*rt_signal_fn)(void *arg, int signum);
+rt_signal *rt_signal_new(rt_loop *loop, int signum, rt_signal_fn fn, void *arg);
+/* Stops and frees (once libuv lets go; rt_loop_free waits for that). */
+void rt_signal_free(rt_signal *signal);
 
 /* ---- timers ---------------------------------------------------------------- */
 

@@ -54,6 +54,7 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
         rt_errf(err, errlen, "cannot create a UDP socket");
         return NULL;
     }
+    s->ep->dual_stack = family == 6 && opt->dual_stack;
     rt_list_push(&loop->servers, &s->link);
     return s;
 }
@@ -278,6 +279,7 @@ static void on_server_endpoint_closed(rt_endpoint *ep)
         s->handlers.server_closed(s->host);
     rt_peer_table_free(&s->table);
     dtls_config_free(s->config);
+    rt_server_free_retired(s);
     free(s);
 }
 
