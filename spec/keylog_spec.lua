@@ -54,7 +54,8 @@ describe("SSLKEYLOGFILE and the keylog event", function()
     f:close()
     local port = H.free_port()
 
-    local cap = H.spawn("exec timeout 60 dumpcap -i lo -f " .. H.q("udp port " .. port) .. " -w " .. H.q(pcap))
+    local cap = H.spawn("exec timeout --foreground 60 dumpcap -i lo -f " .. H.q("udp port " .. port) ..
+                        " -w " .. H.q(pcap))
     local capturing = cap:wait_for(function(h) return h:log():find("Capturing on", 1, true) or h:status() end, 30)
     if not capturing or cap:status() then
       local log = cap:log()

@@ -58,7 +58,7 @@ describe("dtls.onSignal", function()
         dtls.exit(5)
       end))
     ]])
-    local proc = H.spawn("exec timeout 30 " .. H.q(H.bin) .. " " .. H.q(script) .. " " ..
+    local proc = H.spawn("exec timeout --foreground 30 " .. H.q(H.bin) .. " " .. H.q(script) .. " " ..
                          H.q(H.cert("server-ec256.pem")) .. " " .. H.q(H.cert("server-ec256.key")))
     local up = proc:wait_for(function(h) return h:log():find("listening on", 1, true) or h:status() end, 20)
     assert.is_truthy(up)

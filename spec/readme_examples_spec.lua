@@ -97,7 +97,7 @@ local function start_server(dir, e, port)
   local file = dir .. "/" .. e.name .. ".lua"
   write(file, with_port(e.code, port))
   local out, err = file .. ".out", file .. ".err"
-  local h = H.spawn("cd " .. H.q(dir) .. " && exec timeout 60 " .. H.q(H.bin) .. " " ..
+  local h = H.spawn("cd " .. H.q(dir) .. " && exec timeout --foreground 60 " .. H.q(H.bin) .. " " ..
                     H.q(file) .. " >" .. H.q(out) .. " 2>" .. H.q(err))
   local listening = h:wait_for(function()
     return (H.read(err) or ""):find("listening on 127.0.0.1:" .. port, 1, true) or h:status()

@@ -72,7 +72,8 @@ describe("dtlsrun --metrics", function()
       end))
       assert(server:bind(0, "127.0.0.1"))
     ]])
-    local proc = H.spawn("exec timeout 60 " .. H.q(H.bin) .. " --metrics 127.0.0.1:0 " .. H.q(script) .. " " ..
+    local proc = H.spawn("exec timeout --foreground 60 " .. H.q(H.bin) .. " --metrics 127.0.0.1:0 " ..
+                         H.q(script) .. " " ..
                          H.q(H.cert("server-ec256.pem")) .. " " .. H.q(H.cert("server-ec256.key")))
     local up = proc:wait_for(function(h)
       return h:log():match("metrics on http://127%.0%.0%.1:%d+/metrics") or h:status()

@@ -108,6 +108,10 @@ function M.execute(cmd)
   return (ok and 0) or code, o, e
 end
 
+-- A command spawned here that gets signals (kill) and runs under timeout
+-- needs `timeout --foreground`: without it timeout passes each signal on
+-- twice (to the child, then to its process group), and the second one can
+-- land after the child's handlers are gone.
 -- Starts cmd in the background. Returns a handle with :pid(), :status()
 -- (exit status once it ended, else nil), :log() (its stderr so far), :kill(sig).
 function M.spawn(cmd)
