@@ -98,7 +98,14 @@ static int l_on_signal(lua_State *L)
     lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
     static const char *const names[] = { "SIGHUP", "SIGUSR1", "SIGUSR2", NULL };
     static const int numbers[] = { SIGHUP, SIGUSR1, SIGUSR2 };
-    int i = luaL_checkoption(L, 1, NULL, names);
+    const char *name = luaL_checkstring(L, 1);
+    int i = 0;
+    while (names[i] && strcmp(names[i], name) != 0)
+        i++;
+    if (names[i] == NULL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "SIGHUP, SIGUSR1 or SIGUSR2 expected, got '%s'%s", name,
+                                                   strcmp(name, "SIGINT") == 0 || strcmp(name, "SIGTERM") == 0
+                                                   ? " (SIGINT and SIGTERM are the graceful shutdown)" : ""));
     if (!lua_isnil(L, 2))
         luaL_checktype(L, 2, LUA_TFUNCTION);
     lb_signal *s = &lb->signals[i];

@@ -37,7 +37,10 @@ static void usage(FILE *out)
             "The script sees its arguments in `arg` (arg[0] is the script) and\n"
             "loads the API with require \"dtls\". The loop runs after the script\n"
             "returns, until nothing is left to do; SIGINT/SIGTERM close every\n"
-            "session with close_notify and exit 0.\n"
+            "session with close_notify and exit 0; dtls.exit(code) exits with code.\n"
+            "The script's directory comes first on package.path.\n"
+            "SSLKEYLOGFILE=path appends each session's NSS key-log line to path\n"
+            "(for decrypting captures while debugging).\n"
             "A server given neither cert/key nor psk uses a self-signed default\n"
             "certificate kept in $DTLSRUN_STATE_DIR, else $XDG_STATE_HOME/dtlsrun,\n"
             "else $HOME/.local/state/dtlsrun.\n");
