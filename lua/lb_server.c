@@ -10,7 +10,8 @@
 
 static lb_server *check_server(lua_State *L, int idx)
 {
-    lb_server **box = idx == 1 ? lb_check_self(L, LB_SERVER_MT, "server") : luaL_checkudata(L, idx, LB_SERVER_MT);
+    lb_server **box = idx == 1 ? lb_check_self(L, LB_SERVER_MT, "server")
+                               : luaL_checkudata(L, idx, LB_SERVER_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "server already collected");
     return *box;

@@ -14,7 +14,8 @@
 
 static lb_socket *check_socket(lua_State *L, int idx)
 {
-    lb_socket **box = idx == 1 ? lb_check_self(L, LB_SOCKET_MT, "socket") : luaL_checkudata(L, idx, LB_SOCKET_MT);
+    lb_socket **box = idx == 1 ? lb_check_self(L, LB_SOCKET_MT, "socket")
+                               : luaL_checkudata(L, idx, LB_SOCKET_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "socket already collected");
     return *box;
@@ -223,8 +224,9 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
         lua_pushstring(lb->L, reason ? reason : "local");
     sock->conn = NULL;
     sock->server = NULL;
-    if (emit) {
-        lb_emit(lb, sock->self_ref, "close", 1, sock->self_ref, "a socket 'close' listener");
+    if (lb_can_call(lb) && sock->ud_alive) {
+        if (emit)
+            lb_emit(lb, sock->self_ref, "close", 1, sock->self_ref, "a socket 'close' listener");
         lb_unref(lb->L, &sock->self_ref);
     }
     maybe_free(sock);
