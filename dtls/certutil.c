@@ -177,6 +177,20 @@ int dtls_pem_first_cert_der(const char *pem, size_t len, uint8_t **der, size_t *
     return DTLS_OK;
 }
 
+/* What a BIO printed, as a C string truncated to cap. */
+static void bio_print_into(BIO *bio, char *out, size_t cap)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    size_t k = n > 0 ? (size_t)n : 0;
+    if (k >= cap)
+        k = cap - 1;
+    if (k > 0)
+        memcpy(out, data, k);
+    out[k] = '\0';
+    (void)BIO_reset(bio);
+}
+
 int dtls_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap)
 {
     const unsigned char *p = der;
@@ -190,16 +204,47 @@ int dtls_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap)
     BIO *bio = BIO_new(BIO_s_mem());
     if (x != NULL && bio != NULL &&
         X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-        char *data = NULL;
-        long n = BIO_get_mem_data(bio, &data);
-        size_t k = n > 0 ? (size_t)n : 0;
-        if (k >= cap)
-            k = cap - 1;
-        if (k > 0)
-            memcpy(out, data, k);
-        out[k] = '\0';
+        bio_print_into(bio, out, cap);
         rc = DTLS_OK;
     }
+    ERR_clear_error();
+    BIO_free(bio);
+    X509_free(x);
+    return rc;
+}
+
+int dtls_cert_details(const uint8_t *der, size_t len, dtls_cert_info *out)
+{
+    const unsigned char *p = der;
+    memset(out, 0, sizeof *out);
+    if (der == NULL || len == 0 || len > 0x7fffffff)
+        return DTLS_ERR_ARG;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    BIO *bio = BIO_new(BIO_s_mem());
+    int rc = DTLS_ERR_ARG;
+    if (x == NULL || bio == NULL)
+        goto done;
+    if (X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253) >= 0)
+        bio_print_into(bio, out->issuer, sizeof out->issuer);
+    /* node's formats: serial in upper-case hex, dates as OpenSSL prints them
+     * ("Dec  1 18:30:00 2026 GMT"), the SAN as X509V3_EXT_print does
+     * ("DNS:localhost, IP Address:127.0.0.1"). */
+    BIGNUM *serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = serial ? BN_bn2hex(serial) : NULL;
+    if (hex)
+        snprintf(out->serial, sizeof out->serial, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(serial);
+    if (ASN1_TIME_print(bio, X509_get0_notBefore(x)))
+        bio_print_into(bio, out->valid_from, sizeof out->valid_from);
+    if (ASN1_TIME_print(bio, X509_get0_notAfter(x)))
+        bio_print_into(bio, out->valid_to, sizeof out->valid_to);
+    int at = X509_get_ext_by_NID(x, NID_subject_alt_name, -1);
+    X509_EXTENSION *ext = at >= 0 ? X509_get_ext(x, at) : NULL;
+    if (ext && X509V3_EXT_print(bio, ext, 0, 0) == 1)
+        bio_print_into(bio, out->subjectaltname, sizeof out->subjectaltname);
+    rc = DTLS_OK;
+done:
     ERR_clear_error();
     BIO_free(bio);
     X509_free(x);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -109,6 +111,24 @@ void config_auth_context(const dtls_config *cfg, uint8_t out[8])
     memcpy(out, cfg->ca_digest, 6);
     out[6] = cfg->request_cert;
     out[7] = cfg->require_cert;
+}
+
+int dtls_config_add_default_ca(dtls_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->ca && !(cfg->ca = X509_STORE_new())) {
+        set_err(err, errlen, "out of memory");
+        return DTLS_ERR_INTERNAL;
+    }
+    /* OpenSSL's default file and directory, or SSL_CERT_FILE / SSL_CERT_DIR
+     * when set. A missing bundle is no error: the store stays empty and
+     * verification fails with unknown_ca, naming the cause. */
+    if (!X509_STORE_set_default_paths(cfg->ca)) {
+        ERR_clear_error();
+        set_err(err, errlen, "cannot read the system trust store");
+        return DTLS_ERR_ARG;
+    }
+    ERR_clear_error();
+    return DTLS_OK;
 }
 
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify) { cfg->verify_peer = verify != 0; }

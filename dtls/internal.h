@@ -428,6 +428,7 @@ uint64_t hs_deadline(const dtls_conn *c);
 
 /* keys.c */
 int keys_master_secret(dtls_conn *c);
+void keys_log_master(dtls_conn *c);
 int keys_install(dtls_conn *c);
 int keys_finished(const dtls_conn *c, bool client, uint8_t out[12]);
 struct hs_msg;

@@ -46,7 +46,32 @@ int keys_master_secret(dtls_conn *c)
     }
     OPENSSL_cleanse(hs->premaster, sizeof hs->premaster);
     hs->premaster_len = 0;
+    if (rc == 0 && c->cfg->cb.keylog)
+        keys_log_master(c);
     return rc == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+/* NSS key log format (what SSLKEYLOGFILE readers such as Wireshark take):
+ * the client_random names the session, the master secret decrypts it. */
+void keys_log_master(dtls_conn *c)
+{
+    static const char digits[] = "0123456789abcdef";
+    char line[sizeof "CLIENT_RANDOM " + 64 + 1 + 96];
+    size_t n = 0;
+    memcpy(line, "CLIENT_RANDOM ", 14);
+    n = 14;
+    for (size_t i = 0; i < 32; i++) {
+        line[n++] = digits[c->hs->client_random[i] >> 4];
+        line[n++] = digits[c->hs->client_random[i] & 15];
+    }
+    line[n++] = ' ';
+    for (size_t i = 0; i < 48; i++) {
+        line[n++] = digits[c->hs->master_secret[i] >> 4];
+        line[n++] = digits[c->hs->master_secret[i] & 15];
+    }
+    line[n] = '\0';
+    c->cfg->cb.keylog(c->user, line);
+    OPENSSL_cleanse(line, sizeof line);
 }
 
 /* Derive the key block and key both directions: writes go out in epoch 1

@@ -23,6 +23,14 @@
 #define LB_SERVER_MT "dtls.server"
 #define LB_SOCKET_MT "dtls.socket"
 #define LB_TIMER_MT "dtls.timer"
+#define LB_ERROR_MT "dtls.error"
+
+#define LB_SIGNALS 3 /* SIGHUP, SIGUSR1, SIGUSR2 */
+typedef struct lb_signal {
+    struct lb_state *lb;
+    rt_signal *watcher; /* NULL when no function is set */
+    int fn_ref;
+} lb_signal;
 
 typedef struct lb_state {
     lua_State *main;     /* the main thread */
@@ -30,6 +38,10 @@ typedef struct lb_state {
     rt_loop *loop;
     bool closing;        /* lua_close is finalizing: never call into Lua again */
     int error_depth;     /* > 0 while emitting 'error' for a failed handler */
+    int log_handler_ref; /* dtls.setLogHandler's function, or LUA_NOREF */
+    int exit_code;       /* dtls.exit's code, or -1 */
+    const char *host;    /* "dtlsrun" when its main runs the loop, else NULL */
+    lb_signal signals[LB_SIGNALS]; /* dtls.onSignal */
 } lb_state;
 
 /* ---- state (lb_state.c) ---- */
@@ -52,10 +64,18 @@ bool lb_pcall(lb_state *lb, int nargs, int nresults, const char *what, int error
  * the nargs values on top of the stack (popped). Returns how many ran. */
 int lb_emit(lb_state *lb, int obj_ref, const char *event, int nargs, int error_target,
             const char *what);
+/* Whether the object has a listener for event (to skip making arguments
+ * nobody reads, such as key-log lines). */
+bool lb_has_listeners(lb_state *lb, int obj_ref, const char *event);
 /* Creates the uservalue table (listeners + fields) of the userdata on top. */
 void lb_init_uservalue(lua_State *L);
 /* obj:on(event, fn) / obj:off(event[, fn]) for any of our userdata. */
 int lb_on(lua_State *L);
+/* The userdata of type mt at 1, else an argument error that suggests
+ * var:method(...) (a call with '.' instead of ':' is the usual cause). */
+void *lb_check_self(lua_State *L, const char *mt, const char *var);
+/* The events objects of type mt emit: on/off refuse any other name. */
+void lb_set_events(lua_State *L, const char *mt, const char *const *events);
 int lb_off(lua_State *L);
 /* Adds fn at index fn_idx as a listener of event on the userdata at ud_idx. */
 void lb_add_listener(lua_State *L, int ud_idx, const char *event, int fn_idx);
@@ -72,6 +92,10 @@ int lb_index_field(lua_State *L);
 int lb_newindex(lua_State *L);
 /* Sets field name of the object at ud_idx to the value on top (popped). */
 void lb_set_field(lua_State *L, int ud_idx, const char *name);
+/* Pushes an error object { alert =, reason =, identity =, rinfo = } whose
+ * tostring is reason (today's message); string methods work on it. conn
+ * may be NULL (no identity, no rinfo). */
+void lb_push_error(lua_State *L, rt_conn *conn, int err, const char *msg);
 /* Pushes {address=, port=, family=}. */
 void lb_push_sockname(lua_State *L, const rt_sockname *name);
 /* Pushes the connection's peer as {address=, port=, family=}. */
@@ -103,6 +127,11 @@ typedef struct lb_server {
     rt_server *rt;     /* NULL once the runtime reported it closed */
     int self_ref;      /* pins the userdata while bound or closing */
     int psk_ref;       /* psk table or function, or LUA_NOREF */
+    /* The identity of the last PSK lookup that found no key, for the
+     * clientError that follows it within the same engine call. */
+    rt_conn *refused_conn;
+    int refused_identity_ref;
+    int options_ref;   /* a copy of createServer's options, for setSecureContext */
     bool ud_alive;
     bool closing;
 } lb_server;
@@ -127,10 +156,11 @@ void lb_socket_register(lua_State *L);
 /* Runtime events for a socket (server sockets get them via lb_server.c). */
 void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn);
 void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_t len);
-void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg);
+void lb_socket_error(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg);
 void lb_socket_closed(lb_state *lb, lb_socket *sock);
 /* RFC 9146: the peer moved; 'rinfo' (new, old) and socket.rinfo follows. */
 void lb_socket_moved(lb_state *lb, lb_socket *sock, const rt_sockname *old);
+void lb_socket_keylog(lb_state *lb, lb_socket *sock, const char *line);
 /* Server side: a socket for an established connection, pushed on lb->L. */
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn);
 /* Where errors raised in this socket's handlers go (server or socket). */

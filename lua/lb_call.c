@@ -96,6 +96,20 @@ int lb_emit(lb_state *lb, int obj_ref, const char *event, int nargs, int error_t
     return ran;
 }
 
+bool lb_has_listeners(lb_state *lb, int obj_ref, const char *event)
+{
+    lua_State *L = lb->L;
+    if (!lb_can_call(lb) || obj_ref == LUA_NOREF || obj_ref == LUA_REFNIL || !lua_checkstack(L, 4))
+        return false;
+    int top = lua_gettop(L);
+    bool any = lua_rawgeti(L, LUA_REGISTRYINDEX, obj_ref) == LUA_TUSERDATA &&
+               lua_getiuservalue(L, -1, 1) == LUA_TTABLE &&
+               lua_rawgeti(L, -1, LB_LISTENERS) == LUA_TTABLE &&
+               lua_getfield(L, -1, event) == LUA_TTABLE && lua_rawlen(L, -1) > 0;
+    lua_settop(L, top);
+    return any;
+}
+
 void lb_init_uservalue(lua_State *L)
 {
     lua_createtable(L, 1, 4);
@@ -121,17 +135,64 @@ void lb_add_listener(lua_State *L, int ud_idx, const char *event, int fn_idx)
     lua_pop(L, 3);
 }
 
-static void check_ours(lua_State *L)
+void *lb_check_self(lua_State *L, const char *mt, const char *var)
 {
-    if (lua_type(L, 1) != LUA_TUSERDATA || lua_getiuservalue(L, 1, 1) != LUA_TTABLE)
-        luaL_argerror(L, 1, "dtls server, socket or timer expected");
+    void *p = luaL_testudata(L, 1, mt);
+    if (p == NULL) {
+        /* obj.method(x) instead of obj:method(x) is the usual cause. */
+        lua_Debug ar;
+        const char *name = "method";
+        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+            name = ar.name;
+        luaL_argerror(L, 1, lua_pushfstring(L, "%s expected, got %s; call it with a colon: %s:%s(...)",
+                                            mt, luaL_typename(L, 1), var, name));
+    }
+    return p;
+}
+
+void lb_set_events(lua_State *L, const char *mt, const char *const *events)
+{
+    luaL_getmetatable(L, mt);
+    lua_newtable(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *const *e = events; *e; e++) {
+        if (e != events)
+            luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *e);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -3, *e);
+    }
+    luaL_pushresult(&b);
+    lua_setfield(L, -3, "event_names");
+    lua_setfield(L, -2, "events");
     lua_pop(L, 1);
+}
+
+/* The object at 1 is ours, and event (at 2) is one it emits: a listener for
+ * "mesage" would never run, so say so now. */
+static const char *check_event(lua_State *L)
+{
+    int top = lua_gettop(L);
+    if (lua_type(L, 1) != LUA_TUSERDATA || lua_getiuservalue(L, 1, 1) != LUA_TTABLE)
+        luaL_argerror(L, 1, "dtls server or socket expected; call it with a colon: obj:on(event, fn)");
+    lua_pop(L, 1);
+    const char *event = luaL_checkstring(L, 2);
+    if (lua_getmetatable(L, 1) && lua_getfield(L, -1, "events") == LUA_TTABLE) {
+        if (lua_getfield(L, -1, event) == LUA_TNIL) {
+            lua_getfield(L, -3, "event_names");
+            lua_getfield(L, -4, "__name");
+            luaL_argerror(L, 2, lua_pushfstring(L, "unknown event '%s' (%s events: %s)", event,
+                                                lua_tostring(L, -1), lua_tostring(L, -2)));
+        }
+    }
+    lua_settop(L, top);
+    return event;
 }
 
 int lb_on(lua_State *L)
 {
-    check_ours(L);
-    const char *event = luaL_checkstring(L, 2);
+    const char *event = check_event(L);
     luaL_checktype(L, 3, LUA_TFUNCTION);
     lb_add_listener(L, 1, event, 3);
     lua_settop(L, 1);
@@ -140,8 +201,7 @@ int lb_on(lua_State *L)
 
 int lb_off(lua_State *L)
 {
-    check_ours(L);
-    const char *event = luaL_checkstring(L, 2);
+    const char *event = check_event(L);
     bool all = lua_isnoneornil(L, 3);
     if (!all)
         luaL_checktype(L, 3, LUA_TFUNCTION);
@@ -257,4 +317,75 @@ void lb_unref(lua_State *L, int *ref)
     if (*ref != LUA_NOREF && *ref != LUA_REFNIL)
         luaL_unref(L, LUA_REGISTRYINDEX, *ref);
     *ref = LUA_NOREF;
+}
+
+/* ---- error objects ------------------------------------------------------ */
+
+static int error_tostring(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "reason");
+    if (!lua_isstring(L, -1))
+        lua_pushliteral(L, "dtls error");
+    return 1;
+}
+
+static int error_concat(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    luaL_tolstring(L, 2, NULL);
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* err:match(...), err:find(...): what scripts did when errors were strings. */
+static int error_string_method(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    luaL_tolstring(L, 2, NULL);
+    lua_replace(L, 2);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int error_index(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING && lua_getglobal(L, "string") == LUA_TTABLE &&
+        lua_getfield(L, -1, lua_tostring(L, 2)) == LUA_TFUNCTION) {
+        lua_pushcclosure(L, error_string_method, 1);
+        return 1;
+    }
+    return 0;
+}
+
+void lb_push_error(lua_State *L, rt_conn *conn, int err, const char *msg)
+{
+    lua_createtable(L, 0, 4);
+    const char *alert = rt_error_alert_name(err);
+    if (alert) {
+        lua_pushstring(L, alert);
+        lua_setfield(L, -2, "alert");
+    }
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "reason");
+    if (conn) {
+        size_t id_len = 0;
+        const uint8_t *id = rt_conn_psk_identity(conn, &id_len);
+        if (id) {
+            lua_pushlstring(L, (const char *)id, id_len);
+            lua_setfield(L, -2, "identity");
+        }
+        lb_push_peer(L, conn);
+        lua_setfield(L, -2, "rinfo");
+    }
+    if (luaL_newmetatable(L, LB_ERROR_MT)) {
+        static const luaL_Reg meta[] = {
+            { "__tostring", error_tostring }, { "__concat", error_concat },
+            { "__index", error_index },       { NULL, NULL },
+        };
+        luaL_setfuncs(L, meta, 0);
+    }
+    lua_setmetatable(L, -2);
 }

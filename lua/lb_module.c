@@ -2,25 +2,32 @@
  * timers, logging, run/stop/shutdown, hex helpers) and ldtls_host_run for
  * dtlsrun. Owns nothing but the table; objects live in their own files.
  */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb.h"
 #include "ldtls.h"
 
+/* A level by number (dtls.logLevel.INFO) or by name ("INFO", any case). */
+static int check_level(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        int level = rt_log_level_parse(lua_tostring(L, idx));
+        if (level < 0)
+            luaL_argerror(L, idx, "FINEST, FINER, FINE, INFO, WARN or SEVERE expected");
+        return level;
+    }
+    lua_Integer v = luaL_checkinteger(L, idx);
+    if (v < RT_LOG_FINEST || v > RT_LOG_SEVERE)
+        luaL_argerror(L, idx, "level out of range (see dtls.logLevel)");
+    return (int)v;
+}
+
 static int l_set_log_level(lua_State *L)
 {
-    int level;
-    if (lua_type(L, 1) == LUA_TSTRING) {
-        level = rt_log_level_parse(lua_tostring(L, 1));
-        if (level < 0)
-            return luaL_argerror(L, 1, "FINEST, FINER, FINE, INFO, WARN or SEVERE expected");
-    } else {
-        lua_Integer v = luaL_checkinteger(L, 1);
-        if (v < RT_LOG_FINEST || v > RT_LOG_SEVERE)
-            return luaL_argerror(L, 1, "level out of range (see dtls.logLevel)");
-        level = (int)v;
-    }
-    rt_log_set_level(level);
+    rt_log_set_level(check_level(L, 1));
     return 0;
 }
 
@@ -33,11 +40,104 @@ static int l_get_log_level(lua_State *L)
 /* dtls.log(level, message): a log line in the runtime's format. */
 static int l_log(lua_State *L)
 {
-    int level = (int)luaL_checkinteger(L, 1);
+    int level = check_level(L, 1);
     const char *msg = luaL_checkstring(L, 2);
-    if (level < RT_LOG_FINEST || level > RT_LOG_SEVERE)
-        return luaL_argerror(L, 1, "level out of range (see dtls.logLevel)");
     rt_log(level, NULL, "%s", msg);
+    return 0;
+}
+
+/* The runtime's log sink when the script set one: fn(level, message, peer). */
+static int lua_log_handler(void *arg, int level, const char *who, const char *msg)
+{
+    lb_state *lb = arg;
+    if (!lb_can_call(lb) || lb->log_handler_ref == LUA_NOREF || !lua_checkstack(lb->L, 6))
+        return 0;
+    lua_State *L = lb->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lb->log_handler_ref);
+    lua_pushstring(L, rt_log_level_name(level));
+    lua_pushstring(L, msg);
+    if (who)
+        lua_pushstring(L, who);
+    else
+        lua_pushnil(L);
+    /* A handler that raises: its error goes to stderr, and so does the line. */
+    return lb_pcall(lb, 3, 0, "the log handler", LUA_NOREF);
+}
+
+static int l_set_log_handler(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    if (!lua_isnoneornil(L, 1))
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+    lb_unref(L, &lb->log_handler_ref);
+    if (lua_isnoneornil(L, 1)) {
+        rt_log_set_handler(NULL, NULL);
+        return 0;
+    }
+    lb->log_handler_ref = lb_ref_value(L, 1);
+    rt_log_set_handler(lua_log_handler, lb);
+    return 0;
+}
+
+static void on_signal(void *arg, int signum)
+{
+    lb_signal *s = arg;
+    lb_state *lb = s->lb;
+    if (!lb_can_call(lb) || s->fn_ref == LUA_NOREF || !lua_checkstack(lb->L, 4))
+        return;
+    lua_rawgeti(lb->L, LUA_REGISTRYINDEX, s->fn_ref);
+    lua_pushstring(lb->L, signum == SIGHUP ? "SIGHUP" : signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+    lb_pcall(lb, 1, 0, "a signal handler", LUA_NOREF);
+}
+
+/* dtls.onSignal(name, fn): fn(name) runs from the loop each time the signal
+ * arrives (SIGHUP to reload, say); nil removes it. SIGINT and SIGTERM stay
+ * dtlsrun's graceful shutdown. */
+static int l_on_signal(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    static const char *const names[] = { "SIGHUP", "SIGUSR1", "SIGUSR2", NULL };
+    static const int numbers[] = { SIGHUP, SIGUSR1, SIGUSR2 };
+    const char *name = luaL_checkstring(L, 1);
+    int i = 0;
+    while (names[i] && strcmp(names[i], name) != 0)
+        i++;
+    if (names[i] == NULL)
+        return luaL_argerror(L, 1, lua_pushfstring(L, "SIGHUP, SIGUSR1 or SIGUSR2 expected, got '%s'%s", name,
+                                                   strcmp(name, "SIGINT") == 0 || strcmp(name, "SIGTERM") == 0
+                                                   ? " (SIGINT and SIGTERM are the graceful shutdown)" : ""));
+    if (!lua_isnil(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    lb_signal *s = &lb->signals[i];
+    lb_unref(L, &s->fn_ref);
+    if (lua_isnil(L, 2)) {
+        rt_signal_free(s->watcher);
+        s->watcher = NULL;
+        return 0;
+    }
+    if (s->watcher == NULL && (s->watcher = rt_signal_new(lb->loop, numbers[i], on_signal, s)) == NULL) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot watch %s", names[i]);
+        return 2;
+    }
+    s->fn_ref = lb_ref_value(L, 2);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* dtls.exit([code]): close_notify to every session, then end the process
+ * with code once the loop has stopped (dtlsrun returns it from main; under
+ * plain lua5.4, dtls.run() exits). */
+static int l_exit(lua_State *L)
+{
+    lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer code = luaL_optinteger(L, 1, 0);
+    if (code < 0 || code > 255)
+        return luaL_argerror(L, 1, "exit code out of range (0-255)");
+    lb->exit_code = (int)code;
+    lua_State *saved = lb_enter(lb, L);
+    rt_loop_shutdown(lb->loop);
+    lb_leave(lb, saved);
     return 0;
 }
 
@@ -49,6 +149,11 @@ static int l_run(lua_State *L)
     lua_State *saved = lb_enter(lb, L);
     rt_loop_run(lb->loop);
     lb_leave(lb, saved);
+    if (lb->exit_code >= 0 && lb->host == NULL) {
+        /* dtls.exit under plain lua5.4: as os.exit(code) would. */
+        fflush(stdout);
+        exit(lb->exit_code);
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -126,7 +231,9 @@ int luaopen_dtls(lua_State *L)
         { "createServer", lb_create_server }, { "connect", lb_connect },
         { "setTimeout", lb_set_timeout },     { "setInterval", lb_set_interval },
         { "run", l_run },                     { "stop", l_stop },
-        { "shutdown", l_shutdown },           { NULL, NULL },
+        { "shutdown", l_shutdown },           { "setLogHandler", l_set_log_handler },
+        { "exit", l_exit },                   { "onSignal", l_on_signal },
+        { NULL, NULL },
     };
     static const luaL_Reg plain[] = {
         { "clearTimer", lb_clear_timer }, { "setLogLevel", l_set_log_level },
@@ -159,8 +266,25 @@ int ldtls_host_run(lua_State *L)
     if (lb == NULL)
         return 0; /* the script never loaded dtls: nothing to run */
     rt_loop_handle_signals(lb->loop);
+    lb->host = "dtlsrun";
     lua_State *saved = lb_enter(lb, L);
     int r = rt_loop_run(lb->loop);
     lb_leave(lb, saved);
     return r;
+}
+
+int ldtls_host_metrics(lua_State *L, const char *address, int port, char *err, size_t errlen)
+{
+    lb_state *lb = lb_state_get(L);
+    if (lb == NULL) {
+        snprintf(err, errlen, "metrics: the script did not load the dtls module");
+        return -1;
+    }
+    return rt_metrics_start(lb->loop, address, port, err, errlen);
+}
+
+int ldtls_exit_code(lua_State *L)
+{
+    lb_state *lb = lb_state_get(L);
+    return lb ? lb->exit_code : -1;
 }

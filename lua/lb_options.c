@@ -17,10 +17,14 @@ int lb_family_from_type(const char *type)
     return 0;
 }
 
+/* The engine's limits (docs/psk-coap.md): identities 1-128 bytes, keys 1-64. */
+#define LB_PSK_IDENTITY_MAX 128
+#define LB_PSK_KEY_MAX 64
+
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout",
+    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", "ipv6Only",
     "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
@@ -125,6 +129,21 @@ static int read_psk(lua_State *L, int t, bool server, lb_options *out, char *err
             while (lua_next(L, psk)) {
                 if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
                     snprintf(err, errlen, "psk: the table maps identity strings to key strings");
+                    lua_pop(L, 2);
+                    return -1;
+                }
+                /* Caught now, not at the first handshake that needs it. */
+                size_t id_len = 0, key_len = 0;
+                const char *id = lua_tolstring(L, -2, &id_len);
+                lua_tolstring(L, -1, &key_len);
+                bool bad_id = id_len < 1 || id_len > LB_PSK_IDENTITY_MAX;
+                if (bad_id || key_len < 1 || key_len > LB_PSK_KEY_MAX) {
+                    if (bad_id)
+                        snprintf(err, errlen, "psk: identity '%.40s' is %zu bytes (1-%d)", id,
+                                 id_len, LB_PSK_IDENTITY_MAX);
+                    else
+                        snprintf(err, errlen, "psk: the key of '%.40s' is %zu bytes (1-%d)", id,
+                                 key_len, LB_PSK_KEY_MAX);
                     lua_pop(L, 2);
                     return -1;
                 }
@@ -259,6 +278,14 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         if (get_bool(L, t, "requestCert", &out->tls.request_cert, err, errlen) ||
             get_string(L, t, "pskHint", &out->tls.psk_hint, err, errlen))
             return -1;
+        int ipv6_only = -1;
+        if (get_bool(L, t, "ipv6Only", &ipv6_only, err, errlen))
+            return -1;
+        if (ipv6_only >= 0 && out->family != 6) {
+            snprintf(err, errlen, "ipv6Only: only for type \"udp6\"");
+            return -1;
+        }
+        out->tls.dual_stack = ipv6_only == 0;
         n = 0;
         if (get_count(L, t, "maxConnections", 1, (lua_Integer)1 << 32, &n, err, errlen))
             return -1;

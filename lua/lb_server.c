@@ -10,7 +10,8 @@
 
 static lb_server *check_server(lua_State *L, int idx)
 {
-    lb_server **box = luaL_checkudata(L, idx, LB_SERVER_MT);
+    lb_server **box = idx == 1 ? lb_check_self(L, LB_SERVER_MT, "server")
+                               : luaL_checkudata(L, idx, LB_SERVER_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "server already collected");
     return *box;
@@ -54,9 +55,8 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
 {
     lb_server *srv = host;
     lb_socket *sock = rt_conn_user(conn);
-    (void)err;
     if (sock) {
-        lb_socket_error(sock->lb, sock, msg);
+        lb_socket_error(sock->lb, sock, conn, err, msg);
         return;
     }
     /* No socket yet: the handshake failed. Tell the server, node's
@@ -67,7 +67,13 @@ static void on_error(void *host, rt_conn *conn, int err, const char *msg)
     lua_State *L = lb->L;
     if (!lua_checkstack(L, 4))
         return;
-    lua_pushstring(L, msg);
+    lb_push_error(L, conn, err, msg);
+    if (srv->refused_conn == conn && srv->refused_identity_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, srv->refused_identity_ref);
+        lua_setfield(L, -2, "identity");
+    }
+    srv->refused_conn = NULL;
+    lb_unref(L, &srv->refused_identity_ref);
     lb_push_peer(L, conn);
     lb_emit(lb, srv->self_ref, "clientError", 2, srv->self_ref, "a 'clientError' listener");
 }
@@ -132,6 +138,13 @@ static int on_psk_lookup(void *host, rt_conn *conn, const uint8_t *identity, siz
                luaL_typename(L, -1));
         rc = -2;
     }
+    if (rc < 0) {
+        /* The handshake fails next: clientError names the identity. */
+        lb_unref(L, &srv->refused_identity_ref);
+        lua_pushlstring(L, (const char *)identity, identity_len);
+        srv->refused_identity_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        srv->refused_conn = conn;
+    }
     lua_settop(L, top);
     return rc;
 }
@@ -145,14 +158,30 @@ static void on_server_closed(void *host)
         lb_emit(lb, srv->self_ref, "close", 0, LUA_NOREF, "a server 'close' listener");
         lb_unref(lb->L, &srv->self_ref);
         lb_unref(lb->L, &srv->psk_ref);
+        lb_unref(lb->L, &srv->refused_identity_ref);
+        lb_unref(lb->L, &srv->options_ref);
     }
     maybe_free(srv);
+}
+
+/* node's 'keylog'(line, tlsSocket): no socket exists yet, so rinfo. */
+static void on_keylog(void *host, rt_conn *conn, const char *line)
+{
+    lb_server *srv = host;
+    lb_state *lb = srv->lb;
+    if (!srv->ud_alive || !lb_has_listeners(lb, srv->self_ref, "keylog") ||
+        !lua_checkstack(lb->L, 6))
+        return;
+    lua_pushfstring(lb->L, "%s\n", line);
+    lb_push_peer(lb->L, conn);
+    lb_emit(lb, srv->self_ref, "keylog", 2, srv->self_ref, "a 'keylog' listener");
 }
 
 static const rt_handlers server_handlers = {
     .conn_secure = on_secure, .conn_message = on_message, .conn_error = on_error,
     .conn_closed = on_closed, .psk_lookup = on_psk_lookup, .server_closed = on_server_closed,
     .conn_moved = on_moved,
+    .keylog = on_keylog,
 };
 
 /* ---- Lua API ---- */
@@ -180,7 +209,15 @@ int lb_create_server(lua_State *L)
     if (srv == NULL)
         return luaL_error(L, "out of memory");
     srv->lb = lb;
-    srv->self_ref = srv->psk_ref = LUA_NOREF;
+    srv->self_ref = srv->psk_ref = srv->refused_identity_ref = LUA_NOREF;
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    srv->options_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     srv->ud_alive = true;
     *box = srv;
     srv->rt = rt_server_new(lb->loop, opt.family, &opt.tls, &server_handlers, srv, err, sizeof err);
@@ -297,6 +334,103 @@ static int server_connections(lua_State *L)
     return 1;
 }
 
+/* server:setSecureContext({ cert =, key =, ca = }): what is given replaces
+ * the server's, the rest of its options stay; handshakes that start from
+ * now on use it, live sessions keep theirs. */
+static int server_set_secure_context(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (srv->rt == NULL || srv->closing) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is closed");
+        return 2;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+        if (strcmp(k, "cert") != 0 && strcmp(k, "key") != 0 && strcmp(k, "ca") != 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "unknown option '%s' (setSecureContext takes cert, key, ca)", k);
+            return 2;
+        }
+    }
+    lua_newtable(L); /* 3: the merged options */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, srv->options_ref);
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, 3);
+    }
+    lua_pop(L, 1);
+    static const char *const fields[] = { "cert", "key", "ca" };
+    for (int i = 0; i < 3; i++)
+        if (lua_getfield(L, 2, fields[i]) != LUA_TNIL)
+            lua_setfield(L, 3, fields[i]);
+        else
+            lua_pop(L, 1);
+    lb_options opt;
+    char err[256] = "";
+    if (lb_read_options(L, 3, true, &opt, err, sizeof err) != 0 ||
+        rt_server_set_tls(srv->rt, &opt.tls, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lb_unref(L, &srv->options_ref);
+    srv->options_ref = lb_ref_value(L, 3);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void set_count(lua_State *L, const char *name, uint64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, name);
+}
+
+/* server:stats(): counters since createServer (see rt_server_stats). */
+static int server_stats(lua_State *L)
+{
+    lb_server *srv = check_server(L, 1);
+    if (srv->rt == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, "server is closed");
+        return 2;
+    }
+    rt_server_stats st;
+    rt_server_stats_get(srv->rt, &st);
+    lua_createtable(L, 0, 10);
+    set_count(L, "sessions", st.sessions);
+    set_count(L, "handshaking", st.handshaking);
+    set_count(L, "handshakesDone", st.handshakes_done);
+    lua_newtable(L); /* by alert name, "timeout", "other" */
+    for (int a = 0; a < 256; a++)
+        if (st.failed_by_alert[a])
+            set_count(L, rt_alert_name(a), st.failed_by_alert[a]);
+    if (st.failed_timeout)
+        set_count(L, "timeout", st.failed_timeout);
+    if (st.failed_other)
+        set_count(L, "other", st.failed_other);
+    lua_setfield(L, -2, "handshakesFailed");
+    lua_createtable(L, 0, 6);
+    set_count(L, "malformed", st.dropped_malformed);
+    set_count(L, "auth", st.dropped_auth);
+    set_count(L, "replay", st.dropped_replay);
+    set_count(L, "epoch", st.dropped_epoch);
+    set_count(L, "unexpected", st.dropped_unexpected);
+    set_count(L, "overCapacity", st.dropped_over_capacity);
+    lua_setfield(L, -2, "dropped");
+    set_count(L, "datagramsIn", st.datagrams_in);
+    set_count(L, "datagramsOut", st.datagrams_out);
+    set_count(L, "bytesIn", st.bytes_in);
+    set_count(L, "bytesOut", st.bytes_out);
+    return 1;
+}
+
 static int server_gc(lua_State *L)
 {
     lb_server **box = luaL_checkudata(L, 1, LB_SERVER_MT);
@@ -305,6 +439,7 @@ static int server_gc(lua_State *L)
         return 0;
     *box = NULL;
     srv->ud_alive = false;
+    lb_unref(L, &srv->options_ref);
     if (srv->self_ref != LUA_NOREF)
         srv->lb->closing = true; /* a pinned object is only collected by lua_close */
     if (srv->rt && !srv->closing) {
@@ -333,6 +468,7 @@ void lb_server_register(lua_State *L)
         { "bind", server_bind },       { "on", lb_on },
         { "off", lb_off },             { "close", server_close },
         { "address", server_address }, { "connections", server_connections },
+        { "stats", server_stats },     { "setSecureContext", server_set_secure_context },
         { NULL, NULL },
     };
     static const luaL_Reg meta[] = {
@@ -341,4 +477,7 @@ void lb_server_register(lua_State *L)
         { "__tostring", server_tostring }, { NULL, NULL },
     };
     lb_register_type(L, LB_SERVER_MT, methods, meta);
+    static const char *const events[] = { "listening", "secureConnection", "clientError", "error",
+                                          "close", "keylog", NULL };
+    lb_set_events(L, LB_SERVER_MT, events);
 }

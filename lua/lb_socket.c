@@ -5,6 +5,8 @@
  * its userdata and its connection are gone. A closed socket's send is
  * nil, "socket is closed", never a crash.
  */
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +14,8 @@
 
 static lb_socket *check_socket(lua_State *L, int idx)
 {
-    lb_socket **box = luaL_checkudata(L, idx, LB_SOCKET_MT);
+    lb_socket **box = idx == 1 ? lb_check_self(L, LB_SOCKET_MT, "socket")
+                               : luaL_checkudata(L, idx, LB_SOCKET_MT);
     if (*box == NULL)
         luaL_argerror(L, idx, "socket already collected");
     return *box;
@@ -82,11 +85,25 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
     const uint8_t *der = rt_conn_peer_cert_der(conn, &der_len);
     rt_cert_info info;
     if (der && rt_cert_describe(der, der_len, &info) == 0) {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, info.subject);
-        lua_setfield(L, -2, "subject");
-        lua_pushstring(L, info.fingerprint256);
-        lua_setfield(L, -2, "fingerprint256");
+        lua_createtable(L, 0, 9);
+        static const struct { const char *name; size_t offset; } text[] = {
+            { "subject", offsetof(rt_cert_info, subject) },
+            { "issuer", offsetof(rt_cert_info, issuer) },
+            { "fingerprint256", offsetof(rt_cert_info, fingerprint256) },
+            { "serialNumber", offsetof(rt_cert_info, serial) },
+            { "subjectaltname", offsetof(rt_cert_info, subjectaltname) },
+            { "validFrom", offsetof(rt_cert_info, valid_from) },
+            { "validTo", offsetof(rt_cert_info, valid_to) },
+        };
+        for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+            const char *v = (const char *)&info + text[i].offset;
+            if (v[0] == '\0')
+                continue; /* absent (a certificate without subjectAltName) */
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, text[i].name);
+        }
+        lua_pushlstring(L, (const char *)der, der_len);
+        lua_setfield(L, -2, "raw");
         char *pem = rt_der_to_pem(der, der_len);
         if (pem) {
             lua_pushstring(L, pem);
@@ -97,6 +114,14 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
         lua_pushnil(L);
     }
     lb_set_field(L, ud_idx, "peerCertificate");
+    const char *why = NULL;
+    lua_pushboolean(L, rt_conn_authorized(conn, &why));
+    lb_set_field(L, ud_idx, "authorized");
+    if (why)
+        lua_pushstring(L, why);
+    else
+        lua_pushnil(L);
+    lb_set_field(L, ud_idx, "authorizationError");
 }
 
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
@@ -124,7 +149,8 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
 static bool is_lazy_field(const char *key)
 {
     static const char *const names[] = { "rinfo", "cipher", "protocol", "pskIdentity",
-                                         "servername", "peerCertificate", NULL };
+                                         "servername", "peerCertificate", "authorized",
+                                         "authorizationError", NULL };
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, key) == 0)
             return true;
@@ -160,10 +186,12 @@ void lb_socket_secure(lb_state *lb, lb_socket *sock, rt_conn *conn)
 {
     if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 6))
         return;
+    /* The socket is the listeners' first argument: inside
+     * `local client = dtls.connect(..., function(socket) ... end)` the
+     * local is not assigned yet when a callback could name it. */
     lua_rawgeti(lb->L, LUA_REGISTRYINDEX, sock->self_ref);
     lb_socket_fill_secure_fields(lb->L, -1, conn);
-    lua_pop(lb->L, 1);
-    lb_emit(lb, sock->self_ref, "secureConnect", 0, lb_socket_error_target(sock),
+    lb_emit(lb, sock->self_ref, "secureConnect", 1, lb_socket_error_target(sock),
             "a 'secureConnect' listener");
 }
 
@@ -175,12 +203,20 @@ void lb_socket_message(lb_state *lb, lb_socket *sock, const uint8_t *data, size_
     lb_emit(lb, sock->self_ref, "message", 1, lb_socket_error_target(sock), "a 'message' listener");
 }
 
-void lb_socket_error(lb_state *lb, lb_socket *sock, const char *msg)
+void lb_socket_error(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg)
 {
-    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 4))
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(lb->L, 8))
         return;
-    lua_pushstring(lb->L, msg);
+    lb_push_error(lb->L, conn, err, msg);
     lb_emit(lb, sock->self_ref, "error", 1, LUA_NOREF, "a socket 'error' listener");
+}
+
+void lb_socket_keylog(lb_state *lb, lb_socket *sock, const char *line)
+{
+    if (!sock->ud_alive || !lb_has_listeners(lb, sock->self_ref, "keylog"))
+        return;
+    lua_pushfstring(lb->L, "%s\n", line); /* node's format: one line, newline included */
+    lb_emit(lb, sock->self_ref, "keylog", 1, lb_socket_error_target(sock), "a 'keylog' listener");
 }
 
 void lb_socket_closed(lb_state *lb, lb_socket *sock)
@@ -193,6 +229,10 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
         materialize_fields(lb->L, -1, sock);
         lua_pop(lb->L, 1);
     }
+    const char *reason = sock->conn ? rt_conn_close_reason(sock->conn) : NULL;
+    bool emit = lb_can_call(lb) && sock->ud_alive && lua_checkstack(lb->L, 2);
+    if (emit)
+        lua_pushstring(lb->L, reason ? reason : "local");
     if (sock->conn) {
         sock->was_reused = rt_conn_session_reused(sock->conn);
         forget_session(sock);
@@ -202,7 +242,8 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
     sock->conn = NULL;
     sock->server = NULL;
     if (lb_can_call(lb) && sock->ud_alive) {
-        lb_emit(lb, sock->self_ref, "close", 0, sock->self_ref, "a socket 'close' listener");
+        if (emit)
+            lb_emit(lb, sock->self_ref, "close", 1, sock->self_ref, "a socket 'close' listener");
         lb_unref(lb->L, &sock->self_ref);
     }
     maybe_free(sock);
@@ -248,9 +289,7 @@ static void client_message(void *host, rt_conn *conn, const uint8_t *data, size_
 }
 static void client_error(void *host, rt_conn *conn, int err, const char *msg)
 {
-    (void)conn;
-    (void)err;
-    lb_socket_error(((lb_socket *)host)->lb, host, msg);
+    lb_socket_error(((lb_socket *)host)->lb, host, conn, err, msg);
 }
 static void client_closed(void *host, rt_conn *conn)
 {
@@ -258,9 +297,15 @@ static void client_closed(void *host, rt_conn *conn)
     lb_socket_closed(((lb_socket *)host)->lb, host);
 }
 
+static void client_keylog(void *host, rt_conn *conn, const char *line)
+{
+    (void)conn;
+    lb_socket_keylog(((lb_socket *)host)->lb, host, line);
+}
+
 static const rt_handlers client_handlers = {
     .conn_secure = client_secure, .conn_message = client_message, .conn_error = client_error,
-    .conn_closed = client_closed, .conn_session = client_session,
+    .conn_closed = client_closed, .conn_session = client_session, .keylog = client_keylog,
 };
 
 /* ---- Lua API ---- */
@@ -281,43 +326,76 @@ static void start_handshake(void *a, intptr_t ref, int status)
         rt_conn_start_handshake(sock->conn);
 }
 
+/* connect(port, address, type, options): a copy of options with the three
+ * positional values added, left on the stack. Naming one of them in the
+ * table too is refused: which one was meant? */
+static int options_with_target(lua_State *L, int idx, lua_Integer port, const char *address,
+                               const char *type, char *err, size_t errlen)
+{
+    static const char *const positional[] = { "port", "address", "type" };
+    for (int i = 0; i < 3; i++) {
+        bool given = lua_getfield(L, idx, positional[i]) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (given) {
+            snprintf(err, errlen, "%s: given as an argument of connect; leave it out of the "
+                     "options table", positional[i]);
+            return -1;
+        }
+    }
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pushinteger(L, port);
+    lua_setfield(L, -2, "port");
+    lua_pushstring(L, address);
+    lua_setfield(L, -2, "address");
+    lua_pushstring(L, type);
+    lua_setfield(L, -2, "type");
+    return 0;
+}
+
 int lb_connect(lua_State *L)
 {
     lb_state *lb = lua_touserdata(L, lua_upvalueindex(1));
     lb_options opt;
     char err[256] = "";
-    int cb = 0;
-    if (lua_type(L, 1) == LUA_TTABLE) {
-        if (!lua_isnoneornil(L, 2)) {
-            luaL_checktype(L, 2, LUA_TFUNCTION);
-            cb = 2;
-        }
-        if (lb_read_options(L, 1, false, &opt, err, sizeof err) != 0) {
+    int cb = 0, options = 1;
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        /* node-dtls: connect(port, address, type[, options][, callback]) */
+        lua_Integer port = luaL_checkinteger(L, 1);
+        const char *address = luaL_checkstring(L, 2);
+        const char *type = luaL_checkstring(L, 3);
+        if (port < 1 || port > 65535)
+            return luaL_argerror(L, 1, "port out of range (1-65535)");
+        bool has_options = lua_type(L, 4) == LUA_TTABLE;
+        if (!has_options && !lua_isnoneornil(L, 4) && lua_type(L, 4) != LUA_TFUNCTION)
+            return luaL_typeerror(L, 4, "options table or callback");
+        cb = has_options ? 5 : 4;
+        lua_settop(L, 5);
+        if (!has_options)
+            lua_newtable(L); /* at 6: no options */
+        if (options_with_target(L, has_options ? 4 : 6, port, address, type, err,
+                                sizeof err) != 0) {
             lua_pushnil(L);
             lua_pushstring(L, err);
             return 2;
         }
+        options = lua_gettop(L);
     } else {
-        /* node-dtls: connect(port, address, type[, callback]) */
-        lua_Integer port = luaL_checkinteger(L, 1);
-        const char *address = luaL_checkstring(L, 2);
-        const char *type = luaL_checkstring(L, 3);
-        if (!lua_isnoneornil(L, 4)) {
-            luaL_checktype(L, 4, LUA_TFUNCTION);
-            cb = 4;
-        }
-        memset(&opt, 0, sizeof opt);
-        rt_tls_options_init(&opt.tls);
-        opt.family = lb_family_from_type(type);
-        if (opt.family == 0) {
-            lua_pushnil(L);
-            lua_pushstring(L, "type: must be \"udp4\" or \"udp6\"");
-            return 2;
-        }
-        if (port < 1 || port > 65535)
-            return luaL_argerror(L, 1, "port out of range (1-65535)");
-        opt.port = (int)port;
-        opt.address = address;
+        cb = 2;
+    }
+    if (lua_isnoneornil(L, cb))
+        cb = 0;
+    else
+        luaL_checktype(L, cb, LUA_TFUNCTION);
+    if (lb_read_options(L, options, false, &opt, err, sizeof err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
     }
     lb_socket *sock = push_socket(L, lb);
     if (sock == NULL)
@@ -388,6 +466,10 @@ static int socket_send(lua_State *L)
         length = (lua_Integer)len - offset;
     if ((size_t)length > len - (size_t)offset)
         return luaL_argerror(L, 4, "length out of range");
+    /* An empty record is legal TLS, but the peer's 'message' would fire
+     * with "" — or, for many stacks, not at all. Never send one. */
+    if (length == 0)
+        return luaL_argerror(L, 2, "empty message: nothing to send (a record carries at least one byte)");
     if (sock->conn == NULL) {
         lua_pushnil(L);
         lua_pushstring(L, "socket is closed");
@@ -546,4 +628,7 @@ void lb_socket_register(lua_State *L)
         { "__tostring", socket_tostring }, { NULL, NULL },
     };
     lb_register_type(L, LB_SOCKET_MT, methods, meta);
+    static const char *const events[] = { "secureConnect", "message", "error", "close", "keylog",
+                                          "session", "rinfo", NULL };
+    lb_set_events(L, LB_SOCKET_MT, events);
 }

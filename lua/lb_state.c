@@ -17,6 +17,10 @@ static int sentinel_gc(lua_State *L)
         return 0;
     *box = NULL;
     lb->closing = true;
+    if (lb->log_handler_ref != LUA_NOREF)
+        rt_log_set_handler(NULL, NULL); /* never into a closed state */
+    for (int i = 0; i < LB_SIGNALS; i++)
+        rt_signal_free(lb->signals[i].watcher); /* closed by rt_loop_free's run */
     rt_loop_free(lb->loop);
     free(lb);
     return 0;
@@ -47,6 +51,12 @@ lb_state *lb_state_open(lua_State *L)
         luaL_error(L, "dtls: cannot create the event loop");
         return NULL;
     }
+    lb->log_handler_ref = LUA_NOREF;
+    for (int i = 0; i < LB_SIGNALS; i++) {
+        lb->signals[i].lb = lb;
+        lb->signals[i].fn_ref = LUA_NOREF;
+    }
+    lb->exit_code = -1;
     *box = lb;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     lb->main = lua_tothread(L, -1);

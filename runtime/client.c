@@ -3,6 +3,7 @@
  * client's engine config (freed with the connection). Datagrams from any
  * other address are dropped; never blocks on name lookups.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,22 @@ static void on_client_datagram(rt_endpoint *ep, const rt_addr *from, const uint8
         return;
     }
     rt_conn_feed(c, data, len);
+}
+
+/* Linux reports an ICMP error about a connected socket's peer on the next
+ * receive: port unreachable is ECONNREFUSED. Nothing listens there, so
+ * waiting out the handshake timeout would only hide it. */
+static void on_client_endpoint_error(rt_endpoint *ep, int status)
+{
+    rt_conn *c = ep->owner;
+    if (c == NULL || c->finished || (status != UV_ECONNREFUSED && status != UV_EHOSTUNREACH &&
+                                     status != UV_ENETUNREACH))
+        return;
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: nothing answers at %s (ICMP %s)", uv_strerror(status),
+             rt_conn_peer_text(c), status == UV_ECONNREFUSED ? "port unreachable"
+                                                              : "host or network unreachable");
+    rt_conn_fail(c, RT_CLOSE_UNREACHABLE, status, msg);
 }
 
 static void on_client_endpoint_closed(rt_endpoint *ep)
@@ -65,6 +82,8 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
     }
     int r = rt_endpoint_bind(ep, (const struct sockaddr *)&local.sa);
     if (r == 0)
+        r = rt_endpoint_connect(ep, (const struct sockaddr *)&peer.sa, on_client_endpoint_error);
+    if (r == 0)
         r = rt_endpoint_start(ep);
     rt_conn *c = NULL;
     if (r == 0)
@@ -98,6 +117,7 @@ rt_conn *rt_client_connect(rt_loop *loop, int family, const char *address, int p
         rt_endpoint_close(ep);
         return NULL;
     }
+    c->verify = opt->reject_unauthorized ? RT_VERIFY_CHECKED : RT_VERIFY_DISABLED;
     ep->owner = c;
     rt_list_push(&loop->clients, &c->link);
     return c;

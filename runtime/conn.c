@@ -44,7 +44,7 @@ static void finish(rt_conn *c)
         rt_server_conn_finished(c->server, c);
     else
         rt_client_conn_finished(c);
-    RT_CONN_LOG(RT_LOG_FINE, c, "association closed");
+    RT_CONN_LOG(RT_LOG_INFO, c, "closed (%s)", rt_conn_close_reason(c));
     if (host_ok(c) && c->handlers->conn_closed)
         c->handlers->conn_closed(c->host, c);
     rt_list_push(&c->loop->graveyard, &c->link);
@@ -81,6 +81,10 @@ static void on_alert(rt_conn *c, const dtls_event *ev)
         RT_CONN_LOG(RT_LOG_FINE, c, "warning alert %s %s", name, dir);
         return;
     }
+    if (c->close_why == RT_CLOSE_NONE) {
+        c->close_alert = (uint8_t)ev->alert_desc;
+        rt_conn_set_close_why(c, RT_CLOSE_ALERT);
+    }
     char msg[96];
     snprintf(msg, sizeof msg, "%s alert %s", name, dir);
     RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
@@ -89,6 +93,10 @@ static void on_alert(rt_conn *c, const dtls_event *ev)
 
 static void on_closed(rt_conn *c, int error)
 {
+    /* A clean end we did not start (rt_conn_close sets its own reason
+     * first) is the peer's close_notify. */
+    rt_conn_set_close_why(c, error == DTLS_OK ? RT_CLOSE_NOTIFY
+                             : error == DTLS_ERR_TIMEOUT ? RT_CLOSE_TIMEOUT : RT_CLOSE_ERROR);
     if (error != DTLS_OK && !c->error_reported) {
         const char *msg = dtls_strerror(error);
         RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
@@ -146,9 +154,20 @@ static void engine_log(void *user, int level, const char *msg)
         rt_log(level, NULL, "%s", msg);
 }
 
+/* A handshake's master secret exists: SSLKEYLOGFILE and the host. */
+static void engine_keylog(void *user, const char *line)
+{
+    rt_conn *c = user;
+    rt_keylog_file_append(line);
+    if (c && !c->finished && host_ok(c) && c->handlers->keylog)
+        c->handlers->keylog(c->host, c, line);
+}
+
 void rt_conn_install_callbacks(dtls_config *config, bool with_psk)
 {
-    dtls_callbacks cb = { engine_send, engine_event, with_psk ? engine_psk_lookup : NULL, engine_log };
+    dtls_callbacks cb = { .send = engine_send, .event = engine_event,
+                          .psk_lookup = with_psk ? engine_psk_lookup : NULL, .log = engine_log,
+                          .keylog = engine_keylog };
     dtls_config_set_callbacks(config, &cb);
 }
 
@@ -247,6 +266,7 @@ void rt_conn_tick(rt_conn *c, uint64_t now)
         /* The peer may be gone without a close_notify (UDP has no FIN). */
         RT_CONN_LOG(RT_LOG_FINE, c, "idle for %llu ms: closing",
                (unsigned long long)(now - c->last_activity));
+        rt_conn_set_close_why(c, RT_CLOSE_IDLE);
         rt_conn_close(c);
         return;
     }
@@ -292,6 +312,8 @@ void rt_conn_close(rt_conn *c)
 {
     if (c->finished)
         return;
+    rt_conn_set_close_why(c, c->loop->shutting_down || (c->server && c->server->closing)
+                                 ? RT_CLOSE_SHUTDOWN : RT_CLOSE_LOCAL);
     /* RFC 5246 7.2.1: close_notify before closing the write side. */
     dtls_conn_close(c->engine, rt_loop_now(c->loop));
     if (!c->finished)
@@ -303,6 +325,17 @@ void rt_conn_abandon(rt_conn *c, const char *why)
     if (c->finished)
         return;
     RT_CONN_LOG(RT_LOG_FINE, c, "association abandoned: %s", why);
+    rt_conn_set_close_why(c, RT_CLOSE_REPLACED);
+    finish(c);
+}
+
+void rt_conn_fail(rt_conn *c, int why, int err, const char *msg)
+{
+    if (c->finished)
+        return;
+    rt_conn_set_close_why(c, why);
+    RT_CONN_LOG(RT_LOG_INFO, c, "%s%s", c->established ? "" : "handshake failed: ", msg);
+    report_error(c, err, msg);
     finish(c);
 }
 
@@ -370,4 +403,41 @@ const uint8_t *rt_conn_peer_cert_der(const rt_conn *c, size_t *len)
     if (len)
         *len = n;
     return p;
+}
+
+const char *rt_conn_close_reason(const rt_conn *c)
+{
+    static char text[48];
+    switch (c->close_why) {
+    case RT_CLOSE_NOTIFY: return "close_notify";
+    case RT_CLOSE_IDLE: return "idle";
+    case RT_CLOSE_LOCAL: return "local";
+    case RT_CLOSE_SHUTDOWN: return "shutdown";
+    case RT_CLOSE_TIMEOUT: return "timeout";
+    case RT_CLOSE_REPLACED: return "replaced";
+    case RT_CLOSE_UNREACHABLE: return "unreachable";
+    case RT_CLOSE_ALERT:
+        snprintf(text, sizeof text, "alert: %s", dtls_alert_name(c->close_alert));
+        return text;
+    case RT_CLOSE_ERROR: return "error";
+    default: return c->finished ? "local" : NULL;
+    }
+}
+
+int rt_conn_authorized(const rt_conn *c, const char **why)
+{
+    const char *reason = NULL;
+    if (!c->established)
+        reason = "the handshake has not completed";
+    else if (rt_conn_psk_identity(c, NULL))
+        reason = NULL; /* the peer proved it holds the identity's key */
+    else if (rt_conn_peer_cert_der(c, NULL) == NULL)
+        reason = "the peer sent no certificate";
+    else if (c->verify == RT_VERIFY_DISABLED)
+        reason = "the certificate was not verified (rejectUnauthorized = false)";
+    else if (c->verify == RT_VERIFY_NO_CA)
+        reason = "no ca to verify the certificate against";
+    if (why)
+        *why = reason;
+    return reason == NULL;
 }

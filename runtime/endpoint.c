@@ -74,6 +74,8 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
         return; /* libuv may still deliver the rest of a batch after close */
     if (nread < 0) {
         rt_log(RT_LOG_FINE, NULL, "udp receive error: %s", uv_strerror((int)nread));
+        if (ep->on_error)
+            ep->on_error(ep, (int)nread);
         return;
     }
     if (nread == 0 || addr == NULL)
@@ -83,6 +85,8 @@ static void on_recv(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf,
     rt_addr from;
     if (rt_addr_from_sockaddr(&from, addr) != 0)
         return;
+    ep->datagrams_in++;
+    ep->bytes_in += (uint64_t)nread;
     ep->on_datagram(ep, &from, (const uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -117,8 +121,8 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
 
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
 {
-    /* IPv6 sockets stay IPv6-only: "udp6" means IPv6, as in node. */
-    unsigned flags = sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0;
+    /* IPv6 sockets stay IPv6-only unless asked (ipv6Only = false). */
+    unsigned flags = sa->sa_family == AF_INET6 && !ep->dual_stack ? UV_UDP_IPV6ONLY : 0;
     return uv_udp_bind(&ep->udp, sa, flags);
 }
 
@@ -161,10 +165,22 @@ static socklen_t sockaddr_len(const struct sockaddr *sa)
     return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+int rt_endpoint_connect(rt_endpoint *ep, const struct sockaddr *peer, rt_endpoint_error_fn on_error)
+{
+    int r = uv_udp_connect(&ep->udp, peer);
+    if (r == 0) {
+        ep->connected = true;
+        ep->on_error = on_error;
+    }
+    return r;
+}
+
 /* Try now; copy and queue on EAGAIN. */
 static void send_now(rt_endpoint *ep, const struct sockaddr *to, const uint8_t *data,
                      size_t len, rt_send_capture *capture)
 {
+    if (ep->connected)
+        to = NULL; /* libuv refuses an address on a connected socket */
     uv_buf_t buf = uv_buf_init((char *)data, (unsigned)len);
     int r = uv_udp_try_send(&ep->udp, &buf, 1, to);
     if (r >= 0) {
@@ -285,6 +301,8 @@ void rt_endpoint_send(rt_endpoint *ep, const struct sockaddr *to, const uint8_t 
             capture->status = UV_ECANCELED;
         return;
     }
+    ep->datagrams_out++; /* handed to the socket layer (UDP may still drop) */
+    ep->bytes_out += len;
     /* Nobody waits for this datagram's completion, and libuv's queue is
      * empty (else it must wait its turn there): gather it. */
     bool waited_for = capture && capture->done;

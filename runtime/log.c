@@ -41,6 +41,75 @@ int rt_log_level_parse(const char *name)
     return -1;
 }
 
+static int log_format = RT_LOG_FORMAT_TEXT;
+static rt_log_handler_fn log_handler;
+static void *log_handler_arg;
+static int in_handler; /* a handler that logs (or fails) writes to stderr */
+
+void rt_log_set_format(int format) { log_format = format; }
+
+void rt_log_set_handler(rt_log_handler_fn fn, void *arg)
+{
+    log_handler = fn;
+    log_handler_arg = arg;
+}
+
+/* "2026-12-01T18:30:00.123Z": UTC with milliseconds. */
+static size_t format_time(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(out + n, cap - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    return n < cap ? n : cap - 1;
+}
+
+/* Control characters from peers or scripts must not forge log lines: a
+ * newline (tracebacks) continues the entry on an indented line, and every
+ * other control character becomes a space. */
+static size_t append_text(char *line, size_t n, size_t cap, const char *s)
+{
+    for (const char *p = s; *p && n + 8 < cap; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n') {
+            memcpy(line + n, "\n    ", 5);
+            n += 5;
+        } else {
+            line[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        }
+    }
+    return n;
+}
+
+/* A JSON string (quotes included). Bytes outside printable ASCII are
+ * \u00XX escapes, so the line stays valid JSON whatever a peer sent. */
+static size_t append_json(char *line, size_t n, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    line[n++] = '"';
+    for (const char *p = s; *p && n + 10 < cap; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            line[n++] = '\\';
+            line[n++] = (char)c;
+        } else if (c == '\n') {
+            line[n++] = '\\';
+            line[n++] = 'n';
+        } else if (c < 0x20 || c >= 0x7f) {
+            memcpy(line + n, "\\u00", 4);
+            line[n + 4] = hex[c >> 4];
+            line[n + 5] = hex[c & 15];
+            n += 6;
+        } else {
+            line[n++] = (char)c;
+        }
+    }
+    line[n++] = '"';
+    return n;
+}
+
 void rt_log(int level, const char *who, const char *fmt, ...)
 {
     if (!rt_log_enabled(level))
@@ -52,26 +121,33 @@ void rt_log(int level, const char *who, const char *fmt, ...)
     va_end(ap);
     if (m < 0)
         return;
+    if (log_handler && !in_handler) {
+        in_handler++;
+        int handled = log_handler(log_handler_arg, level, who, msg);
+        in_handler--;
+        if (handled)
+            return;
+    }
 
-    char line[6144];
-    struct tm tm;
-    time_t now = time(NULL);
-    gmtime_r(&now, &tm);
-    size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+    char line[6144], when[40];
     const char *name = rt_log_level_name(level);
-    n += (size_t)snprintf(line + n, sizeof line - n, "%s %s%s", name ? name : "?",
-                          who ? who : "", who ? " " : "");
-    /* Control characters from peers or scripts must not forge log lines: a
-     * newline (tracebacks) continues the entry on an indented line, and
-     * every other control character becomes a space. */
-    for (const char *p = msg; *p && n + 8 < sizeof line; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\n') {
-            memcpy(line + n, "\n    ", 5);
-            n += 5;
-        } else {
-            line[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    format_time(when, sizeof when);
+    size_t n;
+    if (log_format == RT_LOG_FORMAT_JSON) {
+        n = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",", when,
+                             name ? name : "?");
+        if (who) {
+            n += (size_t)snprintf(line + n, sizeof line - n, "\"peer\":");
+            n = append_json(line, n, 256, who);
+            line[n++] = ',';
         }
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"msg\":");
+        n = append_json(line, n, sizeof line - 4, msg);
+        line[n++] = '}';
+    } else {
+        n = (size_t)snprintf(line, sizeof line, "%s %s %s%s", when, name ? name : "?",
+                             who ? who : "", who ? " " : "");
+        n = append_text(line, n, sizeof line, msg);
     }
     line[n++] = '\n';
     fwrite(line, 1, n, stderr);

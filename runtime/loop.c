@@ -197,6 +197,7 @@ static void on_defer_idle(uv_idle_t *idle)
 void rt_loop_shutdown(rt_loop *loop)
 {
     loop->shutting_down = true;
+    rt_metrics_close(loop);
     /* Each close unlinks its object, so these loops end. */
     while (!rt_list_empty(&loop->servers))
         rt_server_close(RT_CONTAINER(loop->servers.next, rt_server, link));

@@ -27,6 +27,9 @@ static void usage(FILE *out)
             "\n"
             "options:\n"
             "  --log-level LEVEL  FINEST, FINER, FINE, INFO (default), WARN or SEVERE\n"
+            "  --log-format FMT   text (default) or json (one object per line)\n"
+            "  --metrics ADDR:PORT  serve the servers' counters at http://ADDR:PORT/metrics\n"
+            "                     (Prometheus text format; [::1]:PORT for IPv6)\n"
             "  --version          print the version and exit\n"
             "  --help             print this help and exit\n"
             "  --                 stop handling options\n"
@@ -34,7 +37,10 @@ static void usage(FILE *out)
             "The script sees its arguments in `arg` (arg[0] is the script) and\n"
             "loads the API with require \"dtls\". The loop runs after the script\n"
             "returns, until nothing is left to do; SIGINT/SIGTERM close every\n"
-            "session with close_notify and exit 0.\n"
+            "session with close_notify and exit 0; dtls.exit(code) exits with code.\n"
+            "The script's directory comes first on package.path.\n"
+            "SSLKEYLOGFILE=path appends each session's NSS key-log line to path\n"
+            "(for decrypting captures while debugging).\n"
             "A server given neither cert/key nor psk uses a self-signed default\n"
             "certificate kept in $DTLSRUN_STATE_DIR, else $XDG_STATE_HOME/dtlsrun,\n"
             "else $HOME/.local/state/dtlsrun.\n");
@@ -64,6 +70,31 @@ static void make_arg_table(lua_State *L, int argc, char **argv, int script)
     lua_setglobal(L, "arg");
 }
 
+/* The script's own directory comes first on package.path, so a script
+ * finds the modules beside it (scripts/coap-hello.lua requires "coap")
+ * from any working directory. */
+static void add_script_dir_to_path(lua_State *L, const char *script)
+{
+    const char *slash = strrchr(script, '/');
+    lua_getglobal(L, "package");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (slash == NULL)
+        lua_pushliteral(L, ".");
+    else if (slash == script)
+        lua_pushliteral(L, ""); /* "/script.lua": "/?.lua" */
+    else
+        lua_pushlstring(L, script, (size_t)(slash - script));
+    const char *dir = lua_tostring(L, -1);
+    lua_getfield(L, -2, "path");
+    const char *old = lua_tostring(L, -1);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, old ? old : "");
+    lua_setfield(L, -4, "path");
+    lua_pop(L, 3);
+}
+
 static int run_script(lua_State *L, const char *path, int nargs_from, int argc, char **argv)
 {
     lua_pushcfunction(L, traceback_handler);
@@ -84,8 +115,35 @@ static int run_script(lua_State *L, const char *path, int nargs_from, int argc, 
     return 0;
 }
 
+/* "127.0.0.1:9464" or "[::1]:9464". */
+static int parse_host_port(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return -1;
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (colon[-1] != ']')
+            return -1;
+        h = s + 1;
+        n -= 2;
+    }
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (n == 0 || n >= cap || *end != '\0' || p < 0 || p > 65535 || end == colon + 1)
+        return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    const char *metrics = NULL;
+    char metrics_host[64];
+    int metrics_port = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -107,6 +165,23 @@ int main(int argc, char **argv)
                 return 2;
             }
             rt_log_set_level(level);
+        } else if (strcmp(a, "--metrics") == 0 || strncmp(a, "--metrics=", 10) == 0) {
+            metrics = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (metrics == NULL || parse_host_port(metrics, metrics_host, sizeof metrics_host,
+                                                   &metrics_port) != 0) {
+                fprintf(stderr, "dtlsrun: --metrics needs ADDR:PORT (127.0.0.1:9464, [::1]:9464)\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
+            const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+            if (v && strcmp(v, "json") == 0) {
+                rt_log_set_format(RT_LOG_FORMAT_JSON);
+            } else if (v && strcmp(v, "text") == 0) {
+                rt_log_set_format(RT_LOG_FORMAT_TEXT);
+            } else {
+                fprintf(stderr, "dtlsrun: --log-format needs text or json\n");
+                return 2;
+            }
         } else {
             fprintf(stderr, "dtlsrun: unknown option '%s'\n", a);
             usage(stderr);
@@ -130,10 +205,20 @@ int main(int argc, char **argv)
     lua_setfield(L, -2, "dtls");
     lua_pop(L, 1);
     make_arg_table(L, argc, argv, script);
+    add_script_dir_to_path(L, argv[script]);
 
     int status = run_script(L, argv[script], script + 1, argc, argv);
+    if (status == 0 && metrics) {
+        char err[256];
+        if (ldtls_host_metrics(L, metrics_host, metrics_port, err, sizeof err) != 0) {
+            fprintf(stderr, "dtlsrun: %s\n", err);
+            status = 1;
+        }
+    }
     if (status == 0 && ldtls_host_run(L) != 0)
         status = 1;
+    if (status == 0 && ldtls_exit_code(L) >= 0)
+        status = ldtls_exit_code(L); /* dtls.exit(code) */
     lua_close(L);
     return status;
 }

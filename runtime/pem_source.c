@@ -100,15 +100,33 @@ char *rt_der_to_pem(const uint8_t *der, size_t len)
 int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out)
 {
     memset(out, 0, sizeof *out);
+    dtls_cert_info more;
     if (dtls_cert_subject(der, len, out->subject, sizeof out->subject) != DTLS_OK ||
-        dtls_cert_fingerprint_sha256(der, len, out->fingerprint256) != DTLS_OK)
+        dtls_cert_fingerprint_sha256(der, len, out->fingerprint256) != DTLS_OK ||
+        dtls_cert_details(der, len, &more) != DTLS_OK)
         return -1;
+    memcpy(out->issuer, more.issuer, sizeof out->issuer);
+    memcpy(out->serial, more.serial, sizeof out->serial);
+    memcpy(out->subjectaltname, more.subjectaltname, sizeof out->subjectaltname);
+    memcpy(out->valid_from, more.valid_from, sizeof out->valid_from);
+    memcpy(out->valid_to, more.valid_to, sizeof out->valid_to);
     return 0;
 }
 
 const char *rt_error_string(int err)
 {
     return dtls_strerror(err);
+}
+
+const char *rt_alert_name(int desc)
+{
+    return dtls_alert_name(desc);
+}
+
+const char *rt_error_alert_name(int err)
+{
+    int desc = dtls_err_alert(err);
+    return desc < 0 ? NULL : dtls_alert_name(desc);
 }
 
 const char *rt_io_error_string(int status)

@@ -68,6 +68,7 @@ struct rt_loop {
     bool running;
     bool shutting_down;
     bool freeing;
+    struct rt_metrics *metrics; /* dtlsrun --metrics, or NULL */
 };
 
 void rt_loop_arm_deadlines(rt_loop *loop);
@@ -87,6 +88,9 @@ typedef struct rt_send_batch rt_send_batch;
 typedef void (*rt_datagram_fn)(rt_endpoint *ep, const rt_addr *from,
                                const uint8_t *data, size_t len);
 typedef void (*rt_endpoint_closed_fn)(rt_endpoint *ep);
+/* A receive error on the socket (a connected one reports ICMP errors so:
+ * UV_ECONNREFUSED for port unreachable). */
+typedef void (*rt_endpoint_error_fn)(rt_endpoint *ep, int status);
 
 struct rt_endpoint {
     uv_udp_t udp;
@@ -103,6 +107,10 @@ struct rt_endpoint {
     rt_send_batch *batch; /* servers: replies leave together by sendmmsg */
     rt_link flush_link;  /* in loop->flush_pending while batch holds data */
     uint64_t dropped_sends;
+    uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out;
+    bool connected;      /* uv_udp_connect'ed: sends name no address */
+    bool dual_stack;     /* an IPv6 socket that takes IPv4 peers too */
+    rt_endpoint_error_fn on_error; /* may be NULL */
 };
 
 /* A pending completion for the datagram an engine call is about to send. */
@@ -119,6 +127,9 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
                              rt_datagram_fn on_datagram, rt_endpoint_closed_fn on_closed);
 int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa);
 int rt_endpoint_start(rt_endpoint *ep);
+/* Only this peer's datagrams arrive, and ICMP errors about it reach
+ * on_error (a client's socket). */
+int rt_endpoint_connect(rt_endpoint *ep, const struct sockaddr *peer, rt_endpoint_error_fn on_error);
 /* Inside a recvmmsg batch a datagram nobody waits for (capture NULL or
  * without done) is copied into the batch, which leaves by one sendmmsg in
  * the loop's check phase (rt_endpoint_flush_pending); otherwise: try now,
@@ -162,7 +173,26 @@ struct rt_conn {
     bool error_reported;
     bool finished;             /* conn_closed was called; waiting to be freed */
     bool detached;
+    uint8_t close_why;         /* RT_CLOSE_*: the first cause seen wins */
+    uint8_t close_alert;       /* RT_CLOSE_ALERT: the alert's description */
+    uint8_t verify;            /* RT_VERIFY_*: what a certificate peer went through */
 };
+
+/* How a connection's peer certificate is checked (rt_conn_authorized):
+ * verified against CAs (the handshake fails otherwise), not at all
+ * (rejectUnauthorized = false), or no CA to check against (a server
+ * without ca). */
+enum { RT_VERIFY_CHECKED = 0, RT_VERIFY_DISABLED, RT_VERIFY_NO_CA };
+
+/* Why an association ended (rt_conn_close_reason spells them). */
+enum { RT_CLOSE_NONE = 0, RT_CLOSE_NOTIFY, RT_CLOSE_IDLE, RT_CLOSE_LOCAL, RT_CLOSE_SHUTDOWN,
+       RT_CLOSE_ALERT, RT_CLOSE_TIMEOUT, RT_CLOSE_REPLACED, RT_CLOSE_UNREACHABLE,
+       RT_CLOSE_ERROR };
+static inline void rt_conn_set_close_why(rt_conn *c, int why)
+{
+    if (c->close_why == RT_CLOSE_NONE)
+        c->close_why = (uint8_t)why;
+}
 
 /* A log line about a connection; the peer's address is formatted only
  * when the level is on. */
@@ -183,6 +213,9 @@ void rt_conn_feed_from(rt_conn *conn, const rt_addr *from, const uint8_t *dgram,
 void rt_conn_tick(rt_conn *conn, uint64_t now);
 /* Ends the connection without close_notify (abandoned association). */
 void rt_conn_abandon(rt_conn *conn, const char *why);
+/* Ends the connection without close_notify, reporting err/msg to the host
+ * (conn_error, then conn_closed) with close reason why (RT_CLOSE_*). */
+void rt_conn_fail(rt_conn *conn, int why, int err, const char *msg);
 void rt_conn_free_finished(rt_conn *conn);
 /* Shared engine callbacks for every config the runtime makes. */
 void rt_conn_install_callbacks(dtls_config *config, bool with_psk);
@@ -198,6 +231,9 @@ struct rt_server {
     void *host;
     int family;
     uint64_t idle_timeout;
+    uint8_t verify;            /* RT_VERIFY_* for its connections */
+    dtls_config **retired;     /* replaced by rt_server_set_tls; freed last */
+    size_t nretired;
     rt_peer_table table;       /* address -> current association */
     rt_peer_table cids;        /* our Connection ID -> association (RFC 9146) */
     rt_list conns;             /* every live connection, successors included */
@@ -206,16 +242,34 @@ struct rt_server {
     rt_addr_budget per_address; /* handshakes in progress per address */
     uint64_t dropped_over_cap;
     uint64_t dropped_unknown_cid;
+    /* Totals of finished connections (server_stats.c); live ones are
+     * summed when asked. Kept apart from the endpoint, which is freed first. */
+    struct rt_server_totals {
+        uint64_t handshakes_done;
+        uint64_t failed_by_alert[256];
+        uint64_t failed_timeout, failed_other;
+        uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
+                 dropped_unexpected;
+    } totals;
     bool bound, closing, detached;
     uint8_t reply[512];        /* HelloVerifyRequest; never larger than the hello */
 };
 
 
 void rt_server_conn_established(rt_server *server, rt_conn *conn);
+/* server_context.c: frees the configurations setSecureContext replaced. */
+void rt_server_free_retired(rt_server *server);
+/* server_stats.c: a connection of the server ends (before it is unlinked). */
+void rt_server_account_finished(rt_server *server, const rt_conn *conn);
 void rt_server_conn_finished(rt_server *server, rt_conn *conn);
 /* RFC 9146 6: conn's peer is now at to (called from inside the engine). */
 void rt_server_conn_moved(rt_server *server, rt_conn *conn, const rt_addr *to);
 void rt_client_conn_finished(rt_conn *conn);
+
+/* ---- key log (keylog.c) ---- */
+
+/* Appends one NSS key-log line to $SSLKEYLOGFILE, when it is set. */
+void rt_keylog_file_append(const char *line);
 
 /* ---- configuration ---- */
 

@@ -39,8 +39,18 @@ int rt_log_enabled(int level);
 const char *rt_log_level_name(int level);
 /* The level for a name (case-insensitive), or -1. */
 int rt_log_level_parse(const char *name);
-/* One line on stderr: "<UTC time> <LEVEL> [<who> ]<message>". who is a peer
- * address or NULL. Never pass key material. */
+/* The line's format: text (the default) or one JSON object per line,
+ * {"time":..., "level":..., "peer":..., "msg":...} (peer only when known). */
+enum { RT_LOG_FORMAT_TEXT = 0, RT_LOG_FORMAT_JSON };
+void rt_log_set_format(int format);
+/* A host's own log sink: it gets every enabled line's level, who (or NULL)
+ * and message, and returns nonzero when it took the line (else the line
+ * goes to stderr as usual). A handler that logs writes to stderr. NULL
+ * restores stderr. */
+typedef int (*rt_log_handler_fn)(void *arg, int level, const char *who, const char *msg);
+void rt_log_set_handler(rt_log_handler_fn fn, void *arg);
+/* One line on stderr: "<UTC time with ms> <LEVEL> [<who> ]<message>". who is
+ * a peer address or NULL. Never pass key material. */
 void rt_log(int level, const char *who, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -139,6 +149,9 @@ typedef struct rt_tls_options {
     size_t session_len;
     /* RFC 9146: the CID length to ask for (0..20), or -1 for none */
     int connection_id;
+    /* server, family 6: 1 to also take IPv4 peers (as ::ffff:a.b.c.d) on a
+     * dual-stack socket; 0 (the default) for IPv6 only */
+    int dual_stack;
 } rt_tls_options;
 
 #define RT_CID_MAX_LEN 20                   /* the engine's DTLS_CID_MAX_LEN */
@@ -189,6 +202,10 @@ typedef struct rt_handlers {
      * was). May be NULL. */
     void (*conn_moved)(void *host, rt_conn *conn, const rt_sockname *old);
 
+    /* Optional: a handshake's NSS key-log line, "CLIENT_RANDOM <hex> <hex>"
+     * (no newline), for packet analysers. Key material: handle with care.
+     * ($SSLKEYLOGFILE, when set, gets every line whatever the host does.) */
+    void (*keylog)(void *host, rt_conn *conn, const char *line);
 } rt_handlers;
 
 /* ---- servers -------------------------------------------------------------- */
@@ -208,9 +225,38 @@ int rt_server_sockname(const rt_server *server, rt_sockname *out);
 /* close_notify to every connection, then close the socket; server_closed is
  * called later from the loop (also for a server never bound). Idempotent. */
 void rt_server_close(rt_server *server);
+/* New credentials (and every other option of opt) for the handshakes that
+ * start from now on; live sessions keep theirs. 0, or -1 with a message
+ * naming the option (the server is unchanged). */
+int rt_server_set_tls(rt_server *server, const rt_tls_options *opt, char *err, size_t errlen);
 /* No more host callbacks for this server and its connections. */
 void rt_server_detach(rt_server *server);
 size_t rt_server_connection_count(const rt_server *server);
+
+/* Counters of one server since it was made (rt_server_stats). */
+typedef struct rt_server_stats {
+    uint64_t sessions;          /* established and live now */
+    uint64_t handshaking;       /* handshakes in progress now */
+    uint64_t handshakes_done;
+    /* Handshakes that ended without a session, by cause: the alert (sent
+     * or received) by its description, a timeout, anything else. */
+    uint64_t failed_by_alert[256];
+    uint64_t failed_timeout, failed_other;
+    /* Records dropped, as RFC 6347 4.1.2.7 has it: silently, counted. */
+    uint64_t dropped_malformed, dropped_auth, dropped_replay, dropped_epoch,
+             dropped_unexpected;
+    uint64_t dropped_over_capacity; /* new peers past maxConnections/maxHandshakes */
+    uint64_t datagrams_in, datagrams_out, bytes_in, bytes_out;
+} rt_server_stats;
+void rt_server_stats_get(const rt_server *server, rt_server_stats *out);
+/* An HTTP endpoint on address:port answering GET /metrics with every live
+ * server's counters in Prometheus' text format; it never keeps the loop
+ * alive, and closes with rt_loop_shutdown. 0, or -1 with err. */
+typedef struct rt_metrics rt_metrics;
+int rt_metrics_start(rt_loop *loop, const char *address, int port, char *err, size_t errlen);
+void rt_metrics_close(rt_loop *loop);
+/* Calls fn for every live server of the loop (for a metrics endpoint). */
+void rt_loop_each_server(rt_loop *loop, void (*fn)(void *arg, rt_server *server), void *arg);
 
 /* ---- clients --------------------------------------------------------------- */
 
@@ -267,6 +313,27 @@ int rt_conn_cid_in_use(const rt_conn *conn);
 /* Server: session-ID cache entries and their heap bytes (benchmarks). */
 size_t rt_server_session_cache_count(const rt_server *server);
 size_t rt_server_session_cache_memory(const rt_server *server);
+/* Once established: 1 when the peer was authenticated — its certificate
+ * verified against the trusted CAs, or its PSK — else 0 with *why saying
+ * why not (static text). */
+int rt_conn_authorized(const rt_conn *conn, const char **why);
+/* Why the connection ended, once it has (also during conn_closed):
+ * "close_notify" (the peer's), "idle", "local" (rt_conn_close), "shutdown"
+ * (its server closed or the loop shut down), "alert: <name>" (a fatal alert,
+ * sent or received), "timeout" (the handshake), "replaced" (RFC 6347 4.2.8),
+ * "unreachable" (ICMP: nothing listens), "error". NULL while it lives.
+ * Static storage, valid until the next call. */
+const char *rt_conn_close_reason(const rt_conn *conn);
+
+/* ---- signals ---------------------------------------------------------------- */
+
+/* fn(arg, signum) from the loop each time signum arrives. Never keeps the
+ * loop alive. SIGINT/SIGTERM belong to rt_loop_handle_signals. */
+typedef struct rt_signal rt_signal;
+typedef void (*rt_signal_fn)(void *arg, int signum);
+rt_signal *rt_signal_new(rt_loop *loop, int signum, rt_signal_fn fn, void *arg);
+/* Stops and frees (once libuv lets go; rt_loop_free waits for that). */
+void rt_signal_free(rt_signal *signal);
 
 /* ---- timers ---------------------------------------------------------------- */
 
@@ -294,12 +361,24 @@ char *rt_der_to_pem(const uint8_t *der, size_t len);
 typedef struct rt_cert_info {
     char subject[256];
     char fingerprint256[96];
+    /* node's formats, empty when absent: issuer like subject, serialNumber
+     * in upper-case hex, subjectaltname "DNS:a, IP Address:127.0.0.1",
+     * validFrom/validTo "Dec  1 18:30:00 2026 GMT" */
+    char issuer[256];
+    char serial[100];
+    char subjectaltname[1024];
+    char valid_from[40];
+    char valid_to[40];
 } rt_cert_info;
 int rt_cert_describe(const uint8_t *der, size_t len, rt_cert_info *out);
 /* Messages for rt_conn_send's return codes, and for send completion
  * statuses (I/O errors). */
 const char *rt_error_string(int err);
 const char *rt_io_error_string(int status);
+/* An alert description's name ("unknown_ca"; "alert" for unknown ones). */
+const char *rt_alert_name(int desc);
+/* The alert a conn_error code names ("unknown_ca"), or NULL for none. */
+const char *rt_error_alert_name(int err);
 /* The embedded default credentials (created on first use), see default_cert.c. */
 int rt_default_credentials(char **cert_pem, char **key_pem, char *err, size_t errlen);
 /* The directory they live in (no I/O). */

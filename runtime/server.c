@@ -76,6 +76,7 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->max_handshakes = opt->max_handshakes ? opt->max_handshakes : RT_DEFAULT_MAX_HANDSHAKES;
     s->idle_timeout = opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS
                                                                       : opt->idle_timeout_ms;
+    s->verify = opt->ca ? RT_VERIFY_CHECKED : RT_VERIFY_NO_CA;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
     size_t per_address = opt->max_handshakes_per_address ? opt->max_handshakes_per_address
@@ -102,6 +103,7 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
         rt_errf(err, errlen, "cannot create a UDP socket");
         return NULL;
     }
+    s->ep->dual_stack = family == 6 && opt->dual_stack;
     rt_list_push(&loop->servers, &s->link);
     return s;
 }
@@ -210,6 +212,7 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         rt_addr_budget_release(&s->per_address, from);
         return;
     }
+    c->verify = s->verify;
     if (existing) {
         existing->successor = c;
         c->predecessor = existing;
@@ -326,6 +329,7 @@ static void handshake_over(rt_server *s, rt_conn *c)
 
 void rt_server_conn_established(rt_server *s, rt_conn *c)
 {
+    s->totals.handshakes_done++;
     handshake_over(s, c);
     rt_conn *old = c->predecessor;
     if (old == NULL)
@@ -343,6 +347,7 @@ void rt_server_conn_established(rt_server *s, rt_conn *c)
 
 void rt_server_conn_finished(rt_server *s, rt_conn *c)
 {
+    rt_server_account_finished(s, c);
     handshake_over(s, c);
     if (s->conn_count > 0)
         s->conn_count--;
@@ -397,6 +402,7 @@ static void on_server_endpoint_closed(rt_endpoint *ep)
     rt_peer_table_free(&s->cids);
     rt_addr_budget_free(&s->per_address);
     dtls_config_free(s->config);
+    rt_server_free_retired(s);
     free(s);
 }
 

@@ -170,6 +170,13 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
     }
     if (opt->ca && load_into(cfg, "ca", opt->ca, dtls_config_add_ca_pem, false, err, errlen))
         goto fail;
+    /* A client without ca verifies against the system trust store, as
+     * node and every browser do. */
+    if (!opt->ca && role == DTLS_ROLE_CLIENT && opt->reject_unauthorized &&
+        dtls_config_add_default_ca(cfg, msg, sizeof msg) != DTLS_OK) {
+        rt_errf(err, errlen, "ca: %s", msg);
+        goto fail;
+    }
 
     if (role == DTLS_ROLE_CLIENT) {
         dtls_config_set_verify_peer(cfg, opt->reject_unauthorized ? 1 : 0);

@@ -23,11 +23,9 @@
 --
 --   coap-client-openssl -m get -u coap-client -k secretKey coaps://127.0.0.1/hello
 --
--- The CoAP codec is scripts/coap.lua, loaded from this script's directory.
+-- The CoAP codec is scripts/coap.lua: dtlsrun puts this script's directory
+-- first on package.path.
 local dtls = require "dtls"
-
-local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/?.lua;" .. package.path
 local coap = require "coap"
 
 -- ---- arguments ----------------------------------------------------------

@@ -122,7 +122,7 @@ describe("dtlsrun", function()
     ]])
     local _, _, err = dtlsrun("--log-level WARN " .. q(path))
     assert.not_matches("fine line", err)
-    assert.matches("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ WARN warn line", err)
+    assert.matches("%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ WARN warn line", err)
     _, _, err = dtlsrun("--log-level=FINE " .. q(path))
     assert.matches("FINE fine line", err)
     os.remove(path)
@@ -196,7 +196,8 @@ describe("dtlsrun scripts/echo.lua", function()
       return
     end
     start_echo()
-    local rc, out = H.execute("(printf 'hello from openssl\\n'; sleep 1) | timeout 5 openssl s_client -dtls1_2 -quiet " ..
+    local _, out = H.execute("(printf 'hello from openssl\\n'; sleep 1) | " ..
+                             "timeout 5 openssl s_client -dtls1_2 -quiet " ..
                               "-connect 127.0.0.1:" .. port)
     assert.matches("hello from openssl", out)
     proc:kill("INT")

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dtls_config_set_psk(cfg, (const uint8_t *)"fuzz", 4, key, sizeof key);
         dtls_config_set_ciphers(cfg, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:"
                                 "PSK-AES128-CCM8:ECDHE-PSK-CHACHA20-POLY1305", err, sizeof err);
-        dtls_callbacks cb = { on_send, on_event, NULL, NULL };
+        dtls_callbacks cb = { .send = on_send, .event = on_event };
         dtls_config_set_callbacks(cfg, &cb);
     }
     conn = dtls_conn_new(cfg, DTLS_ROLE_CLIENT, NULL, 0, NULL);

@@ -155,7 +155,8 @@ static inline void pair_init(pair *p, dtls_config *ccfg, dtls_config *scfg, uint
     p->rng = (z ^ (z >> 31)) | 1;
     p->now = 1000000;
     memcpy(p->peer_addr, "\x7f\0\0\1\x12\x34", 6);
-    dtls_callbacks cb = { pair_send_cb, pair_event_cb, pair_psk_lookup, NULL };
+    dtls_callbacks cb = { .send = pair_send_cb, .event = pair_event_cb,
+                          .psk_lookup = pair_psk_lookup };
     dtls_config_set_callbacks(ccfg, &cb);
     dtls_config_set_callbacks(scfg, &cb);
     p->client.conn = dtls_conn_new(ccfg, DTLS_ROLE_CLIENT, NULL, 0, &p->client);

@@ -303,6 +303,40 @@ static void test_verify_failures(void)
     dtls_config_free(s);
 }
 
+/* The key-log hook: one NSS line per side, the same on both (both derive
+ * the same master secret), in the format Wireshark reads. */
+static char keylog_lines[2][256];
+static int keylog_calls;
+
+static void keylog_cb(void *user, const char *line)
+{
+    pair_side *side = user;
+    int i = side == &side->pair->server;
+    snprintf(keylog_lines[i], sizeof keylog_lines[i], "%s", line);
+    keylog_calls++;
+}
+
+static void test_keylog(void)
+{
+    dtls_config *s = server_config(NULL), *c = client_config(NULL);
+    pair p;
+    pair_init(&p, c, s, 0);
+    dtls_callbacks cb = { .send = pair_send_cb, .event = pair_event_cb,
+                          .psk_lookup = pair_psk_lookup, .keylog = keylog_cb };
+    dtls_config_set_callbacks(c, &cb);
+    dtls_config_set_callbacks(s, &cb);
+    CHECK(handshake_and_echo(&p, 5000));
+    CHECK(keylog_calls == 2);
+    CHECK(strcmp(keylog_lines[0], keylog_lines[1]) == 0);
+    CHECK(strncmp(keylog_lines[0], "CLIENT_RANDOM ", 14) == 0);
+    CHECK(strlen(keylog_lines[0]) == 14 + 64 + 1 + 96);
+    CHECK(strspn(keylog_lines[0] + 14, "0123456789abcdef") == 64 && keylog_lines[0][78] == ' ' &&
+          strspn(keylog_lines[0] + 79, "0123456789abcdef") == 96);
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
 int main(void)
 {
     char err[256];
@@ -316,6 +350,7 @@ int main(void)
     test_verify_failures();
     test_lossy_network();
     test_retransmit_timer();
+    test_keylog();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);

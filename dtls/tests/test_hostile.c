@@ -378,7 +378,8 @@ static void test_close_from_callbacks(void)
         dtls_config_set_psk(c, (const uint8_t *)"client1", 7, key, sizeof key);
         pair_init(&p, c, s, 0);
         reentrant_pair = &p;
-        dtls_callbacks cb = { closing_send, pair_event_cb, closing_psk_lookup, NULL };
+        dtls_callbacks cb = { .send = closing_send, .event = pair_event_cb,
+                              .psk_lookup = closing_psk_lookup };
         dtls_config_set_callbacks(s, &cb);
         close_in_psk = which == 0;
         close_in_send = which == 1;

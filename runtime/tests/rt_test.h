@@ -66,7 +66,7 @@ static void rt_test_capture(void *user, const uint8_t *d, size_t len)
 static inline bool rt_test_stalled_handshake(rt_loop *loop, rt_server *server, const rt_addr *from)
 {
     dtls_config *cfg = dtls_config_new();
-    dtls_callbacks cb = { rt_test_capture, NULL, NULL, NULL };
+    dtls_callbacks cb = { .send = rt_test_capture };
     dtls_config_set_callbacks(cfg, &cb);
     dtls_config_set_ciphers(cfg, "PSK-AES128-CCM8", NULL, 0);
     dtls_config_set_psk(cfg, (const uint8_t *)"stalled", 7, rt_test_key, sizeof rt_test_key);

@@ -156,7 +156,9 @@ local function start(k)
       print(string.format("reused %d %s", k, c:isSessionReused() and "yes" or "no"))
       if c:isSessionReused() then reused_count = reused_count + 1 end
     end
-    if expect_error then fail(string.format("client %d: handshake succeeded, expected an error with '%s'", k, expect_error)) end
+    if expect_error then
+      fail(string.format("client %d: handshake succeeded, expected an error with '%s'", k, expect_error))
+    end
     for i in ipairs(st.lines) do st.pending[i] = { sent = 0 } end
     send_pending()
     if resend > 0 then st.resend_timer = dtls.setInterval(resend, send_pending) end

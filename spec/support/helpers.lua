@@ -18,6 +18,10 @@ M.lua = env("DTLSRUN_LUA", "lua5.4")
 
 function M.cert(name) return M.certs .. "/" .. name end
 
+-- Debian's python3 (scripts/setup installs it and its modules), ahead of
+-- whatever other python3 comes first on PATH.
+M.python = io.open("/usr/bin/python3", "r") and "/usr/bin/python3" or "python3"
+
 -- Server options with the test PKI's EC P-256 certificate.
 function M.server_options(extra)
   local o = { type = "udp4", cert = M.cert("server-ec256.pem"), key = M.cert("server-ec256.key") }
@@ -53,6 +57,17 @@ function M.listen(options, on_secure)
   return server, server:address().port
 end
 
+-- A UDP port on 127.0.0.1 that was free a moment ago (for a process that
+-- must be told its port before it starts).
+function M.free_port()
+  local s = assert(dtls.createServer(M.server_options()))
+  assert(s:bind(0, "127.0.0.1"))
+  local port = s:address().port
+  s:close()
+  M.run(1000)
+  return port
+end
+
 -- Reads a whole file, or nil.
 function M.read(path)
   local f = io.open(path, "rb")
@@ -66,6 +81,15 @@ function M.tmpname()
   local p = os.tmpname()
   os.remove(p)
   return p
+end
+
+-- Writes text to a new temporary .lua file; returns its path.
+function M.script(text)
+  local path = M.tmpname() .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
 end
 
 local function shell_quote(s)
@@ -84,6 +108,10 @@ function M.execute(cmd)
   return (ok and 0) or code, o, e
 end
 
+-- A command spawned here that gets signals (kill) and runs under timeout
+-- needs `timeout --foreground`: without it timeout passes each signal on
+-- twice (to the child, then to its process group), and the second one can
+-- land after the child's handlers are gone.
 -- Starts cmd in the background. Returns a handle with :pid(), :status()
 -- (exit status once it ended, else nil), :log() (its stderr so far), :kill(sig).
 function M.spawn(cmd)
@@ -119,6 +147,31 @@ function M.spawn(cmd)
     os.remove(self.rc); os.remove(self.err); os.remove(self.pidfile)
   end
   return h
+end
+
+-- A UDP socket on 127.0.0.1 that reads and never answers (a peer that is
+-- there but silent, unlike a closed port, which ICMP reports at once).
+-- Returns its port and a handle (:cleanup() ends it), or nil when python3
+-- is missing.
+function M.silent_udp()
+  local portfile = M.tmpname()
+  local h = M.spawn("exec timeout 120 " .. M.python .. " -c " .. shell_quote(
+    "import socket,sys\n" ..
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" ..
+    "s.bind(('127.0.0.1', 0))\n" ..
+    "open(sys.argv[1] + '.tmp', 'w').write(str(s.getsockname()[1]))\n" ..
+    "import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n" ..
+    "while True: s.recv(65536)\n") .. " " .. shell_quote(portfile))
+  local port = h:wait_for(function(self)
+    local p = M.read(portfile)
+    return (p and tonumber(p)) or (self:status() and -1)
+  end, 20)
+  os.remove(portfile)
+  if not port or port < 0 then
+    h:cleanup()
+    return nil
+  end
+  return port, h
 end
 
 -- Random printable-or-not bytes.

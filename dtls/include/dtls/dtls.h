@@ -125,6 +125,12 @@ typedef struct dtls_callbacks {
     /* Optional log line from the engine (no key material ever). level uses
      * the DTLS_LOG_* values. */
     void (*log)(void *user, int level, const char *msg);
+    /* Optional, for debugging with a packet analyser only: once a
+     * handshake's master secret exists, its NSS key-log line
+     * "CLIENT_RANDOM <client_random hex> <master_secret hex>" (no newline).
+     * The one place key material leaves the engine; the line is wiped
+     * after the call. NULL: never formatted. */
+    void (*keylog)(void *user, const char *line);
 } dtls_callbacks;
 
 enum { DTLS_LOG_FINEST = 0, DTLS_LOG_FINER, DTLS_LOG_FINE, DTLS_LOG_INFO,
@@ -146,6 +152,10 @@ int dtls_config_set_key_pem(dtls_config *cfg, const char *pem, size_t len,
 /* Trusted roots for verifying the peer. */
 int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
                            char *err, size_t errlen);
+/* Adds the system's trust anchors: OpenSSL's default CA file and directory,
+ * or the files SSL_CERT_FILE and SSL_CERT_DIR name. The one engine call that
+ * reads files (through libcrypto); hosts make it while building a config. */
+int dtls_config_add_default_ca(dtls_config *cfg, char *err, size_t errlen);
 /* Client: verify the server's chain and name (default on).
  * Server: request a client certificate (request) and fail without one
  * (require). */
@@ -345,6 +355,18 @@ int dtls_cert_fingerprint_sha256(const uint8_t *der, size_t len, char out[96]);
 int dtls_pem_first_cert_der(const char *pem, size_t len, uint8_t **der, size_t *der_len);
 /* Subject of a DER certificate in one line ("CN=foo,O=bar"), truncated to cap. */
 int dtls_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap);
+/* More of a DER certificate, as node's tls prints them (each truncated to
+ * its field; empty when absent): issuer like dtls_cert_subject, serial in
+ * upper-case hex, subjectAltName "DNS:a, IP Address:127.0.0.1", validity
+ * "Dec  1 18:30:00 2026 GMT". */
+typedef struct dtls_cert_info {
+    char issuer[256];
+    char serial[100];
+    char subjectaltname[1024];
+    char valid_from[40];
+    char valid_to[40];
+} dtls_cert_info;
+int dtls_cert_details(const uint8_t *der, size_t len, dtls_cert_info *out);
 
 #ifdef __cplusplus
 }
