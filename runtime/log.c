@@ -59,8 +59,15 @@ void rt_log(int level, const char *who, const char *fmt, ...)
     gmtime_r(&now, &tm);
     size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%SZ ", &tm);
     const char *name = rt_log_level_name(level);
-    n += (size_t)snprintf(line + n, sizeof line - n, "%s %s%s", name ? name : "?",
-                          who ? who : "", who ? " " : "");
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s ", name ? name : "?");
+    /* With workers every line says which process wrote it. */
+    if (rt_worker_count() > 1) {
+        if (rt_worker_is_master())
+            n += (size_t)snprintf(line + n, sizeof line - n, "[master] ");
+        else
+            n += (size_t)snprintf(line + n, sizeof line - n, "[worker %d] ", rt_worker_index());
+    }
+    n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", who ? who : "", who ? " " : "");
     /* Control characters from peers or scripts must not forge log lines: a
      * newline (tracebacks) continues the entry on an indented line, and
      * every other control character becomes a space. */

@@ -223,6 +223,10 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
                                  char *err, size_t errlen);
 
 /* err buffer helper */
+/* Worker: this worker's socket of the group the master keeps for sa
+ * (workers.c), or a negative errno. */
+int rt_worker_socket(const struct sockaddr *sa);
+
 void rt_errf(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
