@@ -185,6 +185,11 @@ static int make_group(socket_group *g, int n)
         }
         g->fds[i] = fd;
     }
+    /* DTLSRUN_CID_STEERING=0 leaves the kernel's hash alone (diagnostics,
+     * and the test that shows what steering is for). */
+    const char *steer = getenv("DTLSRUN_CID_STEERING");
+    if (steer && strcmp(steer, "0") == 0)
+        return 0;
     if (n > 1 && attach_cid_steering(g->fds[0], (unsigned)n) != 0)
         rt_log(RT_LOG_WARN, NULL, "cannot attach the reuseport CID program (%s): a peer that moves "
                "may reach another worker and lose its session", strerror(errno));
