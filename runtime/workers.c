@@ -406,7 +406,9 @@ int rt_workers_run(int n, int *is_worker)
                 serve_bind(n, i, &req);
             } else if (req.type == 'R' && !workers[i].ready) {
                 workers[i].ready = true;
-                if (starting && !stopping) {
+                /* The worker being started in order, or one restarted
+                 * (possibly while later ones are still starting). */
+                if (starting && !stopping && i == next_start) {
                     if (++next_start < n) {
                         r = spawn(n, next_start, &old_mask);
                         if (r == 0)
@@ -452,7 +454,7 @@ int rt_workers_run(int n, int *is_worker)
                                 rt_log(RT_LOG_WARN, NULL, "worker %d (pid %d) %s", i + 1, (int)pid, what);
                             continue;
                         }
-                        if (starting && !was_ready) {
+                        if (starting && !was_ready && i == next_start) {
                             /* The script failed at start: it said why on
                              * stderr, once; every worker would fail alike. */
                             rt_log(RT_LOG_SEVERE, NULL, "worker %d %s while starting: stopping", i + 1, what);
