@@ -18,7 +18,8 @@ int cid_make_ours(dtls_conn *c)
     if (len == 0)
         return DTLS_OK;
     if (c->cfg->cid_gen) {
-        c->cfg->cid_gen(c->cfg->cid_gen_user, c->cid_rx, len);
+        if (c->cfg->cid_gen(c->cfg->cid_gen_user, c->cid_rx, len) != 0)
+            c->cid_rx_len = 0; /* no unique CID to be had: plain records to us */
         return DTLS_OK;
     }
     return RAND_bytes(c->cid_rx, (int)len) == 1 ? DTLS_OK : DTLS_ERR_INTERNAL;
@@ -38,7 +39,10 @@ void cid_write_extension(const dtls_conn *c, dtls_wr *w)
 bool cid_parse_extension(dtls_conn *c, dtls_rd data)
 {
     dtls_rd cid = rd_vec(&data, 1);
-    if (!rd_done(&data) || !rd_ok(&cid))
+    /* A CID so long that a record of ours could not carry data within the
+     * MTU is refused (RFC 9146 allows 255 bytes; 13 + CID + type + AEAD
+     * overhead + 64 bytes of data must fit). */
+    if (!rd_done(&data) || !rd_ok(&cid) || 13 + cid.len + 1 + 24 + 64 > c->cfg->mtu)
         return false;
     free(c->cid_tx);
     c->cid_tx = NULL;

@@ -113,6 +113,7 @@ int client_start(dtls_conn *c, uint64_t now_ms)
     if (!config_public_random(c->cfg, c->hs->client_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     c->version = DTLS1_2_VERSION;
+    client_check_offer(c, now_ms);
     if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     return send_client_hello(c, now_ms);

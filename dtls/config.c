@@ -92,7 +92,24 @@ int dtls_config_add_ca_pem(dtls_config *cfg, const char *pem, size_t len,
         set_err(err, errlen, "out of memory");
         return DTLS_ERR_INTERNAL;
     }
-    return dtls_store_add_pem(cfg->ca, pem, len, err, errlen) > 0 ? DTLS_OK : DTLS_ERR_ARG;
+    if (dtls_store_add_pem(cfg->ca, pem, len, err, errlen) <= 0)
+        return DTLS_ERR_ARG;
+    /* ca_digest = SHA-256(ca_digest || pem): names the CA set. */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned n = 0;
+    bool ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+              && EVP_DigestUpdate(md, cfg->ca_digest, sizeof cfg->ca_digest) == 1
+              && EVP_DigestUpdate(md, pem, len) == 1
+              && EVP_DigestFinal_ex(md, cfg->ca_digest, &n) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+void config_auth_context(const dtls_config *cfg, uint8_t out[8])
+{
+    memcpy(out, cfg->ca_digest, 6);
+    out[6] = cfg->request_cert;
+    out[7] = cfg->require_cert;
 }
 
 void dtls_config_set_verify_peer(dtls_config *cfg, int verify) { cfg->verify_peer = verify != 0; }
@@ -116,6 +133,11 @@ int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_
             if (!s) {
                 if (err && errlen)
                     snprintf(err, errlen, "unknown cipher suite '%.*s'", (int)(len > 64 ? 64 : len), p);
+                return DTLS_ERR_ARG;
+            }
+            if (s->legacy) { /* suite.h: not usable until wired */
+                if (err && errlen)
+                    snprintf(err, errlen, "suite %s needs legacy support, not available yet", s->name);
                 return DTLS_ERR_ARG;
             }
             bool dup = false;
@@ -269,7 +291,9 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
     for (size_t i = 0; i < count && n < cap; i++) {
         const dtls_suite *s = all[i];
         bool ok;
-        if (dtls_suite_uses_psk(s))
+        if (s->legacy)
+            ok = false; /* no record layer or key exchange for it yet */
+        else if (dtls_suite_uses_psk(s))
             ok = have_psk;
         else if (role == DTLS_ROLE_CLIENT)
             ok = !cfg->psk_key_len || cfg->ciphers_set; /* a PSK client offers PSK only unless told */
@@ -386,10 +410,14 @@ void config_cookie_keys_for(dtls_config *cfg, uint64_t now_ms)
     uint64_t period = wall / DTLS_COOKIE_PERIOD_MS;
     if (cfg->cookie_init && period == cfg->cookie_period)
         return;
-    EVP_MAC_CTX_free(cfg->cookie_mac[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
+    if (cfg->cookie_init && period == cfg->cookie_period + 1) {
+        cfg->cookie_mac[1] = cfg->cookie_mac[0]; /* the usual step: one new key */
+    } else {
+        EVP_MAC_CTX_free(cfg->cookie_mac[0]);
+        cfg->cookie_mac[1] = period ? cookie_period_mac(cfg, period - 1) : NULL;
+    }
     cfg->cookie_mac[0] = cookie_period_mac(cfg, period);
-    cfg->cookie_mac[1] = period ? cookie_period_mac(cfg, period - 1) : NULL;
     cfg->cookie_period = period;
     cfg->cookie_init = cfg->cookie_mac[0] != NULL;
 }

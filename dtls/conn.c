@@ -368,8 +368,11 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
          * PSK) is still reported before the handshake timeout: by the
          * server, once the client's Finished fails again after the client
          * resent its flight (a copy of its ClientKeyExchange, which a
-         * forger cannot make). A client never needs this: a server with
-         * another key fails on our Finished before sending its own. */
+         * forger cannot make). A client in a full handshake never needs
+         * this: a server with another key fails on our Finished before
+         * sending its own. (In an abbreviated one the server's Finished
+         * comes first; a server that echoed our session ID without holding
+         * the session is found out at the handshake timeout.) */
         if (c->hs && rec->epoch > 0) {
             dtls_hs *hs = c->hs;
             hs->auth_failures++;

@@ -22,16 +22,17 @@ static void cookie_compute(dtls_config *cfg, int which, const uint8_t *peer, siz
     memcpy(head + 3, ch->random, 32);
     head[35] = (uint8_t)ch->session_id_len;
     size_t n = 0;
-    EVP_MAC_CTX *ctx = cfg->cookie_mac[which] ? EVP_MAC_CTX_dup(cfg->cookie_mac[which]) : NULL;
+    /* The keyed context is reused: init without a key restarts it with
+     * the same key, and allocates nothing (single-threaded per config). */
+    EVP_MAC_CTX *ctx = cfg->cookie_mac[which];
     /* The fields the client must repeat unchanged (RFC 6347 4.2.1). */
-    bool ok = ctx
+    bool ok = ctx && EVP_MAC_init(ctx, NULL, 0, NULL)
         && EVP_MAC_update(ctx, head, sizeof head)
         && EVP_MAC_update(ctx, peer, peer_len)
         && EVP_MAC_update(ctx, ch->session_id, ch->session_id_len)
         && EVP_MAC_update(ctx, ch->suites.p, ch->suites.len)
         && EVP_MAC_update(ctx, ch->compressions.p, ch->compressions.len)
         && EVP_MAC_final(ctx, out, &n, COOKIE_LEN) && n == COOKIE_LEN;
-    EVP_MAC_CTX_free(ctx);
     if (!ok) /* an unguessable value nobody can match */
         RAND_bytes(out, COOKIE_LEN);
 }

@@ -127,9 +127,14 @@ int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
 {
     const dtls_hs *hs = c->hs;
     unsigned int n = 0;
-    if (hs->transcript_len == SIZE_MAX)
+    /* One digest context per thread, reused: EVP_Digest allocates one per
+     * call. The transcript is no secret. */
+    static _Thread_local EVP_MD_CTX *md_ctx;
+    if (hs->transcript_len == SIZE_MAX || (!md_ctx && !(md_ctx = EVP_MD_CTX_new())))
         return DTLS_ERR_INTERNAL;
-    if (EVP_Digest(hs->transcript, hs->transcript_len, out, &n, keys_prf_md(hs->suite), NULL) != 1)
+    if (EVP_DigestInit_ex2(md_ctx, keys_prf_md(hs->suite), NULL) != 1
+        || EVP_DigestUpdate(md_ctx, hs->transcript, hs->transcript_len) != 1
+        || EVP_DigestFinal_ex(md_ctx, out, &n) != 1)
         return DTLS_ERR_INTERNAL;
     *out_len = n;
     return DTLS_OK;

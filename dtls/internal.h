@@ -95,6 +95,7 @@ struct dtls_config {
     bool check_name;         /* ...and its name (default on, RFC 6125 6) */
     bool request_cert;       /* server: send CertificateRequest */
     bool require_cert;       /* server: fail without a client certificate */
+    uint8_t ca_digest[32];   /* SHA-256 chain over every CA added, for auth contexts */
     /* PSK, client side */
     uint8_t psk_identity[MAX_PSK_IDENTITY];
     size_t psk_identity_len;
@@ -262,6 +263,7 @@ typedef struct dtls_hs {
     bool peer_tickets;          /* server: client sent SessionTicket; client: server did */
     bool renew_ticket;          /* server: send a NewSessionTicket */
     bool final_flight_ours;     /* we send the handshake's last flight */
+    bool own_session_id;        /* client: the offered ID is ours (a ticket's marker) */
     uint8_t *new_ticket;        /* client: from NewSessionTicket (RFC 5077 3.3) */
     size_t new_ticket_len;
     uint32_t new_ticket_lifetime;
@@ -361,6 +363,10 @@ struct dtls_conn {
  * config's pool; false when libcrypto has no randomness. A config is never
  * shared across fork(). */
 bool config_public_random(dtls_config *cfg, uint8_t *out, size_t len);
+/* config.c: 8 bytes naming the server's client-authentication policy (CA
+ * set, request and require flags): a session resumes only under the policy
+ * it was made under. */
+void config_auth_context(const dtls_config *cfg, uint8_t out[8]);
 /* config.c: the suites this config can use in a role, in preference order. */
 size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
                             const dtls_suite **out, size_t cap);
@@ -518,6 +524,7 @@ int server_new_session(dtls_conn *c);
 void server_remember_session(dtls_conn *c, uint64_t now_ms);
 int server_write_ticket(dtls_conn *c, uint64_t now_ms);
 void client_keep_session(dtls_conn *c, uint64_t now_ms, bool *is_new);
+void client_check_offer(dtls_conn *c, uint64_t now_ms);
 
 /* cid.c: RFC 9146 Connection IDs in the hellos */
 int cid_make_ours(dtls_conn *c);

@@ -1,14 +1,19 @@
 /* keyex.c — ephemeral ECDH for X25519, P-256 and P-384 (RFC 8422 5.4, 5.10)
- * on OpenSSL 3 EVP_PKEY. Owns point encoding/validation and a per-process
- * cache of group templates; the caller owns and frees the private keys.
+ * and RSA key transport (RFC 5246 7.4.7.1) on OpenSSL 3 EVP_PKEY. Owns point
+ * encoding/validation, a per-process cache of group templates, and the
+ * implicit rejection of bad RSA ciphertexts; the caller owns and frees keys.
  */
 #include "keyex.h"
+
+#include "buf.h"
 
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
 
 struct group_info {
     uint16_t id;
@@ -170,5 +175,98 @@ int dtls_ecdhe_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer_pub,
         return -1;
     }
     *secret_len = n;
+    return 0;
+}
+
+/* ---- RSA key transport ------------------------------------------------- */
+
+int dtls_rsa_premaster_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                               uint16_t client_version, uint8_t out[DTLS_PREMASTER_LEN])
+{
+    uint8_t r[DTLS_PREMASTER_LEN], dec[DTLS_PREMASTER_LEN];
+    size_t n = sizeof dec;
+    int pad_mode = RSA_PKCS1_WITH_TLS_PADDING;
+    unsigned int version = client_version;
+
+    if (key == NULL || out == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
+        return -1;
+    /* RFC 5246 7.4.7.1: generate R before looking at the ciphertext, so
+     * that nothing done on failure differs from what is done on success. */
+    if (RAND_priv_bytes(r, sizeof r) != 1)
+        return -1;
+    memset(dec, 0, sizeof dec);
+    /* libcrypto's TLS mode (what libssl's server uses): the padding, the
+     * separator at 48 bytes from the end and the version bytes are checked
+     * with masks, and on any failure the output is libcrypto's own random
+     * 48 bytes, with success returned. It refuses outright only on public
+     * facts (a ciphertext longer than the modulus, or not below it). Pad
+     * mode "pkcs1" with the version parameter is not that: OpenSSL 3.0
+     * still fails such a decryption visibly on a bad block (checked on
+     * 3.0.19); only RSA_PKCS1_WITH_TLS_PADDING, which has no name string,
+     * selects the TLS check. */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad_mode),
+        OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &version),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    int ok = ctx != NULL && enc != NULL && len > 0 &&
+             EVP_PKEY_decrypt_init_ex(ctx, params) > 0 &&
+             EVP_PKEY_decrypt(ctx, dec, &n, enc, len) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    /* Whatever happened, R unless libcrypto produced 48 bytes; selected
+     * with a mask, not a branch (n is always 48 in TLS mode; the mask costs
+     * nothing and holds if a provider behaved otherwise). */
+    size_t good = (size_t)ok & (size_t)(n == DTLS_PREMASTER_LEN);
+    uint8_t m = (uint8_t)(0 - good);
+    for (size_t i = 0; i < DTLS_PREMASTER_LEN; i++)
+        out[i] = (uint8_t)((dec[i] & m) | (r[i] & (uint8_t)~m));
+    OPENSSL_cleanse(dec, sizeof dec);
+    OPENSSL_cleanse(r, sizeof r);
+    /* Nothing about the failure may reach a log or an alert (RFC 5246
+     * 7.4.7.1: no alert, continue with the random pre-master secret). */
+    ERR_clear_error();
+    return 0;
+}
+
+int dtls_rsa_premaster_encrypt(EVP_PKEY *peer_key, uint16_t client_version, uint8_t *out_enc,
+                               size_t *len, uint8_t premaster_out[DTLS_PREMASTER_LEN])
+{
+    size_t need = 0;
+    int ok = 0;
+
+    if (peer_key == NULL || out_enc == NULL || len == NULL || premaster_out == NULL ||
+        EVP_PKEY_get_base_id(peer_key) != EVP_PKEY_RSA)
+        return -1;
+    /* RFC 5246 7.4.7.1: client_version (the version offered in the
+     * ClientHello, for rollback protection) then 46 random bytes. */
+    premaster_out[0] = (uint8_t)(client_version >> 8);
+    premaster_out[1] = (uint8_t)client_version;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer_key, NULL);
+    if (ctx != NULL && RAND_priv_bytes(premaster_out + 2, DTLS_PREMASTER_LEN - 2) == 1 &&
+        EVP_PKEY_encrypt_init(ctx) > 0 &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+        EVP_PKEY_encrypt(ctx, NULL, &need, premaster_out, DTLS_PREMASTER_LEN) > 0 &&
+        need <= *len && need <= DTLS_MAX_RSA_ENC &&
+        EVP_PKEY_encrypt(ctx, out_enc, &need, premaster_out, DTLS_PREMASTER_LEN) > 0)
+        ok = 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        OPENSSL_cleanse(premaster_out, DTLS_PREMASTER_LEN);
+        ERR_clear_error();
+        return -1;
+    }
+    *len = need;
+    return 0;
+}
+
+int dtls_rsa_cke_parse(const uint8_t *body, size_t body_len, const uint8_t **enc, size_t *enc_len)
+{
+    dtls_rd r = rd_init(body, body_len);
+    dtls_rd v = rd_vec(&r, 2);
+    if (!rd_ok(&v) || !rd_done(&r) || rd_left(&v) == 0 || rd_left(&v) > DTLS_MAX_RSA_ENC)
+        return -1;
+    *enc_len = rd_left(&v);
+    *enc = rd_ptr(&v);
     return 0;
 }

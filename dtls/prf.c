@@ -135,3 +135,19 @@ int dtls_prf(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
     return p_hash(type == NID_sha384 ? PRF_SHA384 : PRF_SHA256, secret, secret_len, &seed,
                   out, out_len, 0);
 }
+
+enum { VERSION_DTLS_1_0 = 0xFEFF };
+
+const EVP_MD *dtls_prf_md(uint16_t version, int prf_sha384)
+{
+    if (version == VERSION_DTLS_1_0)
+        return NULL;
+    return prf_sha384 ? EVP_sha384() : EVP_sha256();
+}
+
+const EVP_MD *dtls_transcript_md(uint16_t version, int prf_sha384)
+{
+    if (version == VERSION_DTLS_1_0)
+        return EVP_md5_sha1();
+    return dtls_prf_md(version, prf_sha384);
+}

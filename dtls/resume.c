@@ -20,12 +20,26 @@ int session_capture(dtls_conn *c, uint64_t now_ms, dtls_session *s)
     s->version = c->version;
     s->suite_id = hs->suite->id;
     s->ems = hs->resumed ? hs->resume.ems : hs->peer_ems && c->cfg->ems;
+    /* Client: whether the server proved who it is (chain and name, or the
+     * PSK); a verifying client never offers a session that was not. */
+    s->verified = hs->resumed ? hs->resume.verified
+                : dtls_suite_uses_psk(hs->suite) || (c->cfg->verify_peer && c->cfg->check_name);
+    if (c->role == DTLS_ROLE_SERVER)
+        config_auth_context(c->cfg, s->auth_context);
     memcpy(s->master_secret, hs->master_secret, 48);
-    s->created_ms = hs->resumed ? hs->resume.created_ms
-                                : now_ms + (uint64_t)c->cfg->clock_offset_ms;
-    s->lifetime_s = (uint32_t)(c->cfg->session_timeout_ms / 1000);
-    memcpy(s->session_id, hs->session_id, hs->session_id_len);
-    s->session_id_len = hs->session_id_len;
+    uint64_t wall = now_ms + (uint64_t)c->cfg->clock_offset_ms;
+    s->created_ms = hs->resumed ? hs->resume.created_ms : wall;
+    /* A renewed ticket lives only as long as the session it carries
+     * (RFC 5077 3.3: the hint is the remaining lifetime). */
+    uint64_t age_s = wall > s->created_ms ? (wall - s->created_ms) / 1000 : 0;
+    uint64_t timeout_s = c->cfg->session_timeout_ms / 1000;
+    s->lifetime_s = (uint32_t)(age_s < timeout_s ? timeout_s - age_s : 0);
+    /* A client keeps only an ID the server gave; one it made up to offer
+     * a ticket is made afresh for each offer (RFC 5077 3.4). */
+    if (c->role == DTLS_ROLE_SERVER || !hs->own_session_id) {
+        memcpy(s->session_id, hs->session_id, hs->session_id_len);
+        s->session_id_len = hs->session_id_len;
+    }
     const char *name = c->role == DTLS_ROLE_SERVER ? c->servername : hs->servername;
     if (name)
         snprintf(s->servername, sizeof s->servername, "%s", name);
@@ -85,6 +99,24 @@ static bool session_fits_hello(dtls_conn *c, const client_hello *ch)
         return false;
     if (strcmp(s->servername, c->servername ? c->servername : "") != 0)
         return false;
+    /* Made under another client-authentication policy (another node with
+     * the same ticket keys, or this one reconfigured): a client that was
+     * never asked for a certificate must not skip the check now. */
+    uint8_t context[8];
+    config_auth_context(c->cfg, context);
+    if (memcmp(context, s->auth_context, sizeof context) != 0)
+        return false;
+    if (c->cfg->require_cert && !s->peer_cert_len && !s->psk_identity_len)
+        return false;
+    /* A PSK identity withdrawn since no longer resumes. */
+    if (s->psk_identity_len) {
+        uint8_t key[MAX_PSK_KEY];
+        int n = c->cfg->cb.psk_lookup
+              ? c->cfg->cb.psk_lookup(c->user, s->psk_identity, s->psk_identity_len, key, sizeof key) : -1;
+        OPENSSL_cleanse(key, sizeof key);
+        if (n <= 0 || c->state == DTLS_STATE_CLOSED)
+            return false;
+    }
     const dtls_suite *usable[MAX_SUITES];
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_SERVER, usable, MAX_SUITES);
     for (size_t i = 0; i < n; i++) {
@@ -106,9 +138,12 @@ bool server_find_session(dtls_conn *c, uint64_t now_ms, const client_hello *ch,
     dtls_hs *hs = c->hs;
     bool found = false;
     bool renew = false;
-    if (c->cfg->tickets && ticket_len)
+    bool ticket_offered = c->cfg->tickets && ticket_len;
+    if (ticket_offered)
         found = ticket_open(c->cfg, now_ms, ticket, ticket_len, &hs->resume, &renew);
-    if (!found && ch->session_id_len == SESSION_ID_MAX)
+    /* RFC 5077 3.4: with a ticket presented, the session ID is only the
+     * client's marker, never a key into the cache. */
+    else if (ch->session_id_len == SESSION_ID_MAX)
         found = session_cache_get(&c->cfg->cache, ch->session_id, ch->session_id_len,
                                   now_ms, &hs->resume);
     if (found && !session_fits_hello(c, ch)) {
@@ -125,8 +160,11 @@ bool server_find_session(dtls_conn *c, uint64_t now_ms, const client_hello *ch,
     return true;
 }
 
-/* A full handshake: a fresh session ID when the session can go in the
- * cache, and a ticket when the client takes them. */
+/* A full handshake: a ticket when the client takes them, else a fresh
+ * session ID for the cache. A client given a ticket resumes with it, so it
+ * gets no cache entry (and an empty session ID, which RFC 5077 3.4
+ * allows): the cache serves only clients without tickets, and costs
+ * nothing per ticket session. */
 int server_new_session(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
@@ -134,12 +172,15 @@ int server_new_session(dtls_conn *c)
     hs->renew_ticket = false;
     if (!session_resumable_here(c))
         return DTLS_OK;
-    if (c->cfg->cache.max) {
+    hs->renew_ticket = c->cfg->tickets && hs->peer_tickets;
+    /* With client certificates the ticket may grow too big to ride in a
+     * ClientHello (server_write_ticket then sends none): keep a cache
+     * entry as well. */
+    if ((!hs->renew_ticket || c->cfg->request_cert) && c->cfg->cache.max) {
         if (!config_public_random(c->cfg, hs->session_id, SESSION_ID_MAX))
             return DTLS_ERR_INTERNAL;
         hs->session_id_len = SESSION_ID_MAX;
     }
-    hs->renew_ticket = c->cfg->tickets && hs->peer_tickets;
     return DTLS_OK;
 }
 
@@ -162,14 +203,16 @@ int server_write_ticket(dtls_conn *c, uint64_t now_ms)
         return DTLS_OK;
     dtls_session s;
     int rc = session_capture(c, now_ms, &s);
-    if (rc == DTLS_ERR_TOO_BIG) { /* an empty ticket: "none this time" */
+    size_t cap = TICKET_OVERHEAD + session_encoded_len(&s, false);
+    if (rc == DTLS_OK && cap > TICKET_MAX_IN_HELLO)
+        rc = DTLS_ERR_TOO_BIG;
+    if (rc == DTLS_ERR_TOO_BIG) { /* an empty ticket: "none this time" (RFC 5077 3.3) */
         session_clear(&s);
         dtls_wr w = flight_msg_begin(c, 6);
         wr_uint(&w, 0, 4);
         wr_u16(&w, 0);
         return flight_msg_end(c, HT_NEW_SESSION_TICKET, &w);
     }
-    size_t cap = TICKET_OVERHEAD + session_encoded_len(&s, false);
     dtls_wr w = flight_msg_begin(c, 6 + cap);
     wr_uint(&w, s.lifetime_s, 4);
     size_t mark = wr_vec_begin(&w, 2);
@@ -203,13 +246,23 @@ int dtls_conn_set_session(dtls_conn *c, const uint8_t *blob, size_t len)
         suite_ok |= usable[i]->id == hs->resume.suite_id;
     bool psk_ok = hs->resume.psk_identity_len == c->cfg->psk_identity_len
         && memcmp(hs->resume.psk_identity, c->cfg->psk_identity, c->cfg->psk_identity_len) == 0;
+    /* A ticket that would make our hello too big for one datagram is not
+     * offered (the session ID, if any, still is). */
+    if (hs->resume.ticket_len > TICKET_MAX_IN_HELLO || hs->resume.ticket_len + 625 > c->cfg->mtu) {
+        free(hs->resume.ticket);
+        hs->resume.ticket = NULL;
+        hs->resume.ticket_len = 0;
+    }
     if (!suite_ok || !psk_ok || !hs->resume.ems || !c->cfg->ems
         || hs->resume.version != DTLS1_2_VERSION
+        || (c->cfg->verify_peer && !hs->resume.verified)
         || (!hs->resume.session_id_len && !hs->resume.ticket_len)) {
         session_clear(&hs->resume);
         return DTLS_OK;
     }
-    /* RFC 5077 3.4: with a ticket, an ID of our own shows acceptance. */
+    /* RFC 5077 3.4: with a ticket, an ID of our own shows acceptance;
+     * a fresh one for every offer, so offers are not linkable by it. */
+    hs->own_session_id = !hs->resume.session_id_len;
     if (hs->resume.session_id_len) {
         memcpy(hs->session_id, hs->resume.session_id, hs->resume.session_id_len);
         hs->session_id_len = hs->resume.session_id_len;
@@ -221,6 +274,23 @@ int dtls_conn_set_session(dtls_conn *c, const uint8_t *blob, size_t len)
     }
     hs->resuming = true;
     return DTLS_OK;
+}
+
+/* At start, once the server name and the time are known: a session made
+ * with another name is not offered (RFC 6066 3: it could not prove this
+ * server), nor one past the lifetime its server gave it. */
+void client_check_offer(dtls_conn *c, uint64_t now_ms)
+{
+    dtls_hs *hs = c->hs;
+    uint64_t wall = now_ms + (uint64_t)c->cfg->clock_offset_ms;
+    bool expired = hs->resume.lifetime_s
+        && hs->resume.created_ms + (uint64_t)hs->resume.lifetime_s * 1000 <= wall;
+    if (hs->resuming && (expired
+        || strcmp(hs->resume.servername, hs->servername ? hs->servername : "") != 0)) {
+        session_clear(&hs->resume);
+        hs->resuming = false;
+        hs->session_id_len = 0;
+    }
 }
 
 /* After a client handshake: the session to hand out, and whether it is

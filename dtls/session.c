@@ -1,6 +1,7 @@
 /* session.c — the session value's byte form. Format 1, big-endian:
- *   u8 format (1) | u16 version | u16 suite | u8 flags (bit 0: EMS)
- *   | 48 master secret | u64 created (wall ms) | u32 lifetime (s)
+ *   u8 format (1) | u16 version | u16 suite | u8 flags (bit 0: EMS, bit 1:
+ *   the server was verified) | 8 auth context | 48 master secret
+ *   | u64 created (wall ms) | u32 lifetime (s)
  *   | vec8 session_id | vec8 servername | vec8 psk_identity
  *   | vec16 peer certificate | [client blob only: vec16 ticket]
  * Every field is read back through the bounds-checked reader and checked
@@ -14,6 +15,7 @@
 
 #define SESSION_FORMAT 1
 #define SESSION_FLAG_EMS 1
+#define SESSION_FLAG_VERIFIED 2
 
 void session_clear(dtls_session *s)
 {
@@ -48,7 +50,7 @@ int session_copy(dtls_session *dst, const dtls_session *src)
 
 size_t session_encoded_len(const dtls_session *s, bool with_ticket)
 {
-    return 1 + 2 + 2 + 1 + 48 + 8 + 4 + 1 + s->session_id_len + 1 + strlen(s->servername)
+    return 1 + 2 + 2 + 1 + 8 + 48 + 8 + 4 + 1 + s->session_id_len + 1 + strlen(s->servername)
          + 1 + s->psk_identity_len + 2 + s->peer_cert_len + (with_ticket ? 2 + s->ticket_len : 0);
 }
 
@@ -58,7 +60,8 @@ bool session_encode(const dtls_session *s, bool with_ticket, dtls_wr *w)
     wr_u8(w, SESSION_FORMAT);
     wr_u16(w, s->version);
     wr_u16(w, s->suite_id);
-    wr_u8(w, s->ems ? SESSION_FLAG_EMS : 0);
+    wr_u8(w, (s->ems ? SESSION_FLAG_EMS : 0) | (s->verified ? SESSION_FLAG_VERIFIED : 0));
+    wr_bytes(w, s->auth_context, sizeof s->auth_context);
     wr_bytes(w, s->master_secret, 48);
     wr_uint(w, s->created_ms, 8);
     wr_uint(w, s->lifetime_s, 4);
@@ -86,6 +89,7 @@ bool session_decode(dtls_session *s, const uint8_t *p, size_t len, bool with_tic
     s->version = rd_u16(&r);
     s->suite_id = rd_u16(&r);
     uint8_t flags = rd_u8(&r);
+    rd_copy(&r, s->auth_context, sizeof s->auth_context);
     rd_copy(&r, s->master_secret, 48);
     s->created_ms = rd_uint(&r, 8);
     s->lifetime_s = (uint32_t)rd_uint(&r, 4);
@@ -94,12 +98,13 @@ bool session_decode(dtls_session *s, const uint8_t *p, size_t len, bool with_tic
     dtls_rd identity = rd_vec(&r, 1);
     dtls_rd cert = rd_vec(&r, 2);
     dtls_rd ticket = with_ticket ? rd_vec(&r, 2) : rd_init(NULL, 0);
-    bool ok = rd_done(&r) && format == SESSION_FORMAT && (flags & ~SESSION_FLAG_EMS) == 0
+    bool ok = rd_done(&r) && format == SESSION_FORMAT && (flags & ~(SESSION_FLAG_EMS | SESSION_FLAG_VERIFIED)) == 0
            && sid.len <= SESSION_ID_MAX && identity.len <= sizeof s->psk_identity
            && cert.len <= SESSION_PEER_CERT_MAX && ticket.len <= SESSION_TICKET_MAX
            && !memchr(name.p, 0, name.len);
     if (ok) {
         s->ems = flags & SESSION_FLAG_EMS;
+        s->verified = flags & SESSION_FLAG_VERIFIED;
         s->session_id_len = (uint8_t)sid.len;
         memcpy(s->session_id, sid.p, sid.len);
         memcpy(s->servername, name.p, name.len);

@@ -23,6 +23,8 @@ typedef struct dtls_session {
     uint16_t version;                /* DTLS1_2_VERSION */
     uint16_t suite_id;
     bool ems;                        /* made with RFC 7627's extended master secret */
+    bool verified;                   /* client: the server's chain and name were checked */
+    uint8_t auth_context[8];         /* server: its client-authentication policy when made */
     uint8_t master_secret[48];
     uint64_t created_ms;             /* wall clock (ms since the epoch) */
     uint32_t lifetime_s;             /* server: its timeout; client: the ticket hint */

@@ -33,6 +33,8 @@ static size_t bucket_of(const session_cache *c, const uint8_t *id)
     return (size_t)(h & (c->nbuckets - 1));
 }
 
+static size_t entry_size(const cache_entry *e) { return sizeof *e + e->len; }
+
 static void entry_free(cache_entry *e)
 {
     OPENSSL_cleanse(e, sizeof *e + e->len);
@@ -75,6 +77,7 @@ static void unlink_entry(session_cache *c, cache_entry **slot)
     else
         c->oldest = e->newer;
     c->count--;
+    c->bytes -= entry_size(e);
     entry_free(e);
 }
 
@@ -107,25 +110,31 @@ int session_cache_put(session_cache *c, const dtls_session *s, uint64_t expires_
     if (c->max == 0 || s->session_id_len != SESSION_ID_MAX)
         return -1;
     session_cache_remove(c, s->session_id, SESSION_ID_MAX);
-    while (c->count >= c->max && c->oldest)
-        unlink_entry(c, chain_find(c, c->oldest->id));
-    if ((c->count + 1 > c->nbuckets || !c->nbuckets) && grow(c) != 0 && !c->nbuckets)
-        return -1;
     /* The ID is the key: not stored twice. */
     dtls_session bare = *s;
     bare.session_id_len = 0;
     bare.ticket = NULL;
     bare.ticket_len = 0;
     size_t len = session_encoded_len(&bare, false);
-    cache_entry *e = malloc(sizeof *e + len);
-    if (!e)
-        return -1;
-    dtls_wr w = wr_init(e->blob, len);
-    if (len > UINT16_MAX || !session_encode(&bare, false, &w)) {
-        OPENSSL_cleanse(e->blob, len);
-        free(e);
+    size_t budget = c->max * SESSION_CACHE_BYTES_PER_ENTRY;
+    if (sizeof(cache_entry) + len > budget || len > UINT16_MAX) {
+        OPENSSL_cleanse(&bare, sizeof bare);
         return -1;
     }
+    while (c->oldest && (c->count >= c->max || c->bytes + sizeof(cache_entry) + len > budget))
+        unlink_entry(c, chain_find(c, c->oldest->id));
+    cache_entry *e = NULL;
+    if ((c->count + 1 <= c->nbuckets || grow(c) == 0 || c->nbuckets) && (e = malloc(sizeof *e + len))) {
+        dtls_wr w = wr_init(e->blob, len);
+        if (!session_encode(&bare, false, &w)) {
+            OPENSSL_cleanse(e->blob, len);
+            free(e);
+            e = NULL;
+        }
+    }
+    OPENSSL_cleanse(&bare, sizeof bare);
+    if (!e)
+        return -1;
     memcpy(e->id, s->session_id, SESSION_ID_MAX);
     e->len = (uint16_t)len;
     e->expires_ms = expires_ms;
@@ -140,7 +149,25 @@ int session_cache_put(session_cache *c, const dtls_session *s, uint64_t expires_
         c->oldest = e;
     c->newest = e;
     c->count++;
+    c->bytes += entry_size(e);
     return 0;
+}
+
+/* The entry was used: it becomes the newest (least recently used goes
+ * first). */
+static void promote(session_cache *c, cache_entry *e)
+{
+    if (c->newest == e)
+        return;
+    e->newer->older = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        c->oldest = e->newer;
+    e->newer = NULL;
+    e->older = c->newest;
+    c->newest->newer = e;
+    c->newest = e;
 }
 
 bool session_cache_get(session_cache *c, const uint8_t *id, size_t id_len, uint64_t now_ms,
@@ -156,13 +183,11 @@ bool session_cache_get(session_cache *c, const uint8_t *id, size_t id_len, uint6
     }
     memcpy(s->session_id, e->id, SESSION_ID_MAX);
     s->session_id_len = SESSION_ID_MAX;
+    promote(c, e);
     return true;
 }
 
 size_t session_cache_memory(const session_cache *c)
 {
-    size_t n = c->nbuckets * sizeof *c->buckets;
-    for (const cache_entry *e = c->newest; e; e = e->older)
-        n += sizeof *e + e->len;
-    return n;
+    return c->nbuckets * sizeof *c->buckets + c->bytes;
 }

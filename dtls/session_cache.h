@@ -1,6 +1,8 @@
-/* session_cache.h — the server's session-ID cache (RFC 5246 7.4.1.2): a
- * bounded LRU from a 32-byte session ID we made to the encoded session
- * value. Entries expire after the session timeout, and are wiped when
+/* session_cache.h — the server's session-ID cache (RFC 5246 7.4.1.2): an
+ * LRU from a 32-byte session ID we made to the encoded session value,
+ * bounded in entries and in bytes (SESSION_CACHE_BYTES_PER_ENTRY per entry
+ * allowed on average: a session that carries a client certificate counts
+ * for more). Entries expire after the session timeout, and are wiped when
  * evicted or freed. IDs are our own random bytes, so their first eight
  * bytes are a hash nobody else chooses. Single-threaded, like the config.
  */
@@ -19,9 +21,11 @@ typedef struct session_cache {
     cache_entry **buckets;
     size_t nbuckets;     /* power of two, grows with count */
     size_t count, max;
+    size_t bytes;        /* the entries' own sizes */
     cache_entry *newest, *oldest;
 } session_cache;
 
+#define SESSION_CACHE_BYTES_PER_ENTRY 256
 void session_cache_init(session_cache *c, size_t max);
 void session_cache_free(session_cache *c);
 /* Keep s under s->session_id until expires_ms (monotonic). The oldest

@@ -93,6 +93,7 @@ int ticket_seal(dtls_config *cfg, uint64_t now_ms, const dtls_session *s,
         n = ticket_gcm(key, true, out, iv, plain, len, body, body + len);
     OPENSSL_cleanse(plain, len);
     free(plain);
+    OPENSSL_cleanse(&bare, sizeof bare);
     if (n != (int)len)
         return -1;
     *out_len = TICKET_OVERHEAD + len;

@@ -18,6 +18,10 @@
 #define TICKET_KEY_LEN 48
 #define TICKET_KEYS_MAX 16
 #define TICKET_OVERHEAD (16 + 12 + 16)
+/* The largest ticket we issue or offer: a ClientHello carrying it must fit
+ * one datagram at the default MTU (a stateless server cannot reassemble a
+ * fragmented first hello, RFC 6347 4.2.1), beside ~600 bytes of the rest. */
+#define TICKET_MAX_IN_HELLO 768
 
 struct dtls_config;
 

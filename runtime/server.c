@@ -20,23 +20,24 @@ static const uint8_t *conn_cid(const rt_conn *c, size_t *len)
 }
 
 /* Our CIDs: random, and never one a live association already has, so the
- * CID table routes every record to exactly one association. */
-static void server_make_cid(void *user, uint8_t *cid, size_t len)
+ * CID table routes every record to exactly one association. Short CIDs can
+ * run out: then -1, and that association asks for an empty CID and is
+ * routed by address. */
+static int server_make_cid(void *user, uint8_t *cid, size_t len)
 {
     rt_server *s = user;
     for (int tries = 0; tries < 16; tries++) {
         if (uv_random(NULL, NULL, cid, len, 0, NULL) != 0)
-            break;
+            return -1;
         /* With workers the first byte names this one (0-based): the
          * master's reuseport program steers the record here whatever
          * address it comes from (workers.c). */
         if (rt_worker_count() > 1 && len > 0)
             cid[0] = (uint8_t)(rt_worker_index() - 1);
         if (rt_peer_table_find(&s->cids, cid, len) == NULL)
-            return;
+            return 0;
     }
-    /* Short CIDs can run out; the association then works by address only
-     * (a duplicate is never entered in the table). */
+    return -1;
 }
 
 /* File a new association under its CID once the engine has chosen it. */
@@ -296,11 +297,15 @@ void rt_server_conn_moved(rt_server *s, rt_conn *c, const rt_addr *to)
     rt_sockname old;
     rt_conn_peer(c, &old);
     /* The address table follows: the old entry goes (if it is ours), the
-     * new one points here. */
+     * new one points here — unless another association lives at the new
+     * address: it keeps it, and this one is found by its CID alone. */
     if (c->in_table)
         rt_peer_table_remove(&s->table, c);
+    c->in_table = false;
+    rt_conn *there = rt_peer_table_find(&s->table, to->key, to->key_len);
     c->peer = *to;
-    c->in_table = rt_peer_table_put(&s->table, c) == 0;
+    if (there == NULL)
+        c->in_table = rt_peer_table_put(&s->table, c) == 0;
     if (rt_log_enabled(RT_LOG_INFO)) {
         char text[64];
         rt_addr_text(&old, text, sizeof text);

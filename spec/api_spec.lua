@@ -155,6 +155,11 @@ describe("createServer options", function()
     fails(H.server_options({ ciphers = "NOT-A-SUITE" }), "^ciphers:")
   end)
 
+  it("names legacy CBC and RSA suites as not available yet", function()
+    fails(H.server_options({ ciphers = "TLS_RSA_WITH_AES_128_CBC_SHA" }),
+          "^ciphers: suite AES128%-SHA needs legacy support, not available yet")
+  end)
+
   it("accepts PEM text as well as file paths", function()
     local server = assert(dtls.createServer({ type = "udp4", cert = H.read(H.cert("server-ec256.pem")),
                                               key = H.read(H.cert("server-ec256.key")) }))

@@ -255,9 +255,10 @@ out:
 }
 
 /* The host's generator names our CIDs. */
-static void fixed_cid(void *user, uint8_t *cid, size_t len)
+static int fixed_cid(void *user, uint8_t *cid, size_t len)
 {
     memset(cid, *(int *)user, len);
+    return 0;
 }
 
 static void test_generator(void)

@@ -1,11 +1,13 @@
 /* test_keyex.c — ECDHE for X25519, P-256, P-384: agreement, encodings,
  * refusal of invalid points, and the RFC 7748 6.1 and RFC 5903 8.1
- * known answers. */
+ * known answers. RSA key transport: round trips, and implicit rejection
+ * (RFC 5246 7.4.7.1) of bad blocks, lengths, versions and keys. */
 #include "keyex.h"
 #include "unit.h"
 
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 struct group_case {
     uint16_t group;
@@ -208,6 +210,171 @@ static void test_rfc5903_vector(void)
     free(z);
 }
 
+/* ---- RSA key transport ------------------------------------------------- */
+
+/* Raw RSA (no padding) of a hand-made encryption block em (modulus size),
+ * laid out as RFC 8017 7.2.1 says: 00 || 02 || PS (nonzero) || 00 || M. */
+static size_t rsa_raw(EVP_PKEY *key, const uint8_t *em, size_t em_len, uint8_t *out)
+{
+    size_t n = DTLS_MAX_RSA_ENC;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    int ok = ctx && EVP_PKEY_encrypt_init(ctx) > 0 &&
+             EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) > 0 &&
+             EVP_PKEY_encrypt(ctx, out, &n, em, em_len) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? n : 0;
+}
+
+enum em_fault { EM_GOOD, EM_FIRST_BYTE, EM_BLOCK_TYPE, EM_NO_SEPARATOR, EM_SHORT, EM_LONG,
+                EM_VERSION, EM_N };
+
+/* An encryption block for premaster (48 bytes) with one fault. */
+static void make_em(uint8_t *em, size_t k, const uint8_t premaster[48], enum em_fault f)
+{
+    for (size_t i = 0; i < k; i++)
+        em[i] = (uint8_t)(0x11 + i % 200); /* nonzero padding string */
+    em[0] = 0;
+    em[1] = 2;
+    size_t sep = k - 48 - 1;
+    em[sep] = 0;
+    memcpy(em + sep + 1, premaster, 48);
+    switch (f) {
+    case EM_FIRST_BYTE: em[0] = 1; break;      /* then >= n for most moduli: public */
+    case EM_BLOCK_TYPE: em[1] = 1; break;      /* signature block type */
+    case EM_NO_SEPARATOR: em[sep] = 0x55; break;
+    case EM_SHORT: em[sep] = 0x55; em[sep + 1] = 0; break; /* a 47-byte message */
+    case EM_LONG: em[sep] = 0x55; em[sep - 1] = 0; break;  /* a 49-byte message */
+    case EM_VERSION: em[sep + 2] ^= 0x01; break;           /* minor version byte */
+    default: break;
+    }
+}
+
+static void test_rsa_key_transport(void)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    uint8_t enc[DTLS_MAX_RSA_ENC], pm[48], got[48], got2[48];
+    size_t len;
+    CHECK(key != NULL && other != NULL);
+
+    /* Round trips, DTLS 1.2 and DTLS 1.0 client versions. */
+    static const uint16_t versions[] = { 0xfefd, 0xfeff };
+    for (size_t v = 0; v < 2; v++) {
+        len = sizeof enc;
+        CHECK(dtls_rsa_premaster_encrypt(key, versions[v], enc, &len, pm) == 0);
+        CHECK(len == 256);
+        CHECK(pm[0] == 0xfe && pm[1] == (uint8_t)versions[v]);
+        CHECK(dtls_rsa_premaster_decrypt(key, enc, len, versions[v], got) == 0);
+        CHECK_MEM(got, pm, 48);
+        /* A plain PKCS#1 v1.5 decryption agrees: the block is standard. */
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+        uint8_t plain[256];
+        size_t plain_len = sizeof plain;
+        CHECK(ctx && EVP_PKEY_decrypt_init(ctx) > 0 &&
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+              EVP_PKEY_decrypt(ctx, plain, &plain_len, enc, len) > 0);
+        CHECK(plain_len == 48);
+        CHECK_MEM(plain, pm, 48);
+        EVP_PKEY_CTX_free(ctx);
+    }
+    /* Fresh secrets each time. */
+    uint8_t pm2[48];
+    len = sizeof enc;
+    CHECK(dtls_rsa_premaster_encrypt(key, 0xfefd, enc, &len, pm2) == 0);
+    CHECK(memcmp(pm, pm2, 48) != 0);
+
+    /* A hand-made good block decrypts; each faulty one gives 48 bytes that
+     * are not the secret, and no error, like a wrong key does. */
+    uint8_t em[256], real[48];
+    memcpy(real, pm2, 48);
+    real[0] = 0xfe;
+    real[1] = 0xfd;
+    for (int f = EM_GOOD; f < EM_N; f++) {
+        make_em(em, sizeof em, real, (enum em_fault)f);
+        size_t n = rsa_raw(key, em, sizeof em, enc);
+        if (f == EM_FIRST_BYTE && n == 0)
+            n = 256; /* em >= modulus: not even encryptable; send it as is */
+        if (n == 0)
+            memcpy(enc, em, 256);
+        CHECK(n == 256 || f == EM_FIRST_BYTE);
+        memset(got, 0xaa, sizeof got);
+        CHECK(dtls_rsa_premaster_decrypt(key, enc, 256, 0xfefd, got) == 0);
+        if (f == EM_GOOD) {
+            CHECK_MEM(got, real, 48);
+        } else {
+            CHECK(memcmp(got, real, 48) != 0);
+            /* A fresh R each time: two failures do not agree either. */
+            CHECK(dtls_rsa_premaster_decrypt(key, enc, 256, 0xfefd, got2) == 0);
+            CHECK(memcmp(got, got2, 48) != 0);
+        }
+    }
+
+    /* The version check is against ClientHello.client_version. */
+    len = sizeof enc;
+    CHECK(dtls_rsa_premaster_encrypt(key, 0xfefd, enc, &len, pm) == 0);
+    CHECK(dtls_rsa_premaster_decrypt(key, enc, len, 0xfeff, got) == 0);
+    CHECK(memcmp(got, pm, 48) != 0);
+    CHECK(dtls_rsa_premaster_decrypt(key, enc, len, 0xfefc, got) == 0);
+    CHECK(memcmp(got, pm, 48) != 0);
+    /* Wrong lengths: short, long, empty, NULL. */
+    size_t lens[] = { len - 1, len + 1, 1, 0 };
+    for (size_t i = 0; i < 4; i++) {
+        memset(got, 0, sizeof got);
+        CHECK(dtls_rsa_premaster_decrypt(key, enc, lens[i], 0xfefd, got) == 0);
+        CHECK(memcmp(got, pm, 48) != 0);
+        static const uint8_t zeros[48];
+        CHECK(memcmp(got, zeros, 48) != 0);
+    }
+    CHECK(dtls_rsa_premaster_decrypt(key, NULL, 0, 0xfefd, got) == 0);
+    /* A flipped bit anywhere in the ciphertext. */
+    int all_differ = 1;
+    for (size_t i = 0; i < len; i += 17) {
+        enc[i] ^= 0x04;
+        if (dtls_rsa_premaster_decrypt(key, enc, len, 0xfefd, got) != 0 || memcmp(got, pm, 48) == 0)
+            all_differ = 0;
+        enc[i] ^= 0x04;
+    }
+    CHECK(all_differ);
+    /* The wrong key: the same observable result. */
+    CHECK(dtls_rsa_premaster_decrypt(other, enc, len, 0xfefd, got) == 0);
+    CHECK(memcmp(got, pm, 48) != 0);
+    CHECK(dtls_rsa_premaster_decrypt(key, enc, len, 0xfefd, got) == 0);
+    CHECK_MEM(got, pm, 48);
+
+    /* Not an RSA key, or no room: refused (configuration, not ciphertext). */
+    uint8_t pub[DTLS_MAX_POINT_LEN];
+    size_t pub_len;
+    EVP_PKEY *ec = dtls_ecdhe_generate(DTLS_GROUP_SECP256R1, pub, &pub_len);
+    CHECK(dtls_rsa_premaster_decrypt(ec, enc, len, 0xfefd, got) == -1);
+    len = sizeof enc;
+    CHECK(dtls_rsa_premaster_encrypt(ec, 0xfefd, enc, &len, pm) == -1);
+    len = 255;
+    CHECK(dtls_rsa_premaster_encrypt(key, 0xfefd, enc, &len, pm) == -1);
+    CHECK(dtls_rsa_premaster_decrypt(NULL, enc, 256, 0xfefd, got) == -1);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other);
+}
+
+static void test_rsa_cke_parse(void)
+{
+    uint8_t body[300];
+    const uint8_t *enc = NULL;
+    size_t enc_len = 0;
+    body[0] = 1;
+    body[1] = 0;
+    memset(body + 2, 0x5a, 256);
+    CHECK(dtls_rsa_cke_parse(body, 258, &enc, &enc_len) == 0);
+    CHECK(enc == body + 2 && enc_len == 256);
+    CHECK(dtls_rsa_cke_parse(body, 257, &enc, &enc_len) == -1); /* vector overruns */
+    CHECK(dtls_rsa_cke_parse(body, 259, &enc, &enc_len) == -1); /* trailing byte */
+    CHECK(dtls_rsa_cke_parse(body, 1, &enc, &enc_len) == -1);
+    CHECK(dtls_rsa_cke_parse(NULL, 0, &enc, &enc_len) == -1);
+    body[0] = 0;
+    body[1] = 0;
+    CHECK(dtls_rsa_cke_parse(body, 2, &enc, &enc_len) == -1); /* empty */
+}
+
 int main(void)
 {
     test_supported();
@@ -215,5 +382,7 @@ int main(void)
     test_invalid_points();
     test_rfc7748_vector();
     test_rfc5903_vector();
+    test_rsa_key_transport();
+    test_rsa_cke_parse();
     return unit_report();
 }

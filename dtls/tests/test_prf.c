@@ -4,7 +4,10 @@
 #include "prf.h"
 #include "unit.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 /* PRF(secret, label, seed) compared with expected; seed may be split in two
  * at split to exercise seed_a/seed_b. */
@@ -113,6 +116,81 @@ static void test_tls10_odd_secret(void)
               "b0f6eb3c994f541f");
 }
 
+/* OpenSSL's own TLS1-PRF KDF, an independent implementation: digest
+ * "MD5-SHA1" is the TLS 1.0/1.1 PRF, any other the TLS 1.2 P_hash. */
+static int kdf_tls1_prf(const char *digest, const uint8_t *secret, size_t secret_len,
+                        const char *label, const uint8_t *seed, size_t seed_len,
+                        uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, secret_len),
+        /* Several seed parameters are concatenated: label, then seed. */
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)label, strlen(label)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seed_len),
+        OSSL_PARAM_construct_end(),
+    };
+    int ok = ctx && EVP_KDF_derive(ctx, out, out_len, params) > 0;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(kdf);
+    return ok ? 0 : -1;
+}
+
+/* The TLS 1.0/1.1 PRF (RFC 2246 5) against OpenSSL's KDF over secrets of
+ * odd and even lengths (the halves share a byte when odd) and outputs that
+ * are not multiples of either hash's size; P_SHA256/P_SHA384 likewise. */
+static void test_against_openssl_kdf(void)
+{
+    uint8_t secret[100], seed[64], got[200], want[200];
+    for (size_t i = 0; i < sizeof secret; i++)
+        secret[i] = (uint8_t)(i * 37 + 11);
+    for (size_t i = 0; i < sizeof seed; i++)
+        seed[i] = (uint8_t)(0xc3 ^ i);
+    static const size_t secret_lens[] = { 1, 2, 3, 16, 47, 48, 49, 64, 65, 99, 100 };
+    static const size_t out_lens[] = { 1, 12, 16, 20, 36, 48, 104, 136, 200 };
+    static const struct { const EVP_MD *(*md)(void); const char *name; } mds[] = {
+        { NULL, "MD5-SHA1" }, { EVP_sha256, "SHA256" }, { EVP_sha384, "SHA384" },
+    };
+    for (size_t m = 0; m < sizeof mds / sizeof mds[0]; m++) {
+        int all_equal = 1;
+        for (size_t s = 0; s < sizeof secret_lens / sizeof secret_lens[0]; s++) {
+            for (size_t o = 0; o < sizeof out_lens / sizeof out_lens[0]; o++) {
+                size_t sl = secret_lens[s], ol = out_lens[o];
+                const EVP_MD *md = mds[m].md ? mds[m].md() : NULL;
+                if (dtls_prf(md, secret, sl, "key expansion", seed, 32, seed + 32, 32, got, ol) != 0 ||
+                    kdf_tls1_prf(mds[m].name, secret, sl, "key expansion", seed, 64, want, ol) != 0 ||
+                    memcmp(got, want, ol) != 0)
+                    all_equal = 0;
+            }
+        }
+        CHECK(all_equal);
+    }
+}
+
+/* Which PRF and transcript hash each version uses; the DTLS 1.0
+ * transcript hash is MD5 || SHA-1 of the same bytes (RFC 4346 7.4.9). */
+static void test_version_hashes(void)
+{
+    CHECK(dtls_prf_md(0xFEFF, 0) == NULL);
+    CHECK(dtls_prf_md(0xFEFF, 1) == NULL);
+    CHECK(dtls_prf_md(0xFEFD, 0) == EVP_sha256());
+    CHECK(dtls_prf_md(0xFEFD, 1) == EVP_sha384());
+    CHECK(dtls_transcript_md(0xFEFD, 0) == EVP_sha256());
+    CHECK(dtls_transcript_md(0xFEFD, 1) == EVP_sha384());
+    const EVP_MD *md = dtls_transcript_md(0xFEFF, 0);
+    CHECK(md != NULL && EVP_MD_get_size(md) == 36);
+    static const uint8_t msg[] = "handshake messages";
+    uint8_t both[36], md5[16], sha1[20];
+    unsigned int n = 0;
+    CHECK(EVP_Digest(msg, sizeof msg, both, &n, md, NULL) && n == 36);
+    CHECK(EVP_Digest(msg, sizeof msg, md5, NULL, EVP_md5(), NULL));
+    CHECK(EVP_Digest(msg, sizeof msg, sha1, NULL, EVP_sha1(), NULL));
+    CHECK_MEM(both, md5, 16);
+    CHECK_MEM(both + 16, sha1, 20);
+}
+
 /* Key-block sanity (RFC 5246 6.3): a shorter output is a prefix of a longer
  * one, labels and seed order matter, and nothing is written past out_len. */
 static void test_key_block_sanity(void)
@@ -158,6 +236,8 @@ int main(void)
     test_cavp_tls12();
     test_cavp_tls10();
     test_tls10_odd_secret();
+    test_against_openssl_kdf();
+    test_version_hashes();
     test_key_block_sanity();
     return unit_report();
 }

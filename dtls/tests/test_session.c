@@ -160,6 +160,162 @@ static void test_cache_resumption(void)
     dtls_config_free(s);
 }
 
+static bool server_awaits_client_finish(pair *p)
+{
+    return p->server.conn && p->server.conn->hs && p->server.conn->hs->resumed;
+}
+
+/* Evicted while the abbreviated handshake is under way: the handshake has
+ * its own copy of the session and finishes; only later offers miss. */
+static void test_evicted_mid_handshake(void)
+{
+    dtls_config *s = server_config(), *c = client_config();
+    dtls_config_set_tickets(s, 0);
+    uint64_t now = 0;
+    outcome first = connect_once(c, s, NULL, 0, &now, 30, 0);
+    CHECK(first.established && first.blob);
+    pair p;
+    pair_init(&p, c, s, 31);
+    p.now = now;
+    dtls_conn_set_servername(p.client.conn, "localhost");
+    CHECK(dtls_conn_set_session(p.client.conn, first.blob, first.blob_len) == DTLS_OK);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    CHECK(pair_run(&p, server_awaits_client_finish, 5000));
+    CHECK(dtls_config_session_cache_count(s) == 1);
+    dtls_session ds;
+    CHECK(session_decode(&ds, first.blob, first.blob_len, true));
+    session_cache_remove(&s->cache, ds.session_id, ds.session_id_len);
+    session_clear(&ds);
+    CHECK(dtls_config_session_cache_count(s) == 0);
+    CHECK(pair_run(&p, pair_both_established, 5000));
+    CHECK(dtls_conn_session_reused(p.server.conn) && dtls_conn_session_reused(p.client.conn));
+    now = p.now + 1000;
+    pair_free(&p);
+    outcome later = connect_once(c, s, first.blob, first.blob_len, &now, 32, 0);
+    CHECK(later.established && !later.server_reused);
+    outcome_free(&later);
+    outcome_free(&first);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+/* Review findings: a session is offered only to the server name it was
+ * made with; a ticket too big for one hello is not offered; a server with
+ * another client-authentication policy (but the same ticket keys) does not
+ * resume it; a session made without verification is not offered by a
+ * verifying client. */
+static void test_offer_rules(void)
+{
+    dtls_config *s = server_config(), *c = client_config();
+    uint64_t now = 0;
+    outcome first = connect_once(c, s, NULL, 0, &now, 40, 0);
+    CHECK(first.established && first.blob);
+    pair p;
+    pair_init(&p, c, s, 41);
+    CHECK(dtls_conn_set_session(p.client.conn, first.blob, first.blob_len) == DTLS_OK);
+    dtls_conn_set_servername(p.client.conn, "bank.example");
+    dtls_conn_start(p.client.conn, p.now);
+    CHECK(!p.client.conn->hs->resuming);
+    pair_free(&p);
+
+    dtls_session ds;
+    CHECK(session_decode(&ds, first.blob, first.blob_len, true) && ds.ticket_len && !ds.session_id_len);
+    uint8_t *big = calloc(1, TICKET_MAX_IN_HELLO + 1);
+    free(ds.ticket);
+    ds.ticket = big;
+    ds.ticket_len = TICKET_MAX_IN_HELLO + 1;
+    uint8_t blob[2048];
+    dtls_wr w = wr_init(blob, sizeof blob);
+    CHECK(session_encode(&ds, true, &w));
+    pair_init(&p, c, s, 42);
+    CHECK(dtls_conn_set_session(p.client.conn, blob, w.len) == DTLS_OK);
+    CHECK(!p.client.conn->hs->resuming); /* no ID to fall back on */
+    pair_free(&p);
+    session_clear(&ds);
+
+    dtls_config *unverified = client_config();
+    dtls_config_set_verify_peer(unverified, 0);
+    outcome u = connect_once(unverified, s, NULL, 0, &now, 43, 0);
+    CHECK(u.established && u.blob);
+    pair_init(&p, c, s, 44);
+    CHECK(dtls_conn_set_session(p.client.conn, u.blob, u.blob_len) == DTLS_OK);
+    CHECK(!p.client.conn->hs->resuming);
+    pair_free(&p);
+    outcome_free(&u);
+    dtls_config_free(unverified);
+
+    uint8_t keys[DTLS_TICKET_KEY_LEN] = { 9 };
+    dtls_config *asks = server_config();
+    char err[256];
+    dtls_config_set_ticket_keys(s, keys, sizeof keys);
+    dtls_config_set_ticket_keys(asks, keys, sizeof keys);
+    CHECK(dtls_config_add_ca_pem(asks, cli_cert, strlen(cli_cert), err, sizeof err) == DTLS_OK);
+    dtls_config_set_request_cert(asks, 1, 0);
+    outcome k = connect_once(c, s, NULL, 0, &now, 45, 0);
+    outcome o = connect_once(c, asks, k.blob, k.blob_len, &now, 46, 0);
+    CHECK(o.established && !o.server_reused && !o.client_reused);
+    outcome_free(&o);
+    /* Under its own policy the same server resumes, and keeps a cache
+     * entry beside the ticket (a client certificate could outgrow it). */
+    size_t cached = dtls_config_session_cache_count(asks);
+    o = connect_once(c, asks, NULL, 0, &now, 47, 0);
+    CHECK(o.established && o.blob && dtls_config_session_cache_count(asks) == cached + 1);
+    outcome again = connect_once(c, asks, o.blob, o.blob_len, &now, 48, 0);
+    CHECK(again.established && again.server_reused);
+    outcome_free(&again);
+    outcome_free(&o);
+    outcome_free(&k);
+    dtls_config_free(asks);
+    outcome_free(&first);
+    dtls_config_free(c);
+    dtls_config_free(s);
+}
+
+/* The cache directly: least recently used goes first, and a session that
+ * carries a big client certificate counts for its bytes. */
+static void test_cache_bounds(void)
+{
+    session_cache cache;
+    session_cache_init(&cache, 3);
+    dtls_session s;
+    memset(&s, 0, sizeof s);
+    s.version = DTLS1_2_VERSION;
+    s.ems = true;
+    s.session_id_len = SESSION_ID_MAX;
+    for (uint8_t i = 1; i <= 3; i++) {
+        memset(s.session_id, i, SESSION_ID_MAX);
+        CHECK(session_cache_put(&cache, &s, 100000) == 0);
+    }
+    uint8_t id1[SESSION_ID_MAX];
+    memset(id1, 1, sizeof id1);
+    dtls_session got;
+    CHECK(session_cache_get(&cache, id1, sizeof id1, 0, &got)); /* 1 is now the newest */
+    session_clear(&got);
+    memset(s.session_id, 4, SESSION_ID_MAX);
+    CHECK(session_cache_put(&cache, &s, 100000) == 0);
+    uint8_t id2[SESSION_ID_MAX];
+    memset(id2, 2, sizeof id2);
+    CHECK(session_cache_get(&cache, id1, sizeof id1, 0, &got));
+    session_clear(&got);
+    CHECK(!session_cache_get(&cache, id2, sizeof id2, 0, &got)); /* 2 was the least recent */
+    CHECK(!session_cache_get(&cache, id1, sizeof id1, 200000, &got)); /* expired */
+    /* 3 entries allow 768 bytes: one 600-byte certificate session pushes
+     * out everything else, and a bigger one is refused. */
+    uint8_t cert[600] = { 0 };
+    s.peer_cert = cert;
+    s.peer_cert_len = sizeof cert;
+    memset(s.session_id, 5, SESSION_ID_MAX);
+    CHECK(session_cache_put(&cache, &s, 100000) == 0);
+    CHECK(cache.count == 1 && session_cache_memory(&cache) <= 3 * SESSION_CACHE_BYTES_PER_ENTRY
+                                                              + cache.nbuckets * sizeof(void *));
+    uint8_t big[900] = { 0 };
+    s.peer_cert = big;
+    s.peer_cert_len = sizeof big;
+    memset(s.session_id, 6, SESSION_ID_MAX);
+    CHECK(session_cache_put(&cache, &s, 100000) == -1);
+    session_cache_free(&cache);
+}
+
 /* Neither tickets nor cache: nothing is resumable, and no session event. */
 static void test_nothing_resumable(void)
 {
@@ -422,6 +578,9 @@ int main(void)
     test_session_encoding();
     test_ticket_resumption();
     test_cache_resumption();
+    test_evicted_mid_handshake();
+    test_cache_bounds();
+    test_offer_rules();
     test_nothing_resumable();
     test_tampered_tickets();
     test_ticket_keys();

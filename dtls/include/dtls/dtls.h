@@ -234,8 +234,10 @@ int dtls_conn_session_reused(const dtls_conn *conn);
 #define DTLS_CID_MAX_LEN 20
 int dtls_config_set_connection_id(dtls_config *cfg, int len);
 /* Where our CIDs come from (default: random bytes). The host sets this to
- * route by CID: fill cid[0..len) with a value no live association has. */
-typedef void (*dtls_cid_fn)(void *user, uint8_t *cid, size_t len);
+ * route by CID: fill cid[0..len) with a value no live association has and
+ * return 0, or return -1 when it cannot (the association then asks for an
+ * empty CID and is routed by address). */
+typedef int (*dtls_cid_fn)(void *user, uint8_t *cid, size_t len);
 void dtls_config_set_cid_generator(dtls_config *cfg, dtls_cid_fn fn, void *user);
 /* Our CID for this association (what the peer puts on records to us), or
  * NULL when none was negotiated or it is empty. */
