@@ -10,6 +10,7 @@
 #   first byte, so all 20 moves are survived. With the program left out
 #   (DTLSRUN_CID_STEERING=0) the session is lost within a few moves: each
 #   lands on the wrong worker half the time (surviving 20 would be 1 in 2^20).
+#   Steering still holds after a worker was SIGKILLed and restarted.
 set -euo pipefail
 : "${IT_DEADLINE:=150}"
 : "${IT_ECHO_TIMEOUT:=15}"
@@ -46,6 +47,20 @@ cid_steered() {
   ic_cid_rebinds "$IC_C-srv"
 }
 ic_case "CID 8 bytes, steered by the first byte: 20 rebindings, 40 lines" no cid_steered
+
+# After a worker is killed and restarted, it takes back its own socket (the
+# master kept it at its index in the reuseport group): steering still holds.
+cid_steered_after_restart() {
+  local master workers
+  workers_server "$IC_C-srv" "${CERT[@]}" connectionId=8
+  master=$(it_children_of "${IT_PID[$IC_C-srv]}")
+  workers=($(it_children_of "$master"))
+  ((${#workers[@]} == 2)) || ic_fail "expected 2 workers under the master $master, found ${workers[*]:-none}"
+  kill -KILL "${workers[0]}"
+  it_wait_for_text "$IT_TMP/$IC_C-srv.err" "restarted" 15 || ic_fail "the killed worker was not restarted"
+  ic_cid_rebinds "$IC_C-srv"
+}
+ic_case "the same after a worker was killed and restarted" no cid_steered_after_restart
 
 cid_unsteered_lost() {
   local rc=0
