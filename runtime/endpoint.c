@@ -132,6 +132,8 @@ int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
         int r = uv_udp_open(&ep->udp, fd);
         if (r != 0)
             close(fd);
+        socklen_t len = sizeof ep->bound;
+        ep->shared = r == 0 && getsockname(fd, (struct sockaddr *)&ep->bound, &len) == 0;
         return r;
     }
     return uv_udp_bind(&ep->udp, sa, flags);
@@ -327,6 +329,9 @@ int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out)
 static void on_udp_closed(uv_handle_t *handle)
 {
     rt_endpoint *ep = handle->data;
+    if (ep->shared) {
+        rt_worker_release((const struct sockaddr *)&ep->bound);
+    }
     ep->on_closed(ep);
 }
 

@@ -50,7 +50,7 @@ int rt_worker_is_master(void) { return worker_index == 0; }
 /* ---- the control protocol (SOCK_SEQPACKET: one message each) ---- */
 
 typedef struct bind_request {
-    char type;                    /* 'B' bind, 'R' ready */
+    char type;                    /* 'B' bind, 'U' unbind (closed), 'R' ready */
     int family;                   /* AF_INET or AF_INET6 */
     int port;
     unsigned ordinal;             /* port 0: the worker's nth such bind */
@@ -69,13 +69,27 @@ void rt_worker_ready(void)
     (void)!send(control_fd, &r, sizeof r, MSG_NOSIGNAL);
 }
 
+static int sockaddr_port(const struct sockaddr *sa)
+{
+    return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+                                           : ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+void rt_worker_release(const struct sockaddr *sa)
+{
+    if (control_fd < 0)
+        return;
+    bind_request req = { .type = 'U', .family = sa->sa_family, .port = sockaddr_port(sa) };
+    memcpy(&req.addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    (void)!send(control_fd, &req, sizeof req, MSG_NOSIGNAL);
+}
+
 int rt_worker_socket(const struct sockaddr *sa)
 {
     bind_request req = { .type = 'B', .family = sa->sa_family };
     size_t salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     memcpy(&req.addr, sa, salen);
-    req.port = ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
-                                               : ((const struct sockaddr_in *)sa)->sin_port);
+    req.port = sockaddr_port(sa);
     if (req.port == 0)
         req.ordinal = port0_binds++;
     if (send(control_fd, &req, sizeof req, MSG_NOSIGNAL) != (ssize_t)sizeof req)
@@ -115,6 +129,7 @@ typedef struct socket_group {
     int family;
     struct sockaddr_storage addr; /* as first requested (port maybe 0) */
     int req_port;
+    int bound_port;               /* what port 0 became */
     unsigned ordinal;
     int *fds;                     /* one per worker, in reuseport order */
     bool *given;                  /* handed to the worker running now */
@@ -185,6 +200,7 @@ static int make_group(socket_group *g, int n)
         }
         g->fds[i] = fd;
     }
+    g->bound_port = sockaddr_port((struct sockaddr *)&addr);
     /* DTLSRUN_CID_STEERING=0 leaves the kernel's hash alone (diagnostics,
      * and the test that shows what steering is for). */
     const char *steer = getenv("DTLSRUN_CID_STEERING");
@@ -229,8 +245,9 @@ static void serve_bind(int n, int i, const bind_request *req)
 {
     socket_group *g = NULL;
     for (size_t k = 0; k < ngroups && g == NULL; k++)
-        if (groups[k].family == req->family && groups[k].req_port == req->port &&
-            groups[k].ordinal == req->ordinal && same_addr(&groups[k].addr, &req->addr))
+        if (groups[k].family == req->family && same_addr(&groups[k].addr, &req->addr) &&
+            (req->port ? req->port == groups[k].bound_port  /* however it was first asked for */
+                       : groups[k].req_port == 0 && groups[k].ordinal == req->ordinal))
             g = &groups[k];
     if (g == NULL) {
         if (ngroups == RT_MAX_GROUPS || (req->family != AF_INET && req->family != AF_INET6)) {
@@ -404,6 +421,13 @@ int rt_workers_run(int n, int *is_worker)
             }
             if (req.type == 'B') {
                 serve_bind(n, i, &req);
+            } else if (req.type == 'U') {
+                /* The worker closed that server: the same bind again may
+                 * take the socket back (it stays in the group meanwhile). */
+                for (size_t g = 0; g < ngroups; g++)
+                    if (groups[g].family == req.family && groups[g].bound_port == req.port &&
+                        same_addr(&groups[g].addr, &req.addr))
+                        groups[g].given[i] = false;
             } else if (req.type == 'R' && !workers[i].ready) {
                 workers[i].ready = true;
                 /* The worker being started in order, or one restarted

@@ -143,6 +143,31 @@ describe("dtlsrun --workers", function()
     assert.equal(2, n)
   end)
 
+  it("lets a worker close a server and bind its port again", function()
+    -- Each worker binds port 0 (the master picks one port for all), closes
+    -- that server, and binds the same port again: it gets its socket back.
+    path = script(WHO .. [[
+      local port = server:address().port
+      server:close(function()
+        local again = assert(dtls.createServer({ type = "udp4", cert = ]] .. ("%q"):format(H.cert("server-ec256.pem")) ..
+        [[, key = ]] .. ("%q"):format(H.cert("server-ec256.key")) .. [[ }))
+        again:on("secureConnection", function(s)
+          s:on("message", function() s:send(("worker=%d again"):format(s.worker)) end)
+        end)
+        assert(again:bind(port, "127.0.0.1"))
+        dtls.log(dtls.logLevel.INFO, "bound again")
+      end)
+    ]])
+    proc = H.spawn("exec " .. q(H.bin) .. " --workers 2 " .. q(path))
+    assert.is_truthy(proc:wait_for(function(p)
+      local _, n = p:log():gsub("bound again", "")
+      return n == 2
+    end, 20), proc:log())
+    port = tonumber(proc:log():match("listening on 127%.0%.0%.1:(%d+)"))
+    local answers = visit(8)
+    assert.equal(8, count(answers, "^worker=[12] again$"), table.concat(answers, "\n"))
+  end)
+
   it("exits 1 once for a script that fails to load or to run", function()
     local bad = script("local x = = 1\n")
     local rc, _, err = H.execute(q(H.bin) .. " --workers 3 " .. q(bad))
