@@ -48,6 +48,7 @@ void dtls_config_free(dtls_config *cfg)
     free(cfg->psk_hint);
     OPENSSL_cleanse(cfg->psk_key, sizeof cfg->psk_key);
     OPENSSL_cleanse(cfg->cookie_secret, sizeof cfg->cookie_secret);
+    OPENSSL_cleanse(cfg->cookie_master, sizeof cfg->cookie_master);
     OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
     OPENSSL_cleanse(cfg->rand_pool, sizeof cfg->rand_pool);
     session_cache_free(&cfg->cache);
@@ -379,6 +380,8 @@ static EVP_MAC_CTX *cookie_mac_new(const uint8_t key[32])
 
 void dtls_config_rotate_cookie_secret(dtls_config *cfg)
 {
+    if (cfg->cookie_external)
+        return; /* keys follow the shared secret and the wall clock */
     memcpy(cfg->cookie_secret[1], cfg->cookie_secret[0], sizeof cfg->cookie_secret[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
     cfg->cookie_mac[1] = cfg->cookie_mac[0];
@@ -386,4 +389,55 @@ void dtls_config_rotate_cookie_secret(dtls_config *cfg)
     /* Without fresh randomness no cookie is issued or accepted. */
     cfg->cookie_init = RAND_bytes(cfg->cookie_secret[0], sizeof cfg->cookie_secret[0]) == 1
                        && (cfg->cookie_mac[0] = cookie_mac_new(cfg->cookie_secret[0])) != NULL;
+}
+
+int dtls_config_set_cookie_secret(dtls_config *cfg, const uint8_t *secret, size_t len)
+{
+    if (secret == NULL || len < DTLS_COOKIE_SECRET_MIN || len > DTLS_COOKIE_SECRET_MAX)
+        return DTLS_ERR_ARG;
+    OPENSSL_cleanse(cfg->cookie_master, sizeof cfg->cookie_master);
+    memcpy(cfg->cookie_master, secret, len);
+    cfg->cookie_master_len = len;
+    cfg->cookie_external = true;
+    cfg->cookie_init = false; /* keys are derived at the next dtls_accept */
+    EVP_MAC_CTX_free(cfg->cookie_mac[0]);
+    EVP_MAC_CTX_free(cfg->cookie_mac[1]);
+    cfg->cookie_mac[0] = cfg->cookie_mac[1] = NULL;
+    return DTLS_OK;
+}
+
+/* The period's key: HMAC-SHA256(secret, label | period), a PRF output no
+ * holder of one period's key can turn into another's. */
+static EVP_MAC_CTX *cookie_period_mac(const dtls_config *cfg, uint64_t period)
+{
+    static const char label[] = "dtlsrun cookie key";
+    uint8_t msg[sizeof label - 1 + 8], key[32];
+    memcpy(msg, label, sizeof label - 1);
+    for (int i = 0; i < 8; i++)
+        msg[sizeof label - 1 + i] = (uint8_t)(period >> (56 - 8 * i));
+    size_t n = 0;
+    EVP_MAC_CTX *ctx = NULL;
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, cfg->cookie_master, cfg->cookie_master_len,
+                  msg, sizeof msg, key, sizeof key, &n) != NULL && n == sizeof key)
+        ctx = cookie_mac_new(key);
+    OPENSSL_cleanse(key, sizeof key);
+    return ctx;
+}
+
+void config_cookie_keys_for(dtls_config *cfg, uint64_t now_ms)
+{
+    uint64_t wall = now_ms + (uint64_t)cfg->clock_offset_ms;
+    uint64_t period = wall / DTLS_COOKIE_PERIOD_MS;
+    if (cfg->cookie_init && period == cfg->cookie_period)
+        return;
+    EVP_MAC_CTX_free(cfg->cookie_mac[1]);
+    if (cfg->cookie_init && period == cfg->cookie_period + 1) {
+        cfg->cookie_mac[1] = cfg->cookie_mac[0]; /* the usual step: one new key */
+    } else {
+        EVP_MAC_CTX_free(cfg->cookie_mac[0]);
+        cfg->cookie_mac[1] = period ? cookie_period_mac(cfg, period - 1) : NULL;
+    }
+    cfg->cookie_mac[0] = cookie_period_mac(cfg, period);
+    cfg->cookie_period = period;
+    cfg->cookie_init = cfg->cookie_mac[0] != NULL;
 }

@@ -2,13 +2,15 @@
  * without a valid cookie gets a HelloVerifyRequest and leaves no state
  * behind. The cookie is an HMAC over the peer's address and the hello's
  * fixed fields under a secret that rotates; the previous secret stays valid
- * for one more period so that a rotation never fails a handshake. */
+ * for one more period so that a rotation never fails a handshake. A secret
+ * set from outside (dtls_config_set_cookie_secret) is never used directly:
+ * each wall-clock period's key is derived from it (config.c). */
 #include "internal.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#define COOKIE_ROTATE_MS (5 * 60 * 1000)
+#define COOKIE_ROTATE_MS DTLS_COOKIE_PERIOD_MS
 
 static void cookie_compute(dtls_config *cfg, int which, const uint8_t *peer, size_t peer_len,
                     const client_hello *ch, uint8_t out[COOKIE_LEN])
@@ -94,7 +96,12 @@ dtls_accept_t dtls_accept(dtls_config *cfg, uint64_t now_ms,
                           uint8_t *reply, size_t reply_cap, size_t *reply_len)
 {
     *reply_len = 0;
-    if (!cfg->cookie_init || now_ms - cfg->cookie_rotated_at >= COOKIE_ROTATE_MS) {
+    if (cfg->cookie_external) {
+        /* A shared secret: every holder derives the same per-period keys. */
+        config_cookie_keys_for(cfg, now_ms);
+        if (!cfg->cookie_init)
+            return DTLS_ACCEPT_DROP;
+    } else if (!cfg->cookie_init || now_ms - cfg->cookie_rotated_at >= COOKIE_ROTATE_MS) {
         if (!cfg->cookie_init)
             dtls_config_rotate_cookie_secret(cfg); /* the first: no previous one */
         dtls_config_rotate_cookie_secret(cfg);

@@ -132,6 +132,13 @@ struct dtls_config {
     EVP_MAC_CTX *cookie_mac[2]; /* HMAC-SHA256 keyed with each secret */
     uint64_t cookie_rotated_at;
     bool cookie_init;
+    /* A secret set from outside (shared by processes and nodes): the two
+     * keys are derived from it for the current and previous wall-clock
+     * period, so every holder agrees without talking. */
+    bool cookie_external;
+    uint8_t cookie_master[64];
+    size_t cookie_master_len;
+    uint64_t cookie_period;     /* the period cookie_mac[0] belongs to */
     /* public random values (hello randoms, session IDs) come from a pool
      * filled by one RAND_bytes call: libcrypto's per-call DRBG overhead was
      * 7 % of an abbreviated handshake. Never used for keys or nonces. */
@@ -525,6 +532,8 @@ int cid_make_ours(dtls_conn *c);
 void cid_write_extension(const dtls_conn *c, dtls_wr *w);
 bool cid_parse_extension(dtls_conn *c, dtls_rd data);
 
+/* config.c: derive the two cookie keys of an external secret for now_ms */
+void config_cookie_keys_for(dtls_config *cfg, uint64_t now_ms);
 /* cookie.c */
 bool cookie_check(dtls_config *cfg, const uint8_t *peer, size_t peer_len,
                   const client_hello *ch);

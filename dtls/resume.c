@@ -43,7 +43,9 @@ int session_capture(dtls_conn *c, uint64_t now_ms, dtls_session *s)
     const char *name = c->role == DTLS_ROLE_SERVER ? c->servername : hs->servername;
     if (name)
         snprintf(s->servername, sizeof s->servername, "%s", name);
-    if (c->psk_identity_len <= sizeof s->psk_identity) {
+    /* No identity: psk_identity is NULL, and memcpy from NULL is undefined
+     * even for 0 bytes (the UBSan build stops there). */
+    if (c->psk_identity_len && c->psk_identity_len <= sizeof s->psk_identity) {
         memcpy(s->psk_identity, c->psk_identity, c->psk_identity_len);
         s->psk_identity_len = (uint8_t)c->psk_identity_len;
     }

@@ -255,6 +255,11 @@ int luaopen_dtls(lua_State *L)
         lua_setfield(L, -2, names[i]);
     }
     lua_setfield(L, -2, "logLevel");
+    /* dtlsrun --workers: this process's number (1..N) and N; 1 and 1 else. */
+    lua_pushinteger(L, rt_worker_index());
+    lua_setfield(L, -2, "worker");
+    lua_pushinteger(L, rt_worker_count());
+    lua_setfield(L, -2, "workers");
     lua_pushliteral(L, "dtls 0.1");
     lua_setfield(L, -2, "_VERSION");
     return 1;

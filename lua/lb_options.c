@@ -25,7 +25,8 @@ static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
     "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", "ipv6Only",
-    "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId", NULL };
+    "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId",
+    "cookieSecret", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
@@ -273,7 +274,8 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
             return -1;
         out->tls.session_timeout_ms = (uint64_t)n * 1000;
         if (get_bool(L, t, "tickets", &out->tls.tickets, err, errlen) ||
-            get_bytes(L, t, "ticketKeys", &out->tls.ticket_keys, &out->tls.ticket_keys_len, err, errlen))
+            get_bytes(L, t, "ticketKeys", &out->tls.ticket_keys, &out->tls.ticket_keys_len, err, errlen) ||
+            get_bytes(L, t, "cookieSecret", &out->tls.cookie_secret, &out->tls.cookie_secret_len, err, errlen))
             return -1;
         if (get_bool(L, t, "requestCert", &out->tls.request_cert, err, errlen) ||
             get_string(L, t, "pskHint", &out->tls.psk_hint, err, errlen))

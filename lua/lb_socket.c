@@ -173,6 +173,11 @@ static int socket_index(lua_State *L)
     /* Methods first: socket:send is looked up once per message. */
     if (lb_index_method(L))
         return 1;
+    if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "worker") == 0) {
+        /* dtlsrun --workers: which process serves this socket (1..N). */
+        lua_pushinteger(L, rt_worker_index());
+        return 1;
+    }
     lb_socket **box = luaL_testudata(L, 1, LB_SOCKET_MT);
     if (box && *box && (*box)->lazy_fields && lua_type(L, 2) == LUA_TSTRING
         && is_lazy_field(lua_tostring(L, 2)))

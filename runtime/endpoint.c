@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "rt_internal.h"
 
@@ -106,6 +107,9 @@ rt_endpoint *rt_endpoint_new(rt_loop *loop, int family, bool big, void *owner,
     if (big)
         ep->batch = calloc(1, sizeof *ep->batch); /* without it, sends go one by one */
     unsigned flags = family == 6 ? AF_INET6 : AF_INET;
+    /* With workers a server's socket comes from the master at bind. */
+    if (big && rt_worker_count() > 1)
+        flags = AF_UNSPEC;
     /* recvmmsg only pays off when the buffer holds several chunks. */
     if (big)
         flags |= UV_UDP_RECVMMSG;
@@ -123,6 +127,19 @@ int rt_endpoint_bind(rt_endpoint *ep, const struct sockaddr *sa)
 {
     /* IPv6 sockets stay IPv6-only unless asked (ipv6Only = false). */
     unsigned flags = sa->sa_family == AF_INET6 && !ep->dual_stack ? UV_UDP_IPV6ONLY : 0;
+    if (ep->batch != NULL && rt_worker_count() > 1) {
+        /* One socket of the master's SO_REUSEPORT group, in worker order
+         * (libuv 1.44 has no UV_UDP_REUSEPORT; the master sets it). */
+        int fd = rt_worker_socket(sa);
+        if (fd < 0)
+            return uv_translate_sys_error(-fd);
+        int r = uv_udp_open(&ep->udp, fd);
+        if (r != 0)
+            close(fd);
+        socklen_t len = sizeof ep->bound;
+        ep->shared = r == 0 && getsockname(fd, (struct sockaddr *)&ep->bound, &len) == 0;
+        return r;
+    }
     return uv_udp_bind(&ep->udp, sa, flags);
 }
 
@@ -330,6 +347,9 @@ int rt_endpoint_sockname(const rt_endpoint *ep, rt_sockname *out)
 static void on_udp_closed(uv_handle_t *handle)
 {
     rt_endpoint *ep = handle->data;
+    if (ep->shared) {
+        rt_worker_release((const struct sockaddr *)&ep->bound);
+    }
     ep->on_closed(ep);
 }
 

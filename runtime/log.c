@@ -136,6 +136,10 @@ void rt_log(int level, const char *who, const char *fmt, ...)
     if (log_format == RT_LOG_FORMAT_JSON) {
         n = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",", when,
                              name ? name : "?");
+        /* With workers every line says which process wrote it. */
+        if (rt_worker_count() > 1)
+            n += (size_t)snprintf(line + n, sizeof line - n, "\"worker\":%d,",
+                                  rt_worker_is_master() ? 0 : rt_worker_index());
         if (who) {
             n += (size_t)snprintf(line + n, sizeof line - n, "\"peer\":");
             n = append_json(line, n, 256, who);
@@ -145,8 +149,13 @@ void rt_log(int level, const char *who, const char *fmt, ...)
         n = append_json(line, n, sizeof line - 4, msg);
         line[n++] = '}';
     } else {
-        n = (size_t)snprintf(line, sizeof line, "%s %s %s%s", when, name ? name : "?",
-                             who ? who : "", who ? " " : "");
+        n = (size_t)snprintf(line, sizeof line, "%s %s ", when, name ? name : "?");
+        /* With workers every line says which process wrote it. */
+        if (rt_worker_count() > 1 && rt_worker_is_master())
+            n += (size_t)snprintf(line + n, sizeof line - n, "[master] ");
+        else if (rt_worker_count() > 1)
+            n += (size_t)snprintf(line + n, sizeof line - n, "[worker %d] ", rt_worker_index());
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", who ? who : "", who ? " " : "");
         n = append_text(line, n, sizeof line, msg);
     }
     line[n++] = '\n';

@@ -1,11 +1,15 @@
 /* main.c — the dtlsrun executable: `dtlsrun [options] script.lua [args...]`.
  * Owns the command line, the Lua state (standard libraries, `dtls`
  * preloaded, `arg` as lua.c builds it), running the script and then the
- * loop. The only file in runtime/ that knows Lua; never touches the engine.
+ * loop, and --workers (the master's side is runtime/workers.c). The only
+ * file in runtime/ that knows Lua; never touches the engine.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -30,6 +34,12 @@ static void usage(FILE *out)
             "  --log-format FMT   text (default) or json (one object per line)\n"
             "  --metrics ADDR:PORT  serve the servers' counters at http://ADDR:PORT/metrics\n"
             "                     (Prometheus text format; [::1]:PORT for IPv6)\n"
+            "  --workers N        run N worker processes (or 'auto': one per CPU) on\n"
+            "                     the same ports (SO_REUSEPORT); default 1\n"
+            "  --ticket-keys FILE session ticket keys for every server: one or more\n"
+            "                     48-byte keys, raw; the first seals, all open\n"
+            "  --cookie-secret FILE  HelloVerifyRequest cookie secret for every\n"
+            "                     server: 32 to 64 raw bytes\n"
             "  --version          print the version and exit\n"
             "  --help             print this help and exit\n"
             "  --                 stop handling options\n"
@@ -41,6 +51,10 @@ static void usage(FILE *out)
             "The script's directory comes first on package.path.\n"
             "SSLKEYLOGFILE=path appends each session's NSS key-log line to path\n"
             "(for decrypting captures while debugging).\n"
+            "session with close_notify and exit 0.\n"
+            "With --workers each worker loads the script into its own Lua state;\n"
+            "they share the cookie secret and ticket keys (random unless given),\n"
+            "and a worker that dies is restarted.\n"
             "A server given neither cert/key nor psk uses a self-signed default\n"
             "certificate kept in $DTLSRUN_STATE_DIR, else $XDG_STATE_HOME/dtlsrun,\n"
             "else $HOME/.local/state/dtlsrun.\n");
@@ -139,12 +153,110 @@ static int parse_host_port(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
+/* The whole of a small key file, raw bytes; what names the flag. */
+static int read_key_file(const char *what, const char *path, uint8_t *out, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "dtlsrun: %s %s: %s\n", what, path, strerror(errno));
+        return -1;
+    }
+    *len = fread(out, 1, cap, f);
+    int extra = fgetc(f);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "dtlsrun: %s %s: read error\n", what, path);
+        return -1;
+    }
+    if (extra != EOF) {
+        fprintf(stderr, "dtlsrun: %s %s: larger than %zu bytes\n", what, path, cap);
+        return -1;
+    }
+    return 0;
+}
+
+/* --ticket-keys / --cookie-secret: defaults for every server of this process
+ * (and of its workers). Exit status 1 on a bad file, message naming the flag. */
+static int load_shared_secrets(const char *ticket_file, const char *cookie_file)
+{
+    uint8_t buf[16 * RT_TICKET_KEY_LEN + 1];
+    size_t len = 0;
+    char err[200];
+    int rc = 0;
+    if (ticket_file) {
+        if (read_key_file("--ticket-keys", ticket_file, buf, sizeof buf, &len) != 0) {
+            rc = 1;
+        } else if (len == 0 || len % RT_TICKET_KEY_LEN || len > 16 * RT_TICKET_KEY_LEN) {
+            fprintf(stderr, "dtlsrun: --ticket-keys %s: must hold one to 16 keys of %u bytes "
+                            "(%zu bytes)\n", ticket_file, RT_TICKET_KEY_LEN, len);
+            rc = 1;
+        } else if (rt_set_default_ticket_keys(buf, len, err, sizeof err) != 0) {
+            fprintf(stderr, "dtlsrun: --ticket-keys %s: %s\n", ticket_file, err);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && cookie_file) {
+        if (read_key_file("--cookie-secret", cookie_file, buf, RT_COOKIE_SECRET_MAX + 1, &len) != 0) {
+            rc = 1;
+        } else if (len < RT_COOKIE_SECRET_MIN || len > RT_COOKIE_SECRET_MAX) {
+            fprintf(stderr, "dtlsrun: --cookie-secret %s: must hold %u to %u bytes (%zu bytes)\n",
+                    cookie_file, RT_COOKIE_SECRET_MIN, RT_COOKIE_SECRET_MAX, len);
+            rc = 1;
+        } else if (rt_set_default_cookie_secret(buf, len, err, sizeof err) != 0) {
+            fprintf(stderr, "dtlsrun: --cookie-secret %s: %s\n", cookie_file, err);
+            rc = 1;
+        }
+    }
+    explicit_bzero(buf, sizeof buf);
+    return rc;
+}
+
+/* Workers share one cookie secret and one ticket key: made here, before
+ * the fork, unless the files gave them. */
+static int make_shared_secrets(bool have_ticket_keys, bool have_cookie_secret)
+{
+    uint8_t buf[RT_TICKET_KEY_LEN];
+    char err[200];
+    int rc = 0;
+    if (!have_ticket_keys &&
+        (uv_random(NULL, NULL, buf, RT_TICKET_KEY_LEN, 0, NULL) != 0 ||
+         rt_set_default_ticket_keys(buf, RT_TICKET_KEY_LEN, err, sizeof err) != 0))
+        rc = 1;
+    if (!have_cookie_secret &&
+        (uv_random(NULL, NULL, buf, RT_COOKIE_SECRET_MIN, 0, NULL) != 0 ||
+         rt_set_default_cookie_secret(buf, RT_COOKIE_SECRET_MIN, err, sizeof err) != 0))
+        rc = 1;
+    explicit_bzero(buf, sizeof buf);
+    if (rc)
+        fprintf(stderr, "dtlsrun: cannot make the workers' shared secrets\n");
+    return rc;
+}
+
+/* The flag's value: "--flag VALUE" or "--flag=VALUE"; NULL when missing. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (a[n] == '=')
+        return a + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool is_flag(const char *a, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
+}
+
 int main(int argc, char **argv)
 {
     const char *metrics = NULL;
     char metrics_host[64];
     int metrics_port = 0;
     int i = 1;
+    int workers = 1;
+    const char *ticket_file = NULL, *cookie_file = NULL;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -182,6 +294,25 @@ int main(int argc, char **argv)
                 fprintf(stderr, "dtlsrun: --log-format needs text or json\n");
                 return 2;
             }
+        } else if (is_flag(a, "--workers")) {
+            const char *v = flag_value(argc, argv, &i, "--workers");
+            char *end = NULL;
+            long n = v && strcmp(v, "auto") == 0 ? (long)uv_available_parallelism()
+                                                  : v ? strtol(v, &end, 10) : 0;
+            if (v == NULL || (end && *end) || n < 1 || n > RT_MAX_WORKERS) {
+                fprintf(stderr, "dtlsrun: --workers needs a number from 1 to %d, or auto\n",
+                        RT_MAX_WORKERS);
+                return 2;
+            }
+            workers = (int)(n > RT_MAX_WORKERS ? RT_MAX_WORKERS : n);
+        } else if (is_flag(a, "--ticket-keys") || is_flag(a, "--cookie-secret")) {
+            bool tickets = is_flag(a, "--ticket-keys");
+            const char *v = flag_value(argc, argv, &i, tickets ? "--ticket-keys" : "--cookie-secret");
+            if (v == NULL || *v == '\0') {
+                fprintf(stderr, "dtlsrun: %s needs a file\n", tickets ? "--ticket-keys" : "--cookie-secret");
+                return 2;
+            }
+            *(tickets ? &ticket_file : &cookie_file) = v;
         } else {
             fprintf(stderr, "dtlsrun: unknown option '%s'\n", a);
             usage(stderr);
@@ -193,6 +324,31 @@ int main(int argc, char **argv)
         return 2;
     }
     int script = i;
+    if (load_shared_secrets(ticket_file, cookie_file) != 0)
+        return 1;
+
+    if (workers > 1) {
+        /* A script that does not compile fails once, here, not in N
+         * workers; one that fails while running makes the first worker
+         * fail, and the master stop (rt_workers_run). */
+        lua_State *check = luaL_newstate();
+        if (check == NULL) {
+            fprintf(stderr, "dtlsrun: cannot create a Lua state\n");
+            return 1;
+        }
+        if (luaL_loadfile(check, argv[script]) != LUA_OK) {
+            fprintf(stderr, "%s\n", lua_tostring(check, -1));
+            lua_close(check);
+            return 1;
+        }
+        lua_close(check);
+        if (make_shared_secrets(ticket_file != NULL, cookie_file != NULL) != 0)
+            return 1;
+        int is_worker = 0;
+        int status = rt_workers_run(workers, &is_worker);
+        if (!is_worker)
+            return status;
+    }
 
     lua_State *L = luaL_newstate();
     if (L == NULL) {
@@ -215,6 +371,8 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
+    if (status == 0)
+        rt_worker_ready();
     if (status == 0 && ldtls_host_run(L) != 0)
         status = 1;
     if (status == 0 && ldtls_exit_code(L) >= 0)

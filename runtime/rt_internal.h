@@ -101,6 +101,8 @@ struct rt_endpoint {
     uint8_t *rxbuf;    /* preallocated once; libuv hands it back per read */
     size_t rxcap;
     bool started;
+    bool shared;         /* a worker's socket of the master's reuseport group */
+    struct sockaddr_storage bound; /* ...and where it is bound */
     bool closing;
     bool close_pending;  /* closing, waiting for queued sends to leave */
     bool gathering;      /* inside a recvmmsg batch: replies go to batch */
@@ -277,6 +279,13 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
                                  char *err, size_t errlen);
 
 /* err buffer helper */
+/* Worker: this worker's socket of the group the master keeps for sa
+ * (workers.c), or a negative errno. */
+int rt_worker_socket(const struct sockaddr *sa);
+/* Worker: its server on the group bound at sa (the address and port it got)
+ * is closed; a later bind of the same address takes the socket back. */
+void rt_worker_release(const struct sockaddr *sa);
+
 void rt_errf(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

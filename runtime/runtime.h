@@ -57,6 +57,24 @@ void rt_log(int level, const char *who, const char *fmt, ...)
 #endif
     ;
 
+/* ---- workers (dtlsrun --workers N) ---------------------------------------- */
+/* Forks n (2..256) worker processes and supervises them (workers.c): they
+ * start one at a time, each once the one before called rt_worker_ready; a
+ * worker that fails before that stops them all (master returns 1); one
+ * that dies later by a signal or a nonzero exit is restarted; SIGINT or
+ * SIGTERM to the master is forwarded as SIGTERM. Returns in each worker
+ * with *is_worker = 1 and 0; in the master when every worker is gone, with
+ * the process's exit status. Call before any loop exists. */
+int rt_workers_run(int n, int *is_worker);
+/* Worker: the script has run; the master may start the next worker. */
+void rt_worker_ready(void);
+/* This process's worker number, 1..N (1 without workers), and N. */
+int rt_worker_index(void);
+int rt_worker_count(void);
+/* The supervising process of --workers (its log lines say [master]). */
+int rt_worker_is_master(void);
+#define RT_MAX_WORKERS 256
+
 /* ---- addresses ------------------------------------------------------------ */
 
 typedef struct rt_sockname {
@@ -152,7 +170,21 @@ typedef struct rt_tls_options {
     /* server, family 6: 1 to also take IPv4 peers (as ::ffff:a.b.c.d) on a
      * dual-stack socket; 0 (the default) for IPv6 only */
     int dual_stack;
+    /* server: the HelloVerifyRequest cookie secret (32-64 bytes) shared
+     * with other processes and nodes, or NULL (random, per server) */
+    const uint8_t *cookie_secret;
+    size_t cookie_secret_len;
 } rt_tls_options;
+
+/* Process-wide defaults for every server built afterwards that does not
+ * set its own ticket_keys / cookie_secret (dtlsrun --ticket-keys,
+ * --cookie-secret, and the master of --workers). Copied; NULL clears one.
+ * 0, or -1 with a message naming what is wrong. */
+int rt_set_default_ticket_keys(const uint8_t *keys, size_t len, char *err, size_t errlen);
+int rt_set_default_cookie_secret(const uint8_t *secret, size_t len, char *err, size_t errlen);
+#define RT_COOKIE_SECRET_MIN 32u   /* the engine's DTLS_COOKIE_SECRET_MIN... */
+#define RT_COOKIE_SECRET_MAX 64u   /* ...and DTLS_COOKIE_SECRET_MAX */
+#define RT_TICKET_KEY_LEN 48u      /* the engine's DTLS_TICKET_KEY_LEN */
 
 #define RT_CID_MAX_LEN 20                   /* the engine's DTLS_CID_MAX_LEN */
 #define RT_DEFAULT_MAX_CONNECTIONS 100000u

@@ -29,6 +29,11 @@ static int server_make_cid(void *user, uint8_t *cid, size_t len)
     for (int tries = 0; tries < 16; tries++) {
         if (uv_random(NULL, NULL, cid, len, 0, NULL) != 0)
             return -1;
+        /* With workers the first byte names this one (0-based): the
+         * master's reuseport program steers the record here whatever
+         * address it comes from (workers.c). */
+        if (rt_worker_count() > 1 && len > 0)
+            cid[0] = (uint8_t)(rt_worker_index() - 1);
         if (rt_peer_table_find(&s->cids, cid, len) == NULL)
             return 0;
     }

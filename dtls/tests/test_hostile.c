@@ -342,6 +342,77 @@ static void test_hello_flood(void)
     teardown(&p);
 }
 
+/* A cookie secret set from outside: a HelloVerifyRequest made by one config
+ * verifies at another holding the same secret (two processes, two nodes),
+ * not at one with another secret; it stays valid into the next wall-clock
+ * period, not the one after. The configs have different monotonic clocks
+ * and agree through their clock offsets. */
+static void test_shared_cookie_secret(void)
+{
+    pair p;
+    setup(&p, false);
+    uint8_t secret[32], other[32];
+    for (int i = 0; i < 32; i++) {
+        secret[i] = (uint8_t)(7 * i + 1);
+        other[i] = (uint8_t)(7 * i + 2);
+    }
+    CHECK(dtls_config_set_cookie_secret(p.scfg, secret, 31) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_cookie_secret(p.scfg, secret, 65) == DTLS_ERR_ARG);
+    dtls_config *a = dtls_config_new(), *b = dtls_config_new(), *c = dtls_config_new();
+    CHECK(dtls_config_set_cookie_secret(a, secret, sizeof secret) == DTLS_OK);
+    CHECK(dtls_config_set_cookie_secret(b, secret, sizeof secret) == DTLS_OK);
+    CHECK(dtls_config_set_cookie_secret(c, other, sizeof other) == DTLS_OK);
+    /* Wall clock: one second before a period boundary. a's monotonic clock
+     * reads 1000, b's 5,000,000: their offsets differ. */
+    const uint64_t period = DTLS_COOKIE_PERIOD_MS;
+    int64_t wall = (int64_t)(period * 1000000 - 1000);
+    dtls_config_set_clock_offset(a, wall - 1000);
+    dtls_config_set_clock_offset(b, wall - 5000000);
+    dtls_config_set_clock_offset(c, wall - 1000);
+    dtls_config_rotate_cookie_secret(a); /* a no-op with a shared secret */
+
+    p.tap = capture_tap;
+    capture_left = 1;
+    dtls_conn_start(p.client.conn, p.now);
+    const uint8_t addr[6] = { 127, 0, 0, 1, 0x12, 0x34 };
+    uint8_t hvr[256], reply[256];
+    size_t hvr_len = 0, rlen = 0;
+    CHECK(dtls_accept(a, 1000, addr, sizeof addr, captured, captured_len, hvr, sizeof hvr, &hvr_len)
+          == DTLS_ACCEPT_REPLY);
+    /* The client answers the HelloVerifyRequest with its cookie. */
+    capture_left = 1;
+    captured_len = 0;
+    dtls_conn_recv(p.client.conn, p.now, hvr, hvr_len);
+    CHECK(captured_len > hvr_len);
+    CHECK(dtls_accept(a, 1000, addr, sizeof addr, captured, captured_len, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_NEW);
+    CHECK(dtls_accept(b, 5000000, addr, sizeof addr, captured, captured_len, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_NEW);
+    CHECK(dtls_accept(c, 1000, addr, sizeof addr, captured, captured_len, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_REPLY);
+    /* From another address it is no cookie at all. */
+    const uint8_t addr2[6] = { 127, 0, 0, 1, 0x12, 0x35 };
+    CHECK(dtls_accept(b, 5000000, addr2, sizeof addr2, captured, captured_len, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_REPLY);
+    /* Two seconds later the wall clock is in the next period: still good. */
+    CHECK(dtls_accept(b, 5002000, addr, sizeof addr, captured, captured_len, reply, sizeof reply, &rlen)
+          == DTLS_ACCEPT_NEW);
+    CHECK(dtls_accept(a, 1000 + period, addr, sizeof addr, captured, captured_len, reply, sizeof reply,
+                      &rlen) == DTLS_ACCEPT_NEW);
+    /* Two periods on: expired, a fresh HelloVerifyRequest instead. */
+    CHECK(dtls_accept(b, 5002000 + period, addr, sizeof addr, captured, captured_len, reply,
+                      sizeof reply, &rlen) == DTLS_ACCEPT_REPLY);
+    CHECK(dtls_accept(a, 1000 + 2 * period, addr, sizeof addr, captured, captured_len, reply,
+                      sizeof reply, &rlen) == DTLS_ACCEPT_REPLY);
+    /* ...whose cookie is not the old one. */
+    CHECK(memcmp(reply, hvr, hvr_len) != 0);
+    dtls_config_free(a);
+    dtls_config_free(b);
+    dtls_config_free(c);
+    p.tap = NULL;
+    teardown(&p);
+}
+
 /* ---- re-entrancy: the host closes the connection from a callback ---- */
 
 static pair *reentrant_pair;
@@ -879,6 +950,7 @@ int main(void)
     test_forged_flights();
     test_renegotiation_refused();
     test_hello_flood();
+    test_shared_cookie_secret();
     test_close_from_callbacks();
     test_spoofed_after_handshake();
     test_forged_records_during_handshake();

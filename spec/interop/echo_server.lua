@@ -11,6 +11,7 @@
 --   listening PORT
 --   secure PORT CIPHER PROTOCOL psk=IDENTITY|- cert=SUBJECT|-
 --   resumed PORT                       (after "secure", for an abbreviated handshake)
+--   worker PORT N                      (after "secure": the worker serving it, dtlsrun --workers)
 --   moved OLDPORT NEWPORT              (RFC 9146: the peer's address changed)
 --   clientError MESSAGE
 --   sendError PORT N bytes: MESSAGE
@@ -61,6 +62,7 @@ server:on("secureConnection", function(socket)
                       tostring(socket.protocol), socket.pskIdentity or "-",
                       cert and cert.subject or "-"))
   if socket:isSessionReused() then print(string.format("resumed %d", socket.rinfo.port)) end
+  print(string.format("worker %d %d", socket.rinfo.port, socket.worker))
   socket:on("rinfo", function(new, old) print(string.format("moved %d %d", old.port, new.port)) end)
   socket:on("message", function(msg)
     local ok, err = socket:send(msg)

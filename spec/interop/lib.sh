@@ -554,6 +554,25 @@ dtlsrun_client() {
     "$IC_DIR/echo_client.lua" "$@"
 }
 
+# ic_cid_rebinds SERVER: through a udp_relay --rebind-every 2 in front of the
+# running dtlsrun echo server SERVER (connectionId set), a dtlsrun client with
+# connectionId=0 sends 40 lines one at a time; all must be echoed across the
+# relay's 20 source-port changes, and the server must report 20 moves.
+ic_cid_rebinds() {
+  local srv=$1 moves rc=0
+  relay "$IC_C-relay" "${IT_PORT[$srv]}" --rebind-every 2
+  dtlsrun_client "$IC_C-dc" 30 port="${IT_PORT[$IC_C-relay]}" ca="$DTLSRUN_CERTS/ca.pem" \
+    servername=localhost lines=40 serial=1 connectionId=0 timeout=20000
+  it_wait "$IC_C-dc" 25 || rc=$?
+  ((rc == 0)) || ic_fail "the client failed (status $rc): $(tail -n 1 "$IT_TMP/$IC_C-dc.out")"
+  grep -qx "ok 1 handshakes" "$IT_TMP/$IC_C-dc.out" || ic_fail "the client did not finish"
+  it_stop "$IC_C-relay" || true
+  grep -qx "udp_relay: rebinds=20" "$IT_TMP/$IC_C-relay.err" || ic_fail "the relay did not rebind 20 times"
+  moves=$(grep -c "^moved [0-9]* [0-9]*\$" "$IT_TMP/$srv.out" || true)
+  ((moves == 20)) || ic_fail "the server reported $moves moves, not 20"
+  it_log "40 lines echoed across $moves source-port changes"
+}
+
 # ic_mark NAME: later ic_server_saw calls look only at NAME's output from here on.
 ic_mark() {
   IC_MARK[$1]=$(wc -l <"$IT_TMP/$1.out")

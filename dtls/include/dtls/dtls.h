@@ -193,6 +193,16 @@ int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t 
 /* Cookie secrets rotate on their own (driven by now_ms passed to
  * dtls_accept); this forces a rotation. */
 void dtls_config_rotate_cookie_secret(dtls_config *cfg);
+/* Server: the HelloVerifyRequest cookie key comes from this secret
+ * (DTLS_COOKIE_SECRET_MIN..DTLS_COOKIE_SECRET_MAX bytes) rather than from
+ * fresh randomness, so processes and nodes sharing it accept each other's
+ * cookies. Keys are derived per wall-clock period (now_ms plus the clock
+ * offset, DTLS_COOKIE_PERIOD_MS long); the current and previous period's
+ * cookies verify. dtls_config_rotate_cookie_secret does nothing then. */
+#define DTLS_COOKIE_SECRET_MIN 32u
+#define DTLS_COOKIE_SECRET_MAX 64u
+#define DTLS_COOKIE_PERIOD_MS (5u * 60u * 1000u)
+int dtls_config_set_cookie_secret(dtls_config *cfg, const uint8_t *secret, size_t len);
 
 /* ---- sessions (RFC 5246 7.3 abbreviated handshake, RFC 5077 tickets) ------ */
 /* Server: the session-ID cache holds at most entries sessions (0: no cache;
