@@ -63,6 +63,8 @@ void dtls_config_set_callbacks(dtls_config *cfg, const dtls_callbacks *cb)
     cfg->cb = *cb;
 }
 
+void dtls_config_set_log_threshold(dtls_config *cfg, const int *level) { cfg->log_threshold = level; }
+
 int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len,
                                    char *err, size_t errlen)
 {

@@ -21,7 +21,7 @@ void conn_emit(dtls_conn *c, const dtls_event *ev)
 
 void conn_log(dtls_conn *c, int level, const char *fmt, ...)
 {
-    if (!c->cfg->cb.log)
+    if (!c->cfg->cb.log || (c->cfg->log_threshold && level < *c->cfg->log_threshold))
         return;
     char msg[256];
     va_list ap;

@@ -87,6 +87,7 @@ enum {
 
 struct dtls_config {
     dtls_callbacks cb;
+    const int *log_threshold;  /* the host's level, or NULL */
     /* certificate authentication */
     dtls_chain chain;
     EVP_PKEY *key;

@@ -25,6 +25,7 @@ void rt_log_set_level(int level)
 
 int rt_log_level(void) { return current_level; }
 int rt_log_enabled(int level) { return level >= current_level; }
+const int *rt_log_level_ptr(void) { return &current_level; }
 
 const char *rt_log_level_name(int level)
 {

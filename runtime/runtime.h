@@ -35,6 +35,8 @@ enum { RT_LOG_FINEST = 0, RT_LOG_FINER, RT_LOG_FINE, RT_LOG_INFO, RT_LOG_WARN,
 void rt_log_set_level(int level);
 int rt_log_level(void);
 int rt_log_enabled(int level);
+/* The live level, for the engine to check before formatting a line. */
+const int *rt_log_level_ptr(void);
 /* "FINEST" .. "SEVERE", or NULL for an out-of-range level. */
 const char *rt_log_level_name(int level);
 /* The level for a name (case-insensitive), or -1. */

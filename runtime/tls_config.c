@@ -203,6 +203,7 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
         rt_errf(err, errlen, "out of memory");
         return NULL;
     }
+    dtls_config_set_log_threshold(cfg, rt_log_level_ptr());
     /* The engine offers PSK suites on a server only when a lookup is set. */
     rt_conn_install_callbacks(cfg, role == DTLS_ROLE_SERVER && opt->psk_server);
 

@@ -144,6 +144,11 @@ dtls_config *dtls_config_new(void);
 void dtls_config_free(dtls_config *cfg);
 void dtls_config_set_callbacks(dtls_config *cfg, const dtls_callbacks *cb);
 
+/* The host's current log level, read before any log line is formatted
+ * (lines below it cost nothing). The pointer must outlive the config;
+ * NULL (the default): every line goes to the log callback. */
+void dtls_config_set_log_threshold(dtls_config *cfg, const int *level);
+
 /* Setters return DTLS_OK or an error, with a message in err (may be NULL). */
 int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len,
                                    char *err, size_t errlen);
