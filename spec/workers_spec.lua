@@ -150,7 +150,8 @@ describe("dtlsrun --workers", function()
       local port = server:address().port
       server:close(function()
         local again = assert(dtls.createServer({ type = "udp4", cert = ]]
-        .. ("%q"):format(H.cert("server-ec256.pem")) .. [[, key = ]] .. ("%q"):format(H.cert("server-ec256.key")) .. [[ }))
+        .. ("%q"):format(H.cert("server-ec256.pem")) .. [[, key = ]]
+        .. ("%q"):format(H.cert("server-ec256.key")) .. [[ }))
         again:on("secureConnection", function(s)
           s:on("message", function() s:send(("worker=%d again"):format(s.worker)) end)
         end)
