@@ -29,7 +29,9 @@ int session_capture(dtls_conn *c, uint64_t now_ms, dtls_session *s)
     const char *name = c->role == DTLS_ROLE_SERVER ? c->servername : hs->servername;
     if (name)
         snprintf(s->servername, sizeof s->servername, "%s", name);
-    if (c->psk_identity_len <= sizeof s->psk_identity) {
+    /* No identity (a certificate session) is a NULL pointer: memcpy must
+     * not see it even for 0 bytes (C11 7.24.1p2, UBSan's nonnull check). */
+    if (c->psk_identity && c->psk_identity_len <= sizeof s->psk_identity) {
         memcpy(s->psk_identity, c->psk_identity, c->psk_identity_len);
         s->psk_identity_len = (uint8_t)c->psk_identity_len;
     }
