@@ -1,7 +1,8 @@
 /* fuzz_client.c — a client that has sent its ClientHello, fed the
  * fuzzer's datagrams as the "server": exercises HelloVerifyRequest,
  * ServerHello, Certificate, ServerKeyExchange, CertificateRequest and
- * ServerHelloDone parsing and the client state machine. */
+ * ServerHelloDone parsing and the client state machine. Mutated by
+ * fuzz_mutator.h (records and handshake fragments, coherently). */
 #include "fuzz_common.h"
 #include "fuzz_mutator.h"
 

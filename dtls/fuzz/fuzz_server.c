@@ -1,7 +1,8 @@
 /* fuzz_server.c — a server connection whose cookie exchange was done by a
  * real client, then fed the fuzzer's datagrams: exercises the record layer,
  * reassembly and every server-side message parser past the front door.
- * Also feeds each datagram to dtls_accept, the stateless parser. */
+ * Also feeds each datagram to dtls_accept, the stateless parser. Mutated
+ * by fuzz_mutator.h (records and handshake fragments, coherently). */
 #include "fuzz_pair.h"
 #include "fuzz_mutator.h"
 
