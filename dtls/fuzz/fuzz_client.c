@@ -1,25 +1,14 @@
 /* fuzz_client.c — a client that has sent its ClientHello, fed the
  * fuzzer's datagrams as the "server": exercises HelloVerifyRequest,
  * ServerHello, Certificate, ServerKeyExchange, CertificateRequest and
- * ServerHelloDone parsing and the client state machine. */
+ * ServerHelloDone parsing and the client state machine. Mutated by
+ * fuzz_mutator.h (records and handshake fragments, coherently). */
 #include "fuzz_common.h"
+#include "fuzz_mutator.h"
 
 static dtls_config *cfg;
 static dtls_conn *conn;
 static uint64_t now = 1000;
-
-static void on_send(void *user, const uint8_t *d, size_t len)
-{
-    (void)user;
-    (void)d;
-    (void)len;
-}
-
-static void on_event(void *user, const dtls_event *ev)
-{
-    (void)user;
-    (void)ev;
-}
 
 static void feed(const uint8_t *d, size_t len)
 {
@@ -41,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dtls_config_set_psk(cfg, (const uint8_t *)"fuzz", 4, key, sizeof key);
         dtls_config_set_ciphers(cfg, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:"
                                 "PSK-AES128-CCM8:ECDHE-PSK-CHACHA20-POLY1305", err, sizeof err);
-        dtls_callbacks cb = { .send = on_send, .event = on_event };
+        dtls_callbacks cb = { .send = fuzz_no_send, .event = fuzz_no_event };
         dtls_config_set_callbacks(cfg, &cb);
     }
     conn = dtls_conn_new(cfg, DTLS_ROLE_CLIENT, NULL, 0, NULL);

@@ -1,9 +1,10 @@
 /* fuzz_server.c — a server connection whose cookie exchange was done by a
  * real client, then fed the fuzzer's datagrams: exercises the record layer,
  * reassembly and every server-side message parser past the front door.
- * Also feeds each datagram to dtls_accept, the stateless parser. */
-#include "fuzz_common.h"
-#include "../tests/pair.h"
+ * Also feeds each datagram to dtls_accept, the stateless parser. Mutated
+ * by fuzz_mutator.h (records and handshake fragments, coherently). */
+#include "fuzz_pair.h"
+#include "fuzz_mutator.h"
 
 static pair P;
 static dtls_config *ccfg, *scfg;
@@ -31,11 +32,6 @@ static void feed(const uint8_t *d, size_t len)
         dtls_conn_tick(P.server.conn, P.now);
 }
 
-static bool server_waiting(pair *p)
-{
-    return p->server.conn != NULL;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,14 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     P.tap = grab_hello;
     dtls_conn_start(P.client.conn, P.now);
     /* Through the cookie exchange, so the server connection exists. */
-    pair_run(&P, server_waiting, 3000);
+    pair_run(&P, fuzz_server_exists, 3000);
     P.tap = NULL;
-    for (int side = 0; side < 2; side++) {
-        pair_side *s = side ? &P.server : &P.client;
-        for (size_t i = 0; i < s->inbox.n; i++)
-            free(s->inbox.d[i].bytes);
-        s->inbox.n = 0;
-    }
+    fuzz_pair_drain(&P);
     fuzz_datagrams(data, size, feed);
     pair_free(&P);
     return 0;
