@@ -27,7 +27,7 @@ static void setup(void)
         dtls_config_set_key_pem(c, fuzz_key, strlen(fuzz_key), err, sizeof err);
         dtls_config_set_connection_id(c, cid_lens[i]);
         dtls_config_set_cid_generator(c, fuzz_cid_gen, NULL);
-        dtls_callbacks cb = { fuzz_no_send, fuzz_no_event, NULL, NULL };
+        dtls_callbacks cb = { .send = fuzz_no_send, .event = fuzz_no_event };
         dtls_config_set_callbacks(c, &cb);
     }
 }

@@ -82,11 +82,12 @@ static inline const uint8_t *in_bytes(fuzz_in *in, size_t want, size_t *got)
 
 /* CIDs from a fixed pattern (0xC0, 0xC1, ...), so inputs can carry the
  * ones an association really uses. */
-static inline void fuzz_cid_gen(void *user, uint8_t *cid, size_t len)
+static inline int fuzz_cid_gen(void *user, uint8_t *cid, size_t len)
 {
     (void)user;
     for (size_t i = 0; i < len; i++)
         cid[i] = (uint8_t)(0xC0 + i);
+    return 0;
 }
 
 #endif
