@@ -26,14 +26,14 @@ void rt_keylog_file_append(const char *line)
         return;
     }
     /* One write per line: concurrent writers (processes) do not interleave. */
-    char buf[256];
+    char text[256];
     size_t n = strlen(line);
-    if (n + 1 <= sizeof buf) {
-        memcpy(buf, line, n);
-        buf[n++] = '\n';
-        if (write(fd, buf, n) != (ssize_t)n)
+    if (n + 1 <= sizeof text) {
+        memcpy(text, line, n);
+        text[n++] = '\n';
+        if (write(fd, text, n) != (ssize_t)n)
             rt_log(RT_LOG_WARN, NULL, "SSLKEYLOGFILE: short write to %s", path);
-        explicit_bzero(buf, sizeof buf);
+        explicit_bzero(text, sizeof text);
     }
     close(fd);
 }
