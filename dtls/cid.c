@@ -66,8 +66,7 @@ void dtls_classify(const dtls_config *cfg, const uint8_t *dgram, size_t len,
     if (!record_parse(&r, &rec, cfg->cid_len > 0 ? cfg->cid_len : 0))
         return;
     out->epoch = rec.epoch;
-    out->client_hello = rec.type == CT_HANDSHAKE && rec.epoch == 0 && rec.len > 0
-                        && rec.frag[0] == HT_CLIENT_HELLO;
+    out->client_hello = record_is_client_hello(&rec);
     if (rec.type == CT_TLS12_CID) {
         out->cid = rec.cid;
         out->cid_len = rec.cid_len;

@@ -86,8 +86,7 @@ int dtls_is_client_hello(const uint8_t *dgram, size_t len)
 {
     dtls_rd r = rd_init(dgram, len);
     record rec;
-    return record_parse(&r, &rec, 0) && rec.type == CT_HANDSHAKE && rec.epoch == 0
-        && rec.len > 0 && rec.frag[0] == HT_CLIENT_HELLO;
+    return record_parse(&r, &rec, 0) && record_is_client_hello(&rec);
 }
 
 dtls_accept_t dtls_accept(dtls_config *cfg, uint64_t now_ms,

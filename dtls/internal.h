@@ -397,6 +397,12 @@ typedef struct record {
  * the datagram is dropped, RFC 6347 4.1.2.7). The type may be unknown;
  * a tls12_cid record parses only with cid_len > 0 (its CID's length). */
 bool record_parse(dtls_rd *r, record *rec, int cid_len);
+/* An epoch-0 record that starts a ClientHello. */
+static inline bool record_is_client_hello(const record *rec)
+{
+    return rec->type == CT_HANDSHAKE && rec->epoch == 0 && rec->len > 0
+        && rec->frag[0] == HT_CLIENT_HELLO;
+}
 bool replay_check(const replay_window *w, uint64_t seq);
 void replay_update(replay_window *w, uint64_t seq);
 /* Decrypt rec into cfg->rbuf if its epoch is protected. */

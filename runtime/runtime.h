@@ -344,9 +344,6 @@ int rt_conn_get_session(const rt_conn *conn, uint8_t **blob, size_t *len);
 int rt_conn_session_reused(const rt_conn *conn);
 /* A Connection ID is in use in at least one direction (RFC 9146). */
 int rt_conn_cid_in_use(const rt_conn *conn);
-/* Server: session-ID cache entries and their heap bytes (benchmarks). */
-size_t rt_server_session_cache_count(const rt_server *server);
-size_t rt_server_session_cache_memory(const rt_server *server);
 /* Once established: 1 when the peer was authenticated — its certificate
  * verified against the trusted CAs, or its PSK — else 0 with *why saying
  * why not (static text). */

@@ -318,9 +318,6 @@ void rt_server_conn_moved(rt_server *s, rt_conn *c, const rt_addr *to)
         s->handlers.conn_moved(s->host, c, &old);
 }
 
-size_t rt_server_session_cache_count(const rt_server *s) { return dtls_config_session_cache_count(s->config); }
-size_t rt_server_session_cache_memory(const rt_server *s) { return dtls_config_session_cache_memory(s->config); }
-
 /* A handshake ended (done or failed): its slots are free again. */
 static void handshake_over(rt_server *s, rt_conn *c)
 {
