@@ -8,6 +8,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/kdf.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
@@ -50,6 +51,7 @@ void dtls_config_free(dtls_config *cfg)
     OPENSSL_cleanse(cfg->cookie_secret, sizeof cfg->cookie_secret);
     OPENSSL_cleanse(cfg->cookie_master, sizeof cfg->cookie_master);
     OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    OPENSSL_cleanse(cfg->ticket_master, sizeof cfg->ticket_master);
     OPENSSL_cleanse(cfg->rand_pool, sizeof cfg->rand_pool);
     session_cache_free(&cfg->cache);
     EVP_MAC_CTX_free(cfg->cookie_mac[0]);
@@ -255,9 +257,24 @@ int dtls_config_set_ticket_keys(dtls_config *cfg, const uint8_t *keys, size_t le
     if (len == 0 || len % TICKET_KEY_LEN || len / TICKET_KEY_LEN > TICKET_KEYS_MAX)
         return DTLS_ERR_ARG;
     OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    OPENSSL_cleanse(cfg->ticket_master, sizeof cfg->ticket_master);
+    cfg->ticket_master_len = 0;
     memcpy(cfg->ticket_keys, keys, len);
     cfg->nticket_keys = len / TICKET_KEY_LEN;
     cfg->ticket_keys_external = true;
+    return DTLS_OK;
+}
+
+int dtls_config_set_ticket_secret(dtls_config *cfg, const uint8_t *secret, size_t len)
+{
+    if (secret == NULL || len < DTLS_TICKET_SECRET_MIN || len > DTLS_TICKET_SECRET_MAX)
+        return DTLS_ERR_ARG;
+    OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
+    OPENSSL_cleanse(cfg->ticket_master, sizeof cfg->ticket_master);
+    memcpy(cfg->ticket_master, secret, len);
+    cfg->ticket_master_len = len;
+    cfg->nticket_keys = 0; /* derived at the next seal or open */
+    cfg->ticket_keys_external = false;
     return DTLS_OK;
 }
 
@@ -408,19 +425,44 @@ int dtls_config_set_cookie_secret(dtls_config *cfg, const uint8_t *secret, size_
     return DTLS_OK;
 }
 
-/* The period's key: HMAC-SHA256(secret, label | period), a PRF output no
- * holder of one period's key can turn into another's. */
+/* RFC 5869 HKDF-SHA256 with no salt and info = label | period (8 bytes,
+ * big-endian): every holder of the secret derives the same key for a
+ * period, and no period's key tells anything of another's. */
+static EVP_KDF *hkdf;
+static CRYPTO_ONCE hkdf_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void hkdf_fetch(void) { hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL); }
+
+bool config_period_key(const uint8_t *secret, size_t secret_len, const char *label,
+                       uint64_t period, uint8_t *out, size_t out_len)
+{
+    if (!CRYPTO_THREAD_run_once(&hkdf_once, hkdf_fetch) || !hkdf)
+        return false;
+    size_t label_len = strlen(label);
+    uint8_t info[64];
+    if (label_len + 8 > sizeof info)
+        return false;
+    memcpy(info, label, label_len);
+    for (int i = 0; i < 8; i++)
+        info[label_len + i] = (uint8_t)(period >> (56 - 8 * i));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, label_len + 8),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(hkdf);
+    bool ok = ctx && EVP_KDF_derive(ctx, out, out_len, params) == 1;
+    EVP_KDF_CTX_free(ctx);
+    return ok;
+}
+
 static EVP_MAC_CTX *cookie_period_mac(const dtls_config *cfg, uint64_t period)
 {
-    static const char label[] = "dtlsrun cookie key";
-    uint8_t msg[sizeof label - 1 + 8], key[32];
-    memcpy(msg, label, sizeof label - 1);
-    for (int i = 0; i < 8; i++)
-        msg[sizeof label - 1 + i] = (uint8_t)(period >> (56 - 8 * i));
-    size_t n = 0;
+    uint8_t key[32];
     EVP_MAC_CTX *ctx = NULL;
-    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, cfg->cookie_master, cfg->cookie_master_len,
-                  msg, sizeof msg, key, sizeof key, &n) != NULL && n == sizeof key)
+    if (config_period_key(cfg->cookie_master, cfg->cookie_master_len, "dtlsrun cookie key", period,
+                          key, sizeof key))
         ctx = cookie_mac_new(key);
     OPENSSL_cleanse(key, sizeof key);
     return ctx;

@@ -121,6 +121,11 @@ struct dtls_config {
     uint8_t ticket_keys[TICKET_KEYS_MAX * TICKET_KEY_LEN];
     size_t nticket_keys;
     uint64_t ticket_rotated_at;
+    /* a shared ticket secret: keys derived per wall-clock period of
+     * session_timeout_ms, the same in every process holding it */
+    uint8_t ticket_master[64];
+    size_t ticket_master_len;
+    uint64_t ticket_period;     /* the period ticket_keys[0] belongs to */
     int64_t clock_offset_ms;    /* wall clock = now_ms + this (ticket ages) */
     /* RFC 9146 Connection IDs: the length of the CIDs we ask peers to put
      * on records to us (0..MAX_CID_LEN), or -1: extension not offered */
@@ -541,6 +546,10 @@ bool cid_parse_extension(dtls_conn *c, dtls_rd data);
 
 /* config.c: derive the two cookie keys of an external secret for now_ms */
 void config_cookie_keys_for(dtls_config *cfg, uint64_t now_ms);
+/* config.c: out_len bytes of key for one wall-clock period of a shared
+ * secret (HKDF-SHA256, info = label | period); false on failure */
+bool config_period_key(const uint8_t *secret, size_t secret_len, const char *label,
+                       uint64_t period, uint8_t *out, size_t out_len);
 /* cookie.c */
 bool cookie_check(dtls_config *cfg, const uint8_t *peer, size_t peer_len,
                   const client_hello *ch);

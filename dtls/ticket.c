@@ -29,10 +29,34 @@ static void ticket_keys_rotate(dtls_config *cfg, uint64_t now_ms)
     cfg->ticket_rotated_at = now_ms;
 }
 
+/* Keys of a shared secret: this period's seals, it and the last one open. */
+static void ticket_keys_derive(dtls_config *cfg, uint64_t now_ms)
+{
+    uint64_t period = (now_ms + (uint64_t)cfg->clock_offset_ms) / cfg->session_timeout_ms;
+    if (cfg->nticket_keys && period == cfg->ticket_period)
+        return;
+    uint8_t *keys = cfg->ticket_keys;
+    size_t n = period ? 2 : 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!config_period_key(cfg->ticket_master, cfg->ticket_master_len, "dtlsrun ticket key",
+                               period - i, keys + i * TICKET_KEY_LEN, TICKET_KEY_LEN)) {
+            OPENSSL_cleanse(keys, 2 * TICKET_KEY_LEN);
+            cfg->nticket_keys = 0; /* no ticket sealed or opened until it works */
+            return;
+        }
+    }
+    cfg->nticket_keys = n;
+    cfg->ticket_period = period;
+}
+
 static void ticket_keys_refresh(dtls_config *cfg, uint64_t now_ms)
 {
     if (cfg->ticket_keys_external)
         return;
+    if (cfg->ticket_master_len) {
+        ticket_keys_derive(cfg, now_ms);
+        return;
+    }
     if (!cfg->nticket_keys || now_ms - cfg->ticket_rotated_at >= cfg->session_timeout_ms)
         ticket_keys_rotate(cfg, now_ms);
 }

@@ -212,16 +212,18 @@ static int load_shared_secrets(const char *ticket_file, const char *cookie_file)
     return rc;
 }
 
-/* Workers share one cookie secret and one ticket key: made here, before
- * the fork, unless the files gave them. */
+/* Workers share one cookie secret and one ticket secret: made here, before
+ * the fork, unless the files gave them. Both derive their keys per period
+ * of wall-clock time, so the workers rotate ticket keys (every
+ * sessionTimeout) and cookie keys in lockstep without a word between them. */
 static int make_shared_secrets(bool have_ticket_keys, bool have_cookie_secret)
 {
-    uint8_t buf[RT_TICKET_KEY_LEN];
+    uint8_t buf[RT_COOKIE_SECRET_MIN];
     char err[200];
     int rc = 0;
     if (!have_ticket_keys &&
-        (uv_random(NULL, NULL, buf, RT_TICKET_KEY_LEN, 0, NULL) != 0 ||
-         rt_set_default_ticket_keys(buf, RT_TICKET_KEY_LEN, err, sizeof err) != 0))
+        (uv_random(NULL, NULL, buf, sizeof buf, 0, NULL) != 0 ||
+         rt_set_default_ticket_secret(buf, sizeof buf, err, sizeof err) != 0))
         rc = 1;
     if (!have_cookie_secret &&
         (uv_random(NULL, NULL, buf, RT_COOKIE_SECRET_MIN, 0, NULL) != 0 ||

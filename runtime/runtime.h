@@ -184,6 +184,11 @@ typedef struct rt_tls_options {
  * 0, or -1 with a message naming what is wrong. */
 int rt_set_default_ticket_keys(const uint8_t *keys, size_t len, char *err, size_t errlen);
 int rt_set_default_cookie_secret(const uint8_t *secret, size_t len, char *err, size_t errlen);
+/* A default ticket secret instead of keys (the master of --workers without
+ * --ticket-keys): every server derives its ticket keys from it, one per
+ * sessionTimeout of wall-clock time, so workers rotate in lockstep.
+ * RT_COOKIE_SECRET_MIN..MAX bytes, like a cookie secret. Clears the keys. */
+int rt_set_default_ticket_secret(const uint8_t *secret, size_t len, char *err, size_t errlen);
 #define RT_COOKIE_SECRET_MIN 32u   /* the engine's DTLS_COOKIE_SECRET_MIN... */
 #define RT_COOKIE_SECRET_MAX 64u   /* ...and DTLS_COOKIE_SECRET_MAX */
 #define RT_TICKET_KEY_LEN 48u      /* the engine's DTLS_TICKET_KEY_LEN */

@@ -415,6 +415,63 @@ static void test_ticket_keys(void)
     dtls_config_free(c);
 }
 
+/* A shared ticket secret: two servers derive the same key for a period and
+ * resume each other's tickets; a ticket of the previous period still opens,
+ * one from two periods back does not (its key is gone), and another secret
+ * opens nothing. The session timeout is both the period and the lifetime,
+ * so a later period's resumption is tested with a ticket made at its end. */
+static void test_ticket_secret(void)
+{
+    uint8_t secret[DTLS_TICKET_SECRET_MIN], other_secret[DTLS_TICKET_SECRET_MIN];
+    memset(secret, 0x5a, sizeof secret);
+    memset(other_secret, 0xa5, sizeof other_secret);
+    dtls_config *a = server_config(), *b = server_config(), *other = server_config();
+    dtls_config *c = client_config();
+    CHECK(dtls_config_set_ticket_secret(a, secret, 31) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_ticket_secret(a, secret, sizeof secret) == DTLS_OK);
+    CHECK(dtls_config_set_ticket_secret(b, secret, sizeof secret) == DTLS_OK);
+    CHECK(dtls_config_set_ticket_secret(other, other_secret, sizeof other_secret) == DTLS_OK);
+    dtls_config *all[] = { a, b, other };
+    for (size_t i = 0; i < 3; i++) {
+        dtls_config_set_session_cache(all[i], 0); /* tickets alone */
+        CHECK(dtls_config_set_session_timeout(all[i], 60000) == DTLS_OK);
+    }
+    /* Made at 59 s, near the end of period 0, by a. */
+    uint64_t now = 59000;
+    outcome first = connect_once(c, a, NULL, 0, &now, 31, 0);
+    CHECK(first.established && first.blob);
+    uint8_t name0[16];
+    memcpy(name0, a->ticket_keys, sizeof name0);
+    /* b, in period 1, opens it with the previous period's key. */
+    uint64_t t = 61000;
+    outcome o = connect_once(c, b, first.blob, first.blob_len, &t, 32, 0);
+    CHECK(o.established && o.server_reused && o.client_reused);
+    CHECK(memcmp(b->ticket_keys, name0, sizeof name0) != 0);                 /* rotated */
+    CHECK(memcmp(b->ticket_keys + TICKET_KEY_LEN, name0, sizeof name0) == 0); /* kept */
+    outcome_free(&o);
+    t = 61000;
+    o = connect_once(c, other, first.blob, first.blob_len, &t, 33, 0);
+    CHECK(o.established && o.echoed && !o.server_reused);
+    outcome_free(&o);
+    /* Two periods on, the key of period 0 is gone from every holder. */
+    dtls_session s;
+    CHECK(session_decode(&s, first.blob, first.blob_len, true) && s.ticket_len);
+    bool renew = false;
+    dtls_session opened;
+    CHECK(!ticket_open(a, 120000, s.ticket, s.ticket_len, &opened, &renew));
+    CHECK(a->nticket_keys == 2 && memcmp(a->ticket_keys + TICKET_KEY_LEN, name0, sizeof name0) != 0);
+    session_clear(&s);
+    /* Keys given afterwards replace the secret, and the other way round. */
+    uint8_t keys[DTLS_TICKET_KEY_LEN] = { 1 };
+    CHECK(dtls_config_set_ticket_keys(a, keys, sizeof keys) == DTLS_OK && a->ticket_master_len == 0);
+    CHECK(dtls_config_set_ticket_secret(a, secret, sizeof secret) == DTLS_OK && !a->ticket_keys_external);
+    outcome_free(&first);
+    dtls_config_free(a);
+    dtls_config_free(b);
+    dtls_config_free(other);
+    dtls_config_free(c);
+}
+
 /* The session's rules: EMS both ways, the suite still offered, the same
  * server_name; anything else is a full handshake. */
 static void test_mismatches(void)
@@ -584,6 +641,7 @@ int main(void)
     test_nothing_resumable();
     test_tampered_tickets();
     test_ticket_keys();
+    test_ticket_secret();
     test_mismatches();
     test_identity_carried();
     test_lossy_resumption();

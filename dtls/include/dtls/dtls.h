@@ -224,6 +224,14 @@ void dtls_config_set_tickets(dtls_config *cfg, int on);
  * its own and rotates them every session timeout. */
 #define DTLS_TICKET_KEY_LEN 48
 int dtls_config_set_ticket_keys(dtls_config *cfg, const uint8_t *keys, size_t len);
+/* Server: ticket keys derived from a shared secret instead, one per
+ * wall-clock period of the session timeout (now_ms plus the clock offset):
+ * the current period's key seals, it and the previous one open. Every
+ * process and node holding the secret rotates in lockstep with no message
+ * between them (the workers of one master use this). Replaces any keys. */
+#define DTLS_TICKET_SECRET_MIN 32u
+#define DTLS_TICKET_SECRET_MAX 64u
+int dtls_config_set_ticket_secret(dtls_config *cfg, const uint8_t *secret, size_t len);
 /* Ticket ages need a wall clock the engine does not read: the host says
  * how far its now_ms is from milliseconds since the Unix epoch. */
 void dtls_config_set_clock_offset(dtls_config *cfg, int64_t wall_minus_now_ms);
