@@ -403,10 +403,11 @@ static int server_stats(lua_State *L)
     }
     rt_server_stats st;
     rt_server_stats_get(srv->rt, &st);
-    lua_createtable(L, 0, 10);
+    lua_createtable(L, 0, 11);
     set_count(L, "sessions", st.sessions);
     set_count(L, "handshaking", st.handshaking);
     set_count(L, "handshakesDone", st.handshakes_done);
+    set_count(L, "helloVerifyRequests", st.hello_verify_requests);
     lua_newtable(L); /* by alert name, "timeout", "other" */
     for (int a = 0; a < 256; a++)
         if (st.failed_by_alert[a])

@@ -149,6 +149,8 @@ static char *render(rt_loop *loop, size_t *len)
             add(&t, "dtlsrun_records_dropped_total{server=\"%s\",reason=\"%s\"} %llu\n",
                 all.v[i].name, drops[k].reason, (unsigned long long)drops[k].v);
     }
+    FAMILY(&t, &all, "hello_verify_requests_total", "counter",
+           "HelloVerifyRequests sent (RFC 6347 4.2.1 cookie exchanges).", hello_verify_requests);
     FAMILY(&t, &all, "datagrams_received_total", "counter", "UDP datagrams received.", datagrams_in);
     FAMILY(&t, &all, "datagrams_sent_total", "counter", "UDP datagrams sent.", datagrams_out);
     FAMILY(&t, &all, "received_bytes_total", "counter", "UDP payload bytes received.", bytes_in);

@@ -243,6 +243,7 @@ struct rt_server {
     size_t max_conns, max_handshakes;
     rt_addr_budget per_address; /* handshakes in progress per address */
     uint64_t dropped_over_cap;
+    uint64_t hello_verify_sent; /* HelloVerifyRequests (RFC 6347 4.2.1) */
     uint64_t dropped_unknown_cid;
     /* Totals of finished connections (server_stats.c); live ones are
      * summed when asked. Kept apart from the endpoint, which is freed first. */

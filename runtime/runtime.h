@@ -277,6 +277,9 @@ typedef struct rt_server_stats {
     uint64_t sessions;          /* established and live now */
     uint64_t handshaking;       /* handshakes in progress now */
     uint64_t handshakes_done;
+    /* HelloVerifyRequests sent: ClientHellos without a cookie this server
+     * (or a holder of its cookie secret) made (RFC 6347 4.2.1) */
+    uint64_t hello_verify_requests;
     /* Handshakes that ended without a session, by cause: the alert (sent
      * or received) by its description, a timeout, anything else. */
     uint64_t failed_by_alert[256];

@@ -179,8 +179,10 @@ static void front_door(rt_server *s, const rt_addr *from, const uint8_t *data, s
         return;
     if (verdict == DTLS_ACCEPT_REPLY) {
         /* RFC 6347 4.2.1: HelloVerifyRequest, no state kept. */
-        if (reply_len > 0 && reply_len <= sizeof s->reply)
+        if (reply_len > 0 && reply_len <= sizeof s->reply) {
             rt_endpoint_send(s->ep, (const struct sockaddr *)&from->sa, s->reply, reply_len, NULL);
+            s->hello_verify_sent++;
+        }
         return;
     }
     if (existing && existing->successor) {

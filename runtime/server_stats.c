@@ -50,6 +50,7 @@ void rt_server_stats_get(const rt_server *s, rt_server_stats *out)
             out->handshaking++;
     }
     out->handshakes_done = t.handshakes_done;
+    out->hello_verify_requests = s->hello_verify_sent;
     memcpy(out->failed_by_alert, t.failed_by_alert, sizeof out->failed_by_alert);
     out->failed_timeout = t.failed_timeout;
     out->failed_other = t.failed_other;

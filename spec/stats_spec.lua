@@ -43,12 +43,14 @@ describe("server:stats()", function()
     assert.equal(1, live.sessions)
     assert.equal(0, live.handshaking)
     assert.equal(1, live.handshakesDone)
+    assert.equal(1, live.helloVerifyRequests) -- each handshake begins with one (RFC 6347 4.2.1)
     assert.same({}, live.handshakesFailed)
     assert.is_true(live.datagramsIn >= 4 and live.datagramsOut >= 4)
     assert.is_true(live.bytesIn > 0 and live.bytesOut > 0)
 
     assert.equal(0, after.sessions)
     assert.equal(1, after.handshakesDone)
+    assert.equal(2, after.helloVerifyRequests)
     assert.same({ unknown_ca = 1 }, after.handshakesFailed)
     assert.same({ malformed = 0, auth = 0, replay = 0, epoch = 0, unexpected = 0, overCapacity = 0 },
                 after.dropped)
@@ -114,6 +116,7 @@ except urllib.error.HTTPError as e:
     local server = "server=127.0.0.1:" .. port
     local function has(line) assert.matches("\n" .. line .. "\n", "\n" .. out, 1, true) end
     has("counter dtlsrun_handshakes_total " .. server .. " 1")
+    has("counter dtlsrun_hello_verify_requests_total " .. server .. " 2")
     has("counter dtlsrun_handshake_failures_total reason=unknown_ca," .. server .. " 1")
     has("counter dtlsrun_handshake_failures_total reason=timeout," .. server .. " 0")
     has("gauge dtlsrun_sessions " .. server .. " 0")

@@ -63,6 +63,7 @@ server:on("secureConnection", function(socket)
                       cert and cert.subject or "-"))
   if socket:isSessionReused() then print(string.format("resumed %d", socket.rinfo.port)) end
   print(string.format("worker %d %d", socket.rinfo.port, socket.worker))
+  print(string.format("cookies %d %d", socket.rinfo.port, server:stats().helloVerifyRequests))
   socket:on("rinfo", function(new, old) print(string.format("moved %d %d", old.port, new.port)) end)
   socket:on("message", function(msg)
     local ok, err = socket:send(msg)

@@ -13,6 +13,13 @@
  * datagram from a client (first byte 23, or 25 for an RFC 9146 CID record),
  * its upstream socket is replaced by a new one, so the server sees the same
  * session arrive from a new source port; the old port is closed.
+ *
+ * --switch-to ADDR:PORT --switch-after N plays a load balancer that changes
+ * its mind: a client's first N datagrams go to --to, every later one to
+ * the second server, from the same source address (the upstream socket is
+ * connected anew, as a balancer that keeps client addresses would send).
+ * With N = 1 a DTLS client's ClientHello reaches one node and its
+ * ClientHello with the HelloVerifyRequest cookie reaches the other.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,19 +61,21 @@ struct client {
   int upstream_fd;
   uint64_t last_seen_ms;
   unsigned app_datagrams;
+  unsigned datagrams;
   struct held held[2];
 };
 
 struct options {
-  struct sockaddr_storage listen_addr, to_addr;
-  socklen_t listen_len, to_len;
+  struct sockaddr_storage listen_addr, to_addr, switch_addr;
+  socklen_t listen_len, to_len, switch_len;
+  unsigned switch_after;
   double drop, reorder, duplicate;
   uint64_t seed;
   bool seed_given;
   unsigned max_seconds;
   unsigned rebind_every;
 };
-static uint64_t rebinds;
+static uint64_t rebinds, switches;
 
 static volatile sig_atomic_t stop_requested;
 static struct counters counters[2];
@@ -104,6 +113,7 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: udp_relay --listen ADDR:PORT --to ADDR:PORT [--drop P] [--reorder P]\n"
           "                 [--duplicate P] [--seed N] [--max-seconds S] [--rebind-every N]\n"
+          "                 [--switch-to ADDR:PORT --switch-after N]\n"
           "  ADDR is 127.x.y.z or [::1]; P is a probability in [0, 1].\n"
           "  Prints 'udp_relay: listening on ADDR:PORT' when ready, counters on exit.\n");
 }
@@ -186,7 +196,7 @@ static bool parse_probability(const char *text, double *p) {
 }
 
 static void parse_args(int argc, char **argv) {
-  bool have_listen = false, have_to = false;
+  bool have_listen = false, have_to = false, have_switch = false;
   opt.max_seconds = 120;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -217,6 +227,14 @@ static void parse_args(int argc, char **argv) {
       opt.seed = strtoull(v, &end, 0);
       ok = !errno && !*end;
       opt.seed_given = true;
+    } else if (strcmp(a, "--switch-to") == 0) {
+      ok = have_switch = parse_addr(v, &opt.switch_addr, &opt.switch_len);
+    } else if (strcmp(a, "--switch-after") == 0) {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(v, &end, 10);
+      ok = !errno && !*end && n > 0 && n < 1000000;
+      opt.switch_after = (unsigned)n;
     } else if (strcmp(a, "--rebind-every") == 0) {
       opt.rebind_every = (unsigned)strtoul(v, NULL, 10);
     } else if (strcmp(a, "--max-seconds") == 0) {
@@ -240,7 +258,12 @@ static void parse_args(int argc, char **argv) {
     usage(stderr);
     exit(2);
   }
-  if (!is_loopback(&opt.listen_addr) || !is_loopback(&opt.to_addr)) {
+  if (have_switch != (opt.switch_after > 0)) {
+    fprintf(stderr, "udp_relay: --switch-to and --switch-after go together\n");
+    exit(2);
+  }
+  if (!is_loopback(&opt.listen_addr) || !is_loopback(&opt.to_addr)
+      || (have_switch && !is_loopback(&opt.switch_addr))) {
     fprintf(stderr, "udp_relay: refusing non-loopback address (only 127.0.0.0/8 and ::1)\n");
     exit(2);
   }
@@ -310,7 +333,6 @@ static bool rebind(struct client *c) {
   }
   close(c->upstream_fd);
   c->upstream_fd = fd;
-  rebinds++;
   return true;
 }
 
@@ -361,6 +383,8 @@ static void print_counters(void) {
   static const char *names[2] = {"client->server", "server->client"};
   if (opt.rebind_every)
     fprintf(stderr, "udp_relay: rebinds=%" PRIu64 "\n", rebinds);
+  if (opt.switch_after)
+    fprintf(stderr, "udp_relay: switches=%" PRIu64 "\n", switches);
   for (int d = 0; d < 2; d++)
     fprintf(stderr,
             "udp_relay: %s received=%" PRIu64 " forwarded=%" PRIu64 " dropped=%" PRIu64
@@ -460,8 +484,11 @@ int main(int argc, char **argv) {
           /* The poll list may still name the old fd this round; reads go
            * through c->upstream_fd, so they find the new one. */
           if (c && opt.rebind_every && n > 0 && (buf[0] == 23 || buf[0] == 25)
-              && ++c->app_datagrams % opt.rebind_every == 0)
-            rebind(c);
+              && ++c->app_datagrams % opt.rebind_every == 0 && rebind(c))
+            rebinds++;
+          if (c && opt.switch_after && c->datagrams++ == opt.switch_after
+              && connect(c->upstream_fd, (const struct sockaddr *)&opt.switch_addr, opt.switch_len) == 0)
+            switches++;
           if (c)
             relay(c, UP, buf, (size_t)n, now);
         } else {
