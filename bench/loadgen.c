@@ -7,6 +7,7 @@
  * loopback. See usage() for the modes; results are one "RESULT k=v ..." line.
  */
 #include "loopback.h"
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
@@ -78,6 +79,7 @@ typedef struct loadgen {
     unsigned inflight, nsessions, window, size, hold, baseline;
     double warmup_s, duration_s, max_s, loss_timeout_s;
     long server_pid;
+    bool server_tree;       /* --server-tree: the pid's children count too */
     bool plain;
     const char *label;
     const char *group_name; /* keygen mode */
@@ -158,6 +160,48 @@ static double proc_cpu_us(long pid, double *sys_us)
     double us_per_tick = 1e6 / (double)(tck > 0 ? tck : 100);
     *sys_us = (double)stime * us_per_tick;
     return (double)(utime + stime) * us_per_tick;
+}
+
+/* The parent pid of a process (/proc/PID/stat field 4), or -1. */
+static long proc_ppid(const char *pid_dir)
+{
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid_dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    long ppid = -1;
+    if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+        return -1;
+    return ppid;
+}
+
+/* The server's CPU: its own, and with --server-tree that of its live
+ * children too (dtlsrun --workers: the master and its workers). */
+static double server_cpu_us(const loadgen *g, double *sys_us)
+{
+    double total = proc_cpu_us(g->server_pid, sys_us);
+    if (!g->server_tree || total < 0)
+        return total;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || proc_ppid(e->d_name) != g->server_pid)
+            continue;
+        double sys = 0, cpu = proc_cpu_us(atol(e->d_name), &sys);
+        if (cpu >= 0) {
+            total += cpu;
+            *sys_us += sys;
+        }
+    }
+    closedir(d);
+    return total;
 }
 
 /* VmRSS of a process in KiB, or -1. */
@@ -641,12 +685,12 @@ static bool window_step(loadgen *g, window *w)
     if (!g->measuring && w->t_measure == 0 && t >= w->measure_at) {
         g->measuring = true;
         w->t_measure = t;
-        w->cpu0 = proc_cpu_us(g->server_pid, &w->sys0);
+        w->cpu0 = server_cpu_us(g, &w->sys0);
     }
     if (g->measuring && t >= w->end_at) {
         g->measuring = false;
         w->t_end = t;
-        w->cpu1 = proc_cpu_us(g->server_pid, &w->sys1);
+        w->cpu1 = server_cpu_us(g, &w->sys1);
         return true;
     }
     return false;
@@ -891,6 +935,7 @@ static void usage(FILE *out)
         "  --loss-timeout S     an echo unanswered this long is lost (0.5)\n"
         "  --max-seconds S      hard limit on the whole run (120)\n"
         "  --server-pid PID     read the server's CPU time and RSS from /proc\n"
+        "  --server-tree        add the CPU time of the server's children (workers)\n"
         "  --plain              echo over plain UDP, no DTLS (the ceiling)\n"
         "  --resume ticket|id   handshake mode: every handshake after the first\n"
         "                       resumes its session, by ticket or by session ID\n"
@@ -926,6 +971,7 @@ static int parse_args(loadgen *g, int argc, char **argv)
         { "baseline", required_argument, NULL, 'b' }, { "warmup", required_argument, NULL, 'W' },
         { "duration", required_argument, NULL, 'd' }, { "loss-timeout", required_argument, NULL, 'l' },
         { "max-seconds", required_argument, NULL, 'M' }, { "server-pid", required_argument, NULL, 'P' },
+        { "server-tree", no_argument, NULL, 'T' },
         { "plain", no_argument, NULL, 'u' }, { "label", required_argument, NULL, 'L' },
         { "group", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
         { "resume", required_argument, NULL, 'R' }, { "cid", required_argument, NULL, 'C' },
@@ -980,6 +1026,7 @@ static int parse_args(loadgen *g, int argc, char **argv)
         case 'l': g->loss_timeout_s = atof(optarg); break;
         case 'M': g->max_s = atof(optarg); break;
         case 'P': g->server_pid = atol(optarg); break;
+        case 'T': g->server_tree = true; break;
         case 'u': g->plain = true; break;
         case 'L': g->label = optarg; break;
         case 'g': g->group_name = optarg; break;
