@@ -132,26 +132,31 @@ static double secs_since(uint64_t t_ns)
     return (double)(now_ns() - t_ns) / 1e9;
 }
 
+/* /proc/PID/stat from field 3 on (after the command name, which may hold
+ * spaces and ')'), in buf; NULL when it cannot be read. */
+static const char *proc_stat_fields(long pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    return p ? p + 1 : NULL;
+}
+
 /* utime + stime of a process in microseconds (/proc/PID/stat fields 14, 15),
  * or -1 when it cannot be read; *sys_us gets stime alone. */
 static double proc_cpu_us(long pid, double *sys_us)
 {
     *sys_us = -1;
-    if (pid <= 0)
-        return -1;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* The command name may hold spaces and ')': fields resume after the last ')'. */
-    char *p = strrchr(buf, ')');
+    char buf[1024];
+    const char *p = pid > 0 ? proc_stat_fields(pid, buf, sizeof buf) : NULL;
     if (!p)
         return -1;
-    p++;
     unsigned long long utime = 0, stime = 0;
     /* fields 3..13 skipped, then utime (14) and stime (15) */
     if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
@@ -163,19 +168,12 @@ static double proc_cpu_us(long pid, double *sys_us)
 }
 
 /* The parent pid of a process (/proc/PID/stat field 4), or -1. */
-static long proc_ppid(const char *pid_dir)
+static long proc_ppid(long pid)
 {
-    char path[300], buf[512];
-    snprintf(path, sizeof path, "/proc/%s/stat", pid_dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
+    char buf[1024];
+    const char *p = proc_stat_fields(pid, buf, sizeof buf);
     long ppid = -1;
-    if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+    if (!p || sscanf(p, " %*c %ld", &ppid) != 1)
         return -1;
     return ppid;
 }
@@ -192,7 +190,7 @@ static double server_cpu_us(const loadgen *g, double *sys_us)
         return -1;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9' || proc_ppid(e->d_name) != g->server_pid)
+        if (e->d_name[0] < '1' || e->d_name[0] > '9' || proc_ppid(atol(e->d_name)) != g->server_pid)
             continue;
         double sys = 0, cpu = proc_cpu_us(atol(e->d_name), &sys);
         if (cpu >= 0) {
