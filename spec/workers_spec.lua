@@ -18,12 +18,17 @@ local function script(text)
   return path
 end
 
--- Every message is answered with who served it: "worker=N reused=BOOL".
+-- Every message is answered with who served it: "worker=N reused=BOOL",
+-- and "pid" with the worker's process id.
 local WHO = ([[
   local dtls = require "dtls"
   local server = assert(dtls.createServer({ type = "udp4", cert = %q, key = %q }))
   server:on("secureConnection", function(s)
-    s:on("message", function()
+    s:on("message", function(m)
+      if m == "pid" then
+        local f = assert(io.open("/proc/self/stat"))
+        return s:send(f:read("l"):match("^%%d+"))
+      end
       s:send(("worker=%%d reused=%%s"):format(s.worker, tostring(s:isSessionReused())))
     end)
   end)
@@ -85,14 +90,16 @@ describe("dtlsrun --workers", function()
     return n
   end
 
-  it("serves clients from both workers; socket.worker says which", function()
+  it("serves 200 clients from distinct ports with both workers; socket.worker says which", function()
     start(2)
-    local answers = visit(16)
-    assert.equal(16, #answers)
-    assert.equal(16, count(answers, "^worker=[12] reused=false$"))
-    -- 16 source ports on one worker would be 1 chance in 32768.
-    assert.is_true(count(answers, "^worker=1 ") > 0, table.concat(answers, "\n"))
-    assert.is_true(count(answers, "^worker=2 ") > 0, table.concat(answers, "\n"))
+    local answers = visit(200)
+    assert.equal(200, #answers)
+    assert.equal(200, count(answers, "^worker=[12] reused=false$"), table.concat(answers, "\n"))
+    -- The kernel's hash over 200 source ports: each worker gets some (all
+    -- on one would be 1 chance in 2^199); no share is asserted here
+    -- (scripts/bench --workers measures the spread).
+    local one, two = count(answers, "^worker=1 "), count(answers, "^worker=2 ")
+    assert.is_true(one > 0 and two > 0, one .. " / " .. two)
   end)
 
   it("resumes a ticket issued by one worker at the other", function()
@@ -107,14 +114,65 @@ describe("dtlsrun --workers", function()
     assert.is_true(count(answers, "^worker=" .. other .. " reused=true$") > 0, table.concat(answers, "\n"))
   end)
 
-  it("restarts a worker killed with SIGKILL; the other keeps serving", function()
+  it("restarts a worker killed with SIGKILL; the other worker's sessions carry on", function()
     start(2)
-    local kids = children(proc:pid())
-    assert.equal(2, #kids)
-    os.execute("kill -KILL " .. kids[1])
-    assert.is_truthy(proc:wait_for(function(p) return p:log():match("worker %d restarted") end, 20),
-                     proc:log())
-    assert.matches("worker %d %(pid " .. kids[1] .. "%) was killed by signal 9", proc:log())
+    -- 12 sessions held open; each says which worker holds it, and the
+    -- first one's worker is killed. Those on the other worker must still
+    -- answer once the killed one has been restarted.
+    local held, worker_of, again = {}, {}, {}
+    local victim, victim_pid, answered, phase = nil, nil, 0, "who"
+    local function after_restart()
+      phase = "again"
+      for i, c in ipairs(held) do
+        if worker_of[i] ~= victim then c:send("who") end
+      end
+    end
+    local function wait_restart()
+      local t
+      t = dtls.setInterval(50, function()
+        if proc:log():match("worker " .. victim .. " restarted") then
+          dtls.clearTimer(t)
+          after_restart()
+        end
+      end)
+    end
+    for i = 1, 12 do
+      local c = assert(dtls.connect({ type = "udp4", port = port, address = "127.0.0.1",
+                                      ca = H.cert("ca.pem"), servername = "localhost" }))
+      held[i] = c
+      c:on("secureConnect", function() c:send("who") end)
+      c:on("error", function() end)
+      c:on("message", function(m)
+        if phase == "who" then
+          worker_of[i] = m:match("^worker=(%d)")
+          answered = answered + 1
+          if answered == #held then
+            victim = worker_of[1]
+            phase = "pid"
+            held[1]:send("pid")
+          end
+        elseif phase == "pid" then
+          victim_pid = tonumber(m)
+          os.execute("kill -KILL " .. victim_pid)
+          wait_restart()
+        else
+          again[#again + 1] = m
+          local others = 0
+          for j = 1, #held do if worker_of[j] ~= victim then others = others + 1 end end
+          if #again == others then
+            for _, h in ipairs(held) do h:close() end
+          end
+        end
+      end)
+    end
+    assert.is_true(H.run(30000), proc:log())
+    assert.is_string(victim)
+    local survivor = victim == "1" and "2" or "1"
+    local others = 0
+    for j = 1, #held do if worker_of[j] == survivor then others = others + 1 end end
+    assert.equal(others, #again)
+    for _, m in ipairs(again) do assert.equal("worker=" .. survivor .. " reused=false", m) end
+    assert.matches("worker " .. victim .. " %(pid " .. victim_pid .. "%) was killed by signal 9", proc:log())
     local answers = visit(12)
     assert.equal(12, count(answers, "^worker=[12] reused=false$"), table.concat(answers, "\n"))
     assert.equal(2, #children(proc:pid()))
