@@ -218,10 +218,32 @@ static void on_signal(uv_signal_t *sig, int signum)
     }
 }
 
+/* SIGHUP: the key files again (docs/deploy.md, rotation without a restart).
+ * SIGHUP, SIGUSR1 and SIGUSR2 never end the process (their default): the
+ * master of --workers passes them on, and a script acts on them with
+ * dtls.onSignal (signal.c) or not at all. */
+static void on_user_signal(uv_signal_t *sig, int signum)
+{
+    char err[300];
+    if (signum != SIGHUP || !rt_secret_files_given())
+        return;
+    if (rt_secret_files_reload(sig->data, err, sizeof err) == 0)
+        rt_log(RT_LOG_INFO, NULL, "SIGHUP: key files read again");
+    else
+        rt_log(RT_LOG_WARN, NULL, "SIGHUP: %s; keeping the keys in use", err);
+}
+
 int rt_loop_handle_signals(rt_loop *loop)
 {
     if (loop->signals_on)
         return 0;
+    static const int user_signals[3] = { SIGHUP, SIGUSR1, SIGUSR2 };
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&loop->uv, &loop->user_signals[i]);
+        loop->user_signals[i].data = loop;
+        uv_signal_start(&loop->user_signals[i], on_user_signal, user_signals[i]);
+        uv_unref((uv_handle_t *)&loop->user_signals[i]);
+    }
     uv_signal_init(&loop->uv, &loop->sigint);
     uv_signal_init(&loop->uv, &loop->sigterm);
     loop->sigint.data = loop->sigterm.data = loop;

@@ -153,63 +153,17 @@ static int parse_host_port(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
-/* The whole of a small key file, raw bytes; what names the flag. */
-static int read_key_file(const char *what, const char *path, uint8_t *out, size_t cap, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "dtlsrun: %s %s: %s\n", what, path, strerror(errno));
-        return -1;
-    }
-    *len = fread(out, 1, cap, f);
-    int extra = fgetc(f);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "dtlsrun: %s %s: read error\n", what, path);
-        return -1;
-    }
-    if (extra != EOF) {
-        fprintf(stderr, "dtlsrun: %s %s: larger than %zu bytes\n", what, path, cap);
-        return -1;
-    }
-    return 0;
-}
-
 /* --ticket-keys / --cookie-secret: defaults for every server of this process
- * (and of its workers). Exit status 1 on a bad file, message naming the flag. */
+ * (and of its workers), read again on SIGHUP. Exit status 1 on a bad file,
+ * with a message naming the flag. */
 static int load_shared_secrets(const char *ticket_file, const char *cookie_file)
 {
-    uint8_t buf[16 * RT_TICKET_KEY_LEN + 1];
-    size_t len = 0;
-    char err[200];
-    int rc = 0;
-    if (ticket_file) {
-        if (read_key_file("--ticket-keys", ticket_file, buf, sizeof buf, &len) != 0) {
-            rc = 1;
-        } else if (len == 0 || len % RT_TICKET_KEY_LEN || len > 16 * RT_TICKET_KEY_LEN) {
-            fprintf(stderr, "dtlsrun: --ticket-keys %s: must hold one to 16 keys of %u bytes "
-                            "(%zu bytes)\n", ticket_file, RT_TICKET_KEY_LEN, len);
-            rc = 1;
-        } else if (rt_set_default_ticket_keys(buf, len, err, sizeof err) != 0) {
-            fprintf(stderr, "dtlsrun: --ticket-keys %s: %s\n", ticket_file, err);
-            rc = 1;
-        }
+    char err[400];
+    if (rt_secret_files_load(ticket_file, cookie_file, err, sizeof err) != 0) {
+        fprintf(stderr, "dtlsrun: %s\n", err);
+        return 1;
     }
-    if (rc == 0 && cookie_file) {
-        if (read_key_file("--cookie-secret", cookie_file, buf, RT_COOKIE_SECRET_MAX + 1, &len) != 0) {
-            rc = 1;
-        } else if (len < RT_COOKIE_SECRET_MIN || len > RT_COOKIE_SECRET_MAX) {
-            fprintf(stderr, "dtlsrun: --cookie-secret %s: must hold %u to %u bytes (%zu bytes)\n",
-                    cookie_file, RT_COOKIE_SECRET_MIN, RT_COOKIE_SECRET_MAX, len);
-            rc = 1;
-        } else if (rt_set_default_cookie_secret(buf, len, err, sizeof err) != 0) {
-            fprintf(stderr, "dtlsrun: --cookie-secret %s: %s\n", cookie_file, err);
-            rc = 1;
-        }
-    }
-    explicit_bzero(buf, sizeof buf);
-    return rc;
+    return 0;
 }
 
 /* Workers share one cookie secret and one ticket secret: made here, before

@@ -63,6 +63,7 @@ struct rt_loop {
     rt_list clients;           /* client connections */
     rt_list timers;
     uv_signal_t sigint, sigterm;
+    uv_signal_t user_signals[3]; /* SIGHUP, SIGUSR1, SIGUSR2 */
     bool signals_on;
     int signals_seen;
     bool running;
@@ -234,6 +235,8 @@ struct rt_server {
     int family;
     uint64_t idle_timeout;
     uint8_t verify;            /* RT_VERIFY_* for its connections */
+    bool own_ticket_keys;      /* its options set them: SIGHUP leaves them */
+    bool own_cookie_secret;
     dtls_config **retired;     /* replaced by rt_server_set_tls; freed last */
     size_t nretired;
     rt_peer_table table;       /* address -> current association */
@@ -276,6 +279,11 @@ void rt_keylog_file_append(const char *line);
 
 /* ---- configuration ---- */
 
+/* secrets.c: the process-wide defaults into cfg, but for what the server's
+ * own options set. */
+void rt_secrets_apply(dtls_config *cfg, bool own_ticket_keys, bool own_cookie_secret);
+/* server_context.c: the defaults again, after rt_secret_files_reload */
+void rt_server_refresh_secrets(rt_server *s);
 dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
                                  char *err, size_t errlen);
 

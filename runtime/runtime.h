@@ -189,6 +189,16 @@ int rt_set_default_cookie_secret(const uint8_t *secret, size_t len, char *err, s
  * sessionTimeout of wall-clock time, so workers rotate in lockstep.
  * RT_COOKIE_SECRET_MIN..MAX bytes, like a cookie secret. Clears the keys. */
 int rt_set_default_ticket_secret(const uint8_t *secret, size_t len, char *err, size_t errlen);
+/* --ticket-keys / --cookie-secret: read the files (either may be NULL) into
+ * the defaults above, and remember their paths for rt_secret_files_reload.
+ * 0, or -1 with a message naming the flag and the file (never the bytes). */
+int rt_secret_files_load(const char *ticket_keys_file, const char *cookie_secret_file, char *err,
+                         size_t errlen);
+int rt_secret_files_given(void); /* 1 when either file was given */
+/* Reads the files again (SIGHUP does this in every process that runs a
+ * loop with rt_loop_handle_signals) and gives the new keys to every server
+ * of the loop that uses the defaults. On an error nothing changes. */
+int rt_secret_files_reload(rt_loop *loop, char *err, size_t errlen);
 #define RT_COOKIE_SECRET_MIN 32u   /* the engine's DTLS_COOKIE_SECRET_MIN... */
 #define RT_COOKIE_SECRET_MAX 64u   /* ...and DTLS_COOKIE_SECRET_MAX */
 #define RT_TICKET_KEY_LEN 48u      /* the engine's DTLS_TICKET_KEY_LEN */

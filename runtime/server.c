@@ -82,6 +82,8 @@ rt_server *rt_server_new(rt_loop *loop, int family, const rt_tls_options *opt,
     s->idle_timeout = opt->idle_timeout_ms == RT_IDLE_TIMEOUT_DEFAULT ? RT_DEFAULT_SERVER_IDLE_TIMEOUT_MS
                                                                       : opt->idle_timeout_ms;
     s->verify = opt->ca ? RT_VERIFY_CHECKED : RT_VERIFY_NO_CA;
+    s->own_ticket_keys = opt->ticket_keys != NULL;
+    s->own_cookie_secret = opt->cookie_secret != NULL;
     if (s->max_handshakes > s->max_conns)
         s->max_handshakes = s->max_conns;
     size_t per_address = opt->max_handshakes_per_address ? opt->max_handshakes_per_address

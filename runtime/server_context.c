@@ -26,6 +26,8 @@ int rt_server_set_tls(rt_server *s, const rt_tls_options *opt, char *err, size_t
     s->retired[s->nretired++] = s->config;
     s->config = config;
     s->verify = opt->ca ? RT_VERIFY_CHECKED : RT_VERIFY_NO_CA;
+    s->own_ticket_keys = opt->ticket_keys != NULL;
+    s->own_cookie_secret = opt->cookie_secret != NULL;
     rt_log(RT_LOG_INFO, NULL, "new secure context: new handshakes use it");
     return 0;
 }
@@ -37,4 +39,13 @@ void rt_server_free_retired(rt_server *s)
     free(s->retired);
     s->retired = NULL;
     s->nretired = 0;
+}
+
+/* Only the configuration new handshakes use: a retired one keeps the keys
+ * it had until its last connection is gone. Ticket keys and the cookie
+ * secret are read only when a ticket is sealed or opened and a cookie made
+ * or checked, so changing them under live connections is safe. */
+void rt_server_refresh_secrets(rt_server *s)
+{
+    rt_secrets_apply(s->config, s->own_ticket_keys, s->own_cookie_secret);
 }

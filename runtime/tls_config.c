@@ -19,72 +19,6 @@ void rt_tls_options_init(rt_tls_options *opt)
     opt->idle_timeout_ms = RT_IDLE_TIMEOUT_DEFAULT;
 }
 
-/* ---- process-wide shared secrets ---- */
-
-static uint8_t default_ticket_keys[16 * RT_TICKET_KEY_LEN];
-static size_t default_ticket_keys_len;
-static uint8_t default_cookie_secret[RT_COOKIE_SECRET_MAX];
-static size_t default_cookie_secret_len;
-static uint8_t default_ticket_secret[RT_COOKIE_SECRET_MAX];
-static size_t default_ticket_secret_len;
-
-_Static_assert(RT_TICKET_KEY_LEN == DTLS_TICKET_KEY_LEN, "ticket key length");
-_Static_assert(RT_COOKIE_SECRET_MIN == DTLS_COOKIE_SECRET_MIN && RT_COOKIE_SECRET_MAX == DTLS_COOKIE_SECRET_MAX,
-               "cookie secret length range");
-_Static_assert(RT_COOKIE_SECRET_MIN == DTLS_TICKET_SECRET_MIN && RT_COOKIE_SECRET_MAX == DTLS_TICKET_SECRET_MAX,
-               "ticket secret length range");
-
-/* Replaces a default (wiping the old one); src NULL clears it. */
-static void store_secret(uint8_t *dst, size_t cap, size_t *dst_len, const uint8_t *src, size_t len)
-{
-    explicit_bzero(dst, cap);
-    *dst_len = src ? len : 0;
-    if (src)
-        memcpy(dst, src, len);
-}
-
-int rt_set_default_ticket_keys(const uint8_t *keys, size_t len, char *err, size_t errlen)
-{
-    if (keys && (len == 0 || len % RT_TICKET_KEY_LEN || len > sizeof default_ticket_keys)) {
-        rt_errf(err, errlen, "ticket keys: must be one to 16 keys of %u bytes (%zu bytes given)",
-                RT_TICKET_KEY_LEN, len);
-        return -1;
-    }
-    store_secret(default_ticket_keys, sizeof default_ticket_keys, &default_ticket_keys_len, keys, len);
-    if (keys)
-        store_secret(default_ticket_secret, sizeof default_ticket_secret, &default_ticket_secret_len, NULL, 0);
-    return 0;
-}
-
-/* A secret of RT_COOKIE_SECRET_MIN..MAX bytes into a default slot. */
-static int set_default_secret(const char *what, uint8_t *dst, size_t cap, size_t *dst_len,
-                              const uint8_t *secret, size_t len, char *err, size_t errlen)
-{
-    if (secret && (len < RT_COOKIE_SECRET_MIN || len > RT_COOKIE_SECRET_MAX)) {
-        rt_errf(err, errlen, "%s: must be %u to %u bytes (%zu bytes given)", what,
-                RT_COOKIE_SECRET_MIN, RT_COOKIE_SECRET_MAX, len);
-        return -1;
-    }
-    store_secret(dst, cap, dst_len, secret, len);
-    return 0;
-}
-
-int rt_set_default_cookie_secret(const uint8_t *secret, size_t len, char *err, size_t errlen)
-{
-    return set_default_secret("cookie secret", default_cookie_secret, sizeof default_cookie_secret,
-                              &default_cookie_secret_len, secret, len, err, errlen);
-}
-
-int rt_set_default_ticket_secret(const uint8_t *secret, size_t len, char *err, size_t errlen)
-{
-    if (set_default_secret("ticket secret", default_ticket_secret, sizeof default_ticket_secret,
-                           &default_ticket_secret_len, secret, len, err, errlen) != 0)
-        return -1;
-    if (secret)
-        store_secret(default_ticket_keys, sizeof default_ticket_keys, &default_ticket_keys_len, NULL, 0);
-    return 0;
-}
-
 /* Sized for the machine: one entry (about 200 bytes) per 64 KiB of
  * memory, so the cache can never take more than 0.3 % of it, between 1,000
  * and 100,000 entries (20 MB at most). */
@@ -121,17 +55,12 @@ static int set_sessions(dtls_config *cfg, const rt_tls_options *opt, dtls_role r
                     DTLS_TICKET_KEY_LEN, opt->ticket_keys_len);
             return -1;
         }
-        if (!opt->ticket_keys && default_ticket_keys_len)
-            dtls_config_set_ticket_keys(cfg, default_ticket_keys, default_ticket_keys_len);
-        else if (!opt->ticket_keys && default_ticket_secret_len)
-            dtls_config_set_ticket_secret(cfg, default_ticket_secret, default_ticket_secret_len);
         if (opt->cookie_secret && dtls_config_set_cookie_secret(cfg, opt->cookie_secret, opt->cookie_secret_len) != DTLS_OK) {
             rt_errf(err, errlen, "cookieSecret: must be %u to %u bytes (%zu given)", DTLS_COOKIE_SECRET_MIN,
                     DTLS_COOKIE_SECRET_MAX, opt->cookie_secret_len);
             return -1;
         }
-        if (!opt->cookie_secret && default_cookie_secret_len)
-            dtls_config_set_cookie_secret(cfg, default_cookie_secret, default_cookie_secret_len);
+        rt_secrets_apply(cfg, opt->ticket_keys != NULL, opt->cookie_secret != NULL);
     }
     if (dtls_config_set_connection_id(cfg, opt->connection_id) != DTLS_OK) {
         rt_errf(err, errlen, "connectionId: %d is out of range (0-%d)", opt->connection_id, DTLS_CID_MAX_LEN);

@@ -307,6 +307,11 @@ static int spawn(int n, int i, sigset_t *old_mask)
             for (int w = 0; w < n; w++)
                 close(groups[k].fds[w]);
         signal(SIGCHLD, SIG_DFL);
+        /* Signals the master passes on must not end a worker whose loop
+         * does not handle them yet (the loop's watchers replace this). */
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGUSR1, SIG_IGN);
+        signal(SIGUSR2, SIG_IGN);
         sigprocmask(SIG_SETMASK, old_mask, NULL);
         control_fd = sv[1];
         worker_index = i + 1;
@@ -361,6 +366,9 @@ int rt_workers_run(int n, int *is_worker)
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
+    sigaddset(&mask, SIGUSR2);
     sigprocmask(SIG_BLOCK, &mask, &old_mask);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {
@@ -498,6 +506,13 @@ int rt_workers_run(int n, int *is_worker)
                         if (workers[i].restart_at_ms == 0)
                             workers[i].restart_at_ms = 1;
                     }
+                } else if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+                    /* For the workers: key files again (SIGHUP), and the
+                     * script's dtls.onSignal handlers. */
+                    int sig = (int)si.ssi_signo;
+                    rt_log(RT_LOG_INFO, NULL, "%s: passed to every worker",
+                           sig == SIGHUP ? "SIGHUP" : sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+                    signal_all(n, sig);
                 } else if (!stopping) {
                     rt_log(RT_LOG_INFO, NULL, "%s: stopping every worker",
                            si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");

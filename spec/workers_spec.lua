@@ -81,7 +81,7 @@ describe("dtlsrun --workers", function()
     end
     one(1)
     assert.is_true(H.run(60000))
-    return answers
+    return answers, session
   end
 
   local function count(answers, pattern)
@@ -249,6 +249,49 @@ describe("dtlsrun --workers", function()
     start(2, "--ticket-keys " .. q(keys) .. " --cookie-secret=" .. q(secret))
     local answers = visit(6, { chain = true })
     assert.equal(5, count(answers, "reused=true$"), table.concat(answers, "\n"))
+    os.remove(keys)
+    os.remove(secret)
+  end)
+
+  -- Rotation without a restart (docs/deploy.md): SIGHUP to the master
+  -- reaches every worker, which reads the files again. A key removed from
+  -- the file no longer opens its tickets; a key kept second still does; a
+  -- bad file changes nothing. No worker is restarted on the way.
+  it("reads the key files again on SIGHUP to the master, in every worker", function()
+    local keys, secret = H.tmpname(), H.tmpname()
+    local function write(path, bytes) local f = assert(io.open(path, "wb")); f:write(bytes); f:close() end
+    local function hup(times)
+      proc:kill("HUP")
+      assert.is_truthy(proc:wait_for(function(p)
+        local _, n = p:log():gsub("SIGHUP: key files read again", "")
+        local _, bad = p:log():gsub("SIGHUP: %-%-ticket%-keys [^\n]*keeping the keys in use", "")
+        return n + bad >= times
+      end, 20), proc:log())
+    end
+    write(keys, string.rep("1", 48))
+    write(secret, string.rep("s", 32))
+    start(2, "--ticket-keys " .. q(keys) .. " --cookie-secret " .. q(secret))
+    local kids = children(proc:pid())
+    local _, old = visit(1, { chain = true })
+    assert.is_string(old)
+    write(keys, string.rep("2", 48)) -- key 1 gone
+    hup(2)
+    local answers, new = visit(4, { session = old })
+    assert.equal(4, count(answers, "reused=false$"), table.concat(answers, "\n"))
+    answers, new = visit(1, { chain = true })
+    assert.is_string(new)
+    write(keys, string.rep("3", 48) .. string.rep("2", 48)) -- key 3 seals, key 2 still opens
+    hup(4)
+    answers = visit(4, { session = new })
+    assert.equal(4, count(answers, "reused=true$"), table.concat(answers, "\n"))
+    write(keys, string.rep("x", 47)) -- broken: the keys in use stay
+    hup(6)
+    assert.matches("must hold one to 16 keys of 48 bytes %(47 bytes%); keeping the keys in use", proc:log())
+    answers = visit(4, { session = new })
+    assert.equal(4, count(answers, "reused=true$"), table.concat(answers, "\n"))
+    assert.same(kids, children(proc:pid()))
+    assert.is_nil(proc:status())
+    assert.matches("SIGHUP: passed to every worker", proc:log())
     os.remove(keys)
     os.remove(secret)
   end)
