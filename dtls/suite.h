@@ -80,5 +80,6 @@ dtls_key_slices dtls_key_block_slices(const dtls_key_layout *l, const uint8_t *b
                                       int client_writer);
 
 #define DTLS_SCSV_RENEGOTIATION 0x00FF /* RFC 5746 3.3 */
+#define DTLS_SCSV_FALLBACK 0x5600      /* RFC 7507 */
 
 #endif
