@@ -52,22 +52,32 @@ size_t protect_sealed_len(const dtls_protect *p, size_t len)
     return len + (p->kind == PROTECT_AEAD ? dtls_aead_overhead(&p->u.aead) : 0);
 }
 
+/* Sealing and opening have one shape in both constructions. */
+typedef int (*cbc_fn)(dtls_cbc *, uint64_t, uint8_t, uint16_t, const uint8_t *, size_t, uint8_t *,
+                      size_t *);
+typedef int (*aead_fn)(dtls_aead *, uint64_t, uint8_t, uint16_t, const uint8_t *, size_t, uint8_t *,
+                       size_t *);
+
+static int protect_run(dtls_protect *p, cbc_fn cbc, aead_fn aead, uint64_t epoch_seq, uint8_t type,
+                       uint16_t version, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+    if (p->kind == PROTECT_CBC)
+        return cbc(&p->u.cbc, epoch_seq, type, version, in, len, out, out_len);
+    if (p->kind == PROTECT_AEAD)
+        return aead(&p->u.aead, epoch_seq, type, version, in, len, out, out_len);
+    return -1;
+}
+
 int protect_seal(dtls_protect *p, uint64_t epoch_seq, uint8_t type, uint16_t version,
                  const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
 {
-    if (p->kind == PROTECT_CBC)
-        return dtls_cbc_seal(&p->u.cbc, epoch_seq, type, version, in, len, out, out_len);
-    if (p->kind == PROTECT_AEAD)
-        return dtls_aead_seal(&p->u.aead, epoch_seq, type, version, in, len, out, out_len);
-    return -1;
+    return protect_run(p, dtls_cbc_seal, dtls_aead_seal, epoch_seq, type, version, in, len, out,
+                       out_len);
 }
 
 int protect_open(dtls_protect *p, uint64_t epoch_seq, uint8_t type, uint16_t version,
                  const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
 {
-    if (p->kind == PROTECT_CBC)
-        return dtls_cbc_open(&p->u.cbc, epoch_seq, type, version, in, len, out, out_len);
-    if (p->kind == PROTECT_AEAD)
-        return dtls_aead_open(&p->u.aead, epoch_seq, type, version, in, len, out, out_len);
-    return -1;
+    return protect_run(p, dtls_cbc_open, dtls_aead_open, epoch_seq, type, version, in, len, out,
+                       out_len);
 }

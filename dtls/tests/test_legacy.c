@@ -3,10 +3,10 @@
  * DTLS 1.2 and (where the suite allows) DTLS 1.0, Encrypt-then-MAC on and
  * off, version negotiation and refused downgrades, implicit rejection of a
  * bad RSA premaster (the same failure at the same point as a wrong key),
- * and CBC records checked byte for byte against an independent
- * construction (cbc_ref.h: one-shot EVP AES-CBC and HMAC from the RFC
- * text), including forged ones with bad padding or a bad MAC, which are
- * dropped and counted. */
+ * RFC 7507 fallback refusal, and CBC records checked byte for byte against
+ * an independent construction (cbc_ref.h: one-shot EVP AES-CBC and HMAC
+ * from the RFC text), including forged ones with bad padding or a bad MAC,
+ * which are dropped and counted. */
 #include "internal.h"
 #include "prf.h"
 #include "unit.h"
@@ -159,40 +159,45 @@ static void test_all_legacy_suites(void)
     }
 }
 
+/* A handshake under o: it completes with version and suite, or (want_alert
+ * > 0) ends with that alert from the server (server_sends) or the client. */
+static void negotiate(const opts *o, const char *version, const char *suite, int want_alert,
+                      bool server_sends)
+{
+    run r;
+    run_start(&r, o, NULL);
+    bool up = pair_run(&r.p, pair_both_established, 5000);
+    if (want_alert == 0) {
+        CHECK(up);
+        CHECK(up && strcmp(dtls_conn_version_name(r.p.client.conn), version) == 0
+              && strcmp(dtls_conn_version_name(r.p.server.conn), version) == 0
+              && strcmp(dtls_conn_cipher_name(r.p.client.conn), suite) == 0);
+    } else {
+        pair_side *sender = server_sends ? &r.p.server : &r.p.client;
+        pair_side *receiver = server_sends ? &r.p.client : &r.p.server;
+        CHECK(!up && sender->closed && receiver->closed);
+        CHECK(sender->close_error == DTLS_ERR_FROM_ALERT(want_alert));
+        CHECK(receiver->nalerts == 1 && receiver->alerts_received[0] == want_alert);
+    }
+    run_end(&r);
+}
+
 /* RFC 6347 4.1: the newest both speak; 1.0 only where enabled. */
 static void test_version_negotiation(void)
 {
     const char *cs = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA";
     /* Both speak 1.0 and 1.2: 1.2, with the AEAD suite. */
     opts o = { cs, DTLS_VERSION_1_0, DTLS_VERSION_1_2, DTLS_VERSION_1_0, DTLS_VERSION_1_2, 1, 1, false, false };
-    run r;
-    run_start(&r, &o, NULL);
-    CHECK(pair_run(&r.p, pair_both_established, 5000));
-    CHECK(strcmp(dtls_conn_version_name(r.p.server.conn), "DTLSv1.2") == 0);
-    CHECK(strcmp(dtls_conn_cipher_name(r.p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
-    run_end(&r);
+    negotiate(&o, "DTLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", 0, false);
     /* A 1.0-only client, a server that also speaks 1.0: 1.0, CBC. */
     o.cmax = DTLS_VERSION_1_0;
-    run_start(&r, &o, NULL);
-    CHECK(pair_run(&r.p, pair_both_established, 5000));
-    CHECK(strcmp(dtls_conn_version_name(r.p.client.conn), "DTLSv1") == 0);
-    CHECK(strcmp(dtls_conn_cipher_name(r.p.server.conn), "ECDHE-ECDSA-AES128-SHA") == 0);
-    run_end(&r);
+    negotiate(&o, "DTLSv1", "ECDHE-ECDSA-AES128-SHA", 0, false);
     /* A 1.0-only client, a server with the default minimum: protocol_version. */
     o.smin = DTLS_VERSION_1_2;
-    run_start(&r, &o, NULL);
-    CHECK(!pair_run(&r.p, pair_both_established, 5000));
-    CHECK(r.p.client.nalerts == 1 && r.p.client.alerts_received[0] == DTLS_ALERT_PROTOCOL_VERSION);
-    CHECK(r.p.client.closed && r.p.server.closed
-          && r.p.server.close_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_PROTOCOL_VERSION));
-    run_end(&r);
+    negotiate(&o, NULL, NULL, DTLS_ALERT_PROTOCOL_VERSION, true);
     /* A server that answers 1.0 to a client that did not enable it. */
     o = (opts){ cs, DTLS_VERSION_1_2, DTLS_VERSION_1_2, DTLS_VERSION_1_0, DTLS_VERSION_1_0, 1, 1, false, false };
-    run_start(&r, &o, NULL);
-    CHECK(!pair_run(&r.p, pair_both_established, 5000));
-    CHECK(r.p.client.closed && r.p.client.close_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_PROTOCOL_VERSION));
-    CHECK(r.p.server.nalerts == 1 && r.p.server.alerts_received[0] == DTLS_ALERT_PROTOCOL_VERSION);
-    run_end(&r);
+    negotiate(&o, NULL, NULL, DTLS_ALERT_PROTOCOL_VERSION, false);
 }
 
 /* A man in the middle rewriting the client's offered version to 1.0 when
@@ -230,6 +235,38 @@ static void test_downgrade_by_rewriting(void)
         CHECK(r.p.client.nalerts == 1 && r.p.client.alerts_received[0] == want);
         run_end(&r);
     }
+}
+
+/* RFC 7507: a client that says (TLS_FALLBACK_SCSV) it retried with an
+ * older version than its best, to a server that could do better, is
+ * refused with inappropriate_fallback. The tap puts the SCSV in place of
+ * the client's second suite in both ClientHellos. */
+static void fallback_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    if (!to_server || *len < 13 + 12 + 35 || b[0] != CT_HANDSHAKE || b[13] != HT_CLIENT_HELLO)
+        return;
+    size_t at = 13 + 12 + 2 + 32;
+    at += 1 + b[at];             /* session_id */
+    if (at >= *len)
+        return;
+    at += 1 + b[at];             /* cookie */
+    if (at + 6 <= *len && b[at] == 0 && b[at + 1] >= 4) {
+        b[at + 4] = 0x56;        /* suites[1] */
+        b[at + 5] = 0x00;
+    }
+}
+
+static void test_fallback_scsv(void)
+{
+    opts o = { "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA", DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+               DTLS_VERSION_1_0, DTLS_VERSION_1_2, 1, 1, false, false };
+    run r;
+    run_start(&r, &o, fallback_tap);
+    CHECK(!pair_run(&r.p, pair_both_established, 5000));
+    CHECK(r.p.server.closed && r.p.server.close_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_INAPPROPRIATE_FALLBACK));
+    CHECK(r.p.client.nalerts == 1 && r.p.client.alerts_received[0] == DTLS_ALERT_INAPPROPRIATE_FALLBACK);
+    run_end(&r);
 }
 
 /* ---- RSA key transport: implicit rejection ---- */
@@ -453,6 +490,7 @@ int main(void)
     test_all_legacy_suites();
     test_version_negotiation();
     test_downgrade_by_rewriting();
+    test_fallback_scsv();
     test_rsa_implicit_rejection();
     test_records_independent();
     free(ec_cert);
