@@ -572,7 +572,9 @@ size_t dtls_conn_memory(const dtls_conn *c)
 {
     /* What we allocate ourselves; libcrypto's cipher contexts are counted
      * by the benchmark's RSS measurement, not here. */
-    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->cid_tx_len;
+    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->cid_tx_len
+             + protect_memory(&c->rd_prot) + protect_memory(&c->wr_prot)
+             + protect_memory(&c->pending_rd_prot);
     if (c->flight)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)

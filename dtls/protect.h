@@ -2,7 +2,9 @@
  * uses: an AEAD (aead.h) or AES-CBC with HMAC (cbc.h, MAC-then-encrypt or
  * Encrypt-then-MAC). A tagged union so that the record layer seals and
  * opens without knowing which; keyed from a suite's key block slices.
- * Keys are wiped by protect_cleanup.
+ * Keys are wiped by protect_cleanup. The CBC state (its HMAC chaining
+ * values make it three times an AEAD's) lives on the heap, so that the
+ * AEAD sessions that are nearly all of them pay nothing for it.
  */
 #ifndef DTLS_PROTECT_H
 #define DTLS_PROTECT_H
@@ -20,7 +22,7 @@ typedef struct dtls_protect {
     protect_kind kind;
     union {
         dtls_aead aead;
-        dtls_cbc cbc;
+        dtls_cbc *cbc;
     } u;
 } dtls_protect;
 
@@ -33,6 +35,12 @@ int protect_init(dtls_protect *p, const dtls_suite *s, const dtls_key_slices *k,
 void protect_cleanup(dtls_protect *p);
 /* Move src's keys into dst (dst cleaned first), leaving src empty. */
 void protect_move(dtls_protect *dst, dtls_protect *src);
+
+/* Heap bytes the state holds (the CBC state; an AEAD's is in the struct). */
+static inline size_t protect_memory(const dtls_protect *p)
+{
+    return p->kind == PROTECT_CBC ? sizeof *p->u.cbc : 0;
+}
 
 /* The most a record grows by (CBC: IV, MAC and a full block of padding). */
 size_t protect_overhead_max(const dtls_protect *p);
