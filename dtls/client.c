@@ -77,10 +77,14 @@ static int write_client_hello(dtls_conn *c)
         wr_u8(&w, 1);
         wr_u8(&w, 0);
     }
-    wr_u16(&w, EXT_SIGNATURE_ALGORITHMS);
-    size_t e = wr_vec_begin(&w, 2);
-    hello_write_sig_schemes(&w);
-    wr_vec_end(&w, e, 2);
+    if (c->cfg->max_version == DTLS1_2_VERSION) {
+        /* RFC 5246 7.4.1.4.1: not offered by a client that offers only
+         * older versions. */
+        wr_u16(&w, EXT_SIGNATURE_ALGORITHMS);
+        size_t e = wr_vec_begin(&w, 2);
+        hello_write_sig_schemes(&w);
+        wr_vec_end(&w, e, 2);
+    }
     if (c->cfg->ems) {
         wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
         wr_u16(&w, 0);

@@ -182,6 +182,34 @@ static void negotiate(const opts *o, const char *version, const char *suite, int
     run_end(&r);
 }
 
+/* DTLS 1.0 client authentication: CertificateRequest without a scheme
+ * list, CertificateVerify signed the DTLS 1.0 way (sig10.h), both roles. */
+static void test_dtls10_client_certificate(void)
+{
+    for (int rsa = 0; rsa < 2; rsa++) {
+        opts o = { rsa ? "ECDHE-RSA-AES128-SHA" : "ECDHE-ECDSA-AES256-SHA", DTLS_VERSION_1_0,
+                   DTLS_VERSION_1_0, DTLS_VERSION_1_0, DTLS_VERSION_1_0, 1, 1, false, rsa != 0 };
+        run r;
+        r.c = make_config(&o, false);
+        r.s = make_config(&o, true);
+        char err[256];
+        /* the client authenticates with the other kind of key */
+        const char *cert = rsa ? ec_cert : rsa_cert, *key = rsa ? ec_key : rsa_key;
+        CHECK(dtls_config_set_cert_chain_pem(r.c, cert, strlen(cert), err, sizeof err) == DTLS_OK);
+        CHECK(dtls_config_set_key_pem(r.c, key, strlen(key), err, sizeof err) == DTLS_OK);
+        CHECK(dtls_config_add_ca_pem(r.s, cert, strlen(cert), err, sizeof err) == DTLS_OK);
+        dtls_config_set_request_cert(r.s, 1, 1);
+        pair_init(&r.p, r.c, r.s, 1);
+        dtls_conn_set_servername(r.p.client.conn, "localhost");
+        CHECK(dtls_conn_start(r.p.client.conn, r.p.now) == DTLS_OK);
+        CHECK(pair_run(&r.p, pair_both_established, 5000));
+        size_t n = 0;
+        CHECK(dtls_conn_peer_cert_der(r.p.server.conn, &n) != NULL && n > 0);
+        CHECK(strcmp(dtls_conn_version_name(r.p.server.conn), "DTLSv1") == 0);
+        run_end(&r);
+    }
+}
+
 /* RFC 6347 4.1: the newest both speak; 1.0 only where enabled. */
 static void test_version_negotiation(void)
 {
@@ -489,6 +517,7 @@ int main(void)
     make_rsa(NULL, &rsa2_key);
     test_all_legacy_suites();
     test_version_negotiation();
+    test_dtls10_client_certificate();
     test_downgrade_by_rewriting();
     test_fallback_scsv();
     test_rsa_implicit_rejection();
