@@ -3,7 +3,8 @@
  * DTLS 1.2 and (where the suite allows) DTLS 1.0, Encrypt-then-MAC on and
  * off, version negotiation and refused downgrades, implicit rejection of a
  * bad RSA premaster (the same failure at the same point as a wrong key),
- * RFC 7507 fallback refusal, and CBC records checked byte for byte against
+ * RFC 7507 fallback refusal, CBC sessions resumed (DTLS 1.0 ones never),
+ * DTLS 1.0 client certificates, and CBC records checked byte for byte against
  * an independent construction (cbc_ref.h: one-shot EVP AES-CBC and HMAC
  * from the RFC text), including forged ones with bad padding or a bad MAC,
  * which are dropped and counted. */
@@ -297,6 +298,48 @@ static void test_fallback_scsv(void)
     run_end(&r);
 }
 
+/* Sessions: a DTLS 1.2 CBC session (with the extended master secret)
+ * resumes, with Encrypt-then-MAC agreed again and data flowing; a DTLS 1.0
+ * session is never resumed (a full handshake instead). */
+static bool resumed_second_time(uint16_t version, const char *suite)
+{
+    opts o = { suite, version, version, version, version, 1, 1, false, true };
+    dtls_config *c = make_config(&o, false), *s = make_config(&o, true);
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    bool reused = false;
+    for (int round = 0; round < 2; round++) {
+        pair p;
+        pair_init(&p, c, s, (uint64_t)round + 7);
+        dtls_conn_set_servername(p.client.conn, "localhost");
+        if (blob)
+            CHECK(dtls_conn_set_session(p.client.conn, blob, blob_len) == DTLS_OK);
+        CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+        CHECK(pair_run(&p, pair_both_established, 5000));
+        CHECK(dtls_conn_encrypt_then_mac(p.server.conn) == 1);
+        CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"again", 5) == DTLS_OK);
+        pair_run(&p, pair_never, 500);
+        CHECK(p.server.app_len == 5 && memcmp(p.server.app, "again", 5) == 0);
+        if (round == 0) {
+            CHECK(dtls_conn_get_session(p.client.conn, &blob, &blob_len) == DTLS_OK);
+        } else {
+            reused = dtls_conn_session_reused(p.client.conn) && dtls_conn_session_reused(p.server.conn);
+        }
+        pair_free(&p);
+    }
+    free(blob);
+    dtls_config_free(c);
+    dtls_config_free(s);
+    return reused;
+}
+
+static void test_legacy_sessions(void)
+{
+    CHECK(resumed_second_time(DTLS_VERSION_1_2, "AES128-SHA"));
+    CHECK(resumed_second_time(DTLS_VERSION_1_2, "ECDHE-RSA-AES256-SHA384"));
+    CHECK(!resumed_second_time(DTLS_VERSION_1_0, "AES256-SHA"));
+}
+
 /* ---- RSA key transport: implicit rejection ---- */
 
 static int cke_tamper; /* 1: flip a byte of the encrypted premaster */
@@ -520,6 +563,7 @@ int main(void)
     test_dtls10_client_certificate();
     test_downgrade_by_rewriting();
     test_fallback_scsv();
+    test_legacy_sessions();
     test_rsa_implicit_rejection();
     test_records_independent();
     free(ec_cert);
