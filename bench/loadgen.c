@@ -85,6 +85,7 @@ typedef struct loadgen {
     const char *group_name; /* keygen mode */
     int resume;             /* 0, RESUME_TICKET or RESUME_ID */
     int cid;                /* --cid: the CID length to ask for, -1 none */
+    bool no_etm;            /* --no-etm: MAC-then-encrypt with CBC suites */
 
     /* state */
     struct sockaddr_storage server;
@@ -938,6 +939,7 @@ static void usage(FILE *out)
         "  --resume ticket|id   handshake mode: every handshake after the first\n"
         "                       resumes its session, by ticket or by session ID\n"
         "  --cid N              ask the server for N-byte Connection IDs (RFC 9146)\n"
+        "  --no-etm             CBC suites: do not offer Encrypt-then-MAC (RFC 7366)\n"
         "  --label TEXT         copied into the RESULT line\n",
         MAX_MSG);
 }
@@ -973,7 +975,7 @@ static int parse_args(loadgen *g, int argc, char **argv)
         { "plain", no_argument, NULL, 'u' }, { "label", required_argument, NULL, 'L' },
         { "group", required_argument, NULL, 'g' }, { "help", no_argument, NULL, 'h' },
         { "resume", required_argument, NULL, 'R' }, { "cid", required_argument, NULL, 'C' },
-        { NULL, 0, NULL, 0 },
+        { "no-etm", no_argument, NULL, 'E' }, { NULL, 0, NULL, 0 },
     };
     g->mode = -1;
     g->cid = -1;
@@ -1036,6 +1038,7 @@ static int parse_args(loadgen *g, int argc, char **argv)
             }
             break;
         case 'C': g->cid = atoi(optarg); break;
+        case 'E': g->no_etm = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -1097,6 +1100,7 @@ static int make_config(loadgen *g)
         return -1;
     }
     dtls_config_set_handshake_timeout(g->cfg, 10000);
+    dtls_config_set_encrypt_then_mac(g->cfg, !g->no_etm);
     if (g->resume == RESUME_ID)
         dtls_config_set_tickets(g->cfg, 0); /* the server must use its session-ID cache */
     if (dtls_config_set_connection_id(g->cfg, g->cid) != DTLS_OK) {

@@ -11,6 +11,11 @@
 #include <openssl/x509v3.h>
 
 #include "keyex.h"
+#include "sig10.h"
+
+/* hs->sig_scheme for a DTLS 1.0 CertificateVerify, which names no scheme
+ * (sig10.h): a private-use value that never goes on the wire. */
+enum { SIG_DTLS10 = 0xFFFF };
 
 static bool is_ip_literal(const char *name)
 {
@@ -28,7 +33,7 @@ static int write_client_hello(dtls_conn *c)
         return DTLS_ERR_STATE;
     dtls_wr w = flight_msg_begin(c, 512 + 2 * MAX_SUITES + 255 + 255 + SESSION_ID_MAX
                                     + MAX_CID_LEN + hs->resume.ticket_len);
-    wr_u16(&w, DTLS1_2_VERSION);
+    wr_u16(&w, c->cfg->max_version); /* RFC 6347 4.1: the newest we speak */
     wr_bytes(&w, hs->client_random, 32);
     /* The session we offer to resume (RFC 5246 7.4.1.2), if any. */
     wr_u8(&w, hs->resuming ? hs->session_id_len : 0);
@@ -37,10 +42,11 @@ static int write_client_hello(dtls_conn *c)
     wr_bytes(&w, hs->cookie, hs->cookie_len);
     wr_vec_end(&w, m, 1);
     m = wr_vec_begin(&w, 2);
-    bool ecc = false;
+    bool ecc = false, cbc = false;
     for (size_t i = 0; i < nsuites; i++) {
         wr_u16(&w, suites[i]->id);
         ecc |= dtls_suite_uses_ecdhe(suites[i]);
+        cbc |= suites[i]->cbc != DTLS_CBC_NONE;
     }
     wr_vec_end(&w, m, 2);
     wr_u8(&w, 1);
@@ -71,12 +77,20 @@ static int write_client_hello(dtls_conn *c)
         wr_u8(&w, 1);
         wr_u8(&w, 0);
     }
-    wr_u16(&w, EXT_SIGNATURE_ALGORITHMS);
-    size_t e = wr_vec_begin(&w, 2);
-    hello_write_sig_schemes(&w);
-    wr_vec_end(&w, e, 2);
+    if (c->cfg->max_version == DTLS1_2_VERSION) {
+        /* RFC 5246 7.4.1.4.1: not offered by a client that offers only
+         * older versions. */
+        wr_u16(&w, EXT_SIGNATURE_ALGORITHMS);
+        size_t e = wr_vec_begin(&w, 2);
+        hello_write_sig_schemes(&w);
+        wr_vec_end(&w, e, 2);
+    }
     if (c->cfg->ems) {
         wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
+        wr_u16(&w, 0);
+    }
+    if (cbc && c->cfg->etm) { /* RFC 7366 2: offered whenever a CBC suite is */
+        wr_u16(&w, EXT_ENCRYPT_THEN_MAC);
         wr_u16(&w, 0);
     }
     wr_u16(&w, EXT_RENEGOTIATION_INFO); /* RFC 5746 3.4 */
@@ -112,7 +126,7 @@ int client_start(dtls_conn *c, uint64_t now_ms)
 {
     if (!config_public_random(c->cfg, c->hs->client_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
-    c->version = DTLS1_2_VERSION;
+    c->version = version_client_record(c->cfg);
     client_check_offer(c, now_ms);
     if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
@@ -171,6 +185,12 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             hs->peer_ems = true;
             break;
+        case EXT_ENCRYPT_THEN_MAC:
+            bit = 6; /* RFC 7366 3: only with a CBC suite, which made us offer it */
+            if (data.len != 0 || hs->suite->cbc == DTLS_CBC_NONE)
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            hs->peer_etm = true;
+            break;
         case EXT_EC_POINT_FORMATS: {
             bit = 2;
             /* RFC 8422 5.2: if present it must allow uncompressed points. */
@@ -199,6 +219,8 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             if (!cid_parse_extension(c, data))
                 return DTLS_ALERT_DECODE_ERROR;
+            if (hs->suite->cbc != DTLS_CBC_NONE) /* we do CIDs with AEAD only */
+                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             c->cid_on = true;
             break;
         default:
@@ -223,6 +245,8 @@ static int resume_accepted(dtls_conn *c, uint64_t now_ms)
         return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "resumed with another suite");
     if (!hs->peer_ems)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "resumed without extended master secret");
+    if (hs->resume.version != c->version)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "resumed with another version");
     if (session_adopt(c) != DTLS_OK || keys_install(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key derivation failed");
     return await_server_finish(c, now_ms);
@@ -240,13 +264,18 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     dtls_rd exts = rd_left(&r) ? rd_vec(&r, 2) : rd_init(NULL, 0);
     if (!rd_done(&r) || !rd_ok(&sid) || sid.len > 32 || !rd_ok(&exts))
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerHello");
-    if (version != DTLS1_2_VERSION)
-        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "server chose another version");
+    /* RFC 6347 4.1: one we speak, no newer than we offered. A server
+     * answering 1.0 to a client that did not enable it is refused here. */
+    if (!version_at_least(version, c->cfg->min_version)
+        || !version_at_least(c->cfg->max_version, version)
+        || (version != DTLS1_2_VERSION && version != DTLS1_0_VERSION))
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "server chose a version we do not speak");
+    c->version = version;
     const dtls_suite *offered[MAX_SUITES];
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, offered, MAX_SUITES);
     hs->suite = NULL;
     for (size_t i = 0; i < n; i++)
-        if (offered[i]->id == suite_id)
+        if (offered[i]->id == suite_id && version_suite_ok(version, offered[i]))
             hs->suite = offered[i];
     if (!hs->suite || compression != 0)
         return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "server chose what we did not offer");
@@ -292,7 +321,9 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
             return conn_fail(c, alert, why);
     }
     transcript_add_msg(hs, m);
-    hs->state = HS_C_WAIT_SERVER_KEY_EXCHANGE;
+    /* RSA key transport: no ServerKeyExchange (RFC 5246 7.4.3). */
+    hs->state = hs->suite->kx == DTLS_KX_RSA ? HS_C_WAIT_CERT_REQUEST_OR_DONE
+                                              : HS_C_WAIT_SERVER_KEY_EXCHANGE;
     return DTLS_OK;
 }
 
@@ -321,11 +352,12 @@ static int on_server_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m
         if (curve_type != 3 || !hello_list_has(groups, ngroups, hs->group))
             return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "server chose a group we did not offer");
         if (dtls_suite_uses_cert(s)) {
-            uint16_t scheme = rd_u16(&r);
+            bool dtls10 = c->version == DTLS1_0_VERSION; /* no scheme: RFC 4492 5.4 */
+            uint16_t scheme = dtls10 ? 0 : rd_u16(&r);
             dtls_rd sig = rd_vec(&r, 2);
             if (!rd_done(&r) || !rd_ok(&sig))
                 return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ServerKeyExchange");
-            if (!hello_peer_scheme_ok(scheme, hs->peer_key))
+            if (!dtls10 && !hello_peer_scheme_ok(scheme, hs->peer_key))
                 return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "signature scheme we did not offer");
             uint8_t tbs[64 + 4 + 255];
             if (params_len > sizeof tbs - 64)
@@ -333,7 +365,9 @@ static int on_server_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m
             memcpy(tbs, hs->client_random, 32);
             memcpy(tbs + 32, hs->server_random, 32);
             memcpy(tbs + 64, params, params_len);
-            if (dtls_sig_verify(hs->peer_key, scheme, tbs, 64 + params_len, sig.p, sig.len) != 0)
+            if ((dtls10 ? dtls_sig10_verify(hs->peer_key, tbs, 64 + params_len, sig.p, sig.len)
+                        : dtls_sig_verify(hs->peer_key, scheme, tbs, 64 + params_len,
+                                          sig.p, sig.len)) != 0)
                 return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "ServerKeyExchange signature does not verify");
         }
         /* Our key now; the shared secret once we know we go on. */
@@ -365,7 +399,8 @@ static int on_certificate_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m
 {
     dtls_rd r = rd_init(m->body, m->len);
     dtls_rd types = rd_vec(&r, 1);
-    dtls_rd schemes = rd_vec(&r, 2);
+    bool dtls10 = c->version == DTLS1_0_VERSION; /* no scheme list: RFC 4346 7.4.4 */
+    dtls_rd schemes = dtls10 ? rd_init(NULL, 0) : rd_vec(&r, 2);
     dtls_rd cas = rd_vec(&r, 2);
     if (!rd_done(&r) || !rd_ok(&types) || !rd_ok(&schemes) || !rd_ok(&cas) || types.len == 0)
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed CertificateRequest");
@@ -380,10 +415,10 @@ static int on_certificate_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m
         type_ok |= (t == 64 && key_type == EVP_PKEY_EC) || (t == 1 && key_type == EVP_PKEY_RSA);
     }
     /* The scheme for our CertificateVerify: ours in order, theirs. */
-    hs->sig_scheme = 0;
+    hs->sig_scheme = dtls10 && type_ok ? SIG_DTLS10 : 0;
     size_t n;
     const uint16_t *ours = hello_sig_schemes(&n);
-    for (size_t k = 0; type_ok && k < 2 * n && !hs->sig_scheme; k++) {
+    for (size_t k = 0; type_ok && !dtls10 && k < 2 * n && !hs->sig_scheme; k++) {
         size_t i = k % n; /* first the hash that matches our curve */
         if (k < n && !hello_scheme_is_natural(ours[i], c->cfg->key))
             continue;
@@ -397,6 +432,24 @@ static int on_certificate_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m
     return DTLS_OK;
 }
 
+/* RSA key transport (RFC 5246 7.4.7.1): a fresh premaster with the
+ * version we offered, encrypted to the server's certificate key. */
+static int write_rsa_premaster(dtls_conn *c, dtls_wr *w)
+{
+    dtls_hs *hs = c->hs;
+    if (EVP_PKEY_get_base_id(hs->peer_key) != EVP_PKEY_RSA)
+        return DTLS_ERR_INTERNAL;
+    size_t mk = wr_vec_begin(w, 2);
+    size_t len = wr_room(w);
+    if (dtls_rsa_premaster_encrypt(hs->peer_key, c->cfg->max_version, wr_ptr(w), &len,
+                                   hs->premaster) != 0)
+        return DTLS_ERR_INTERNAL;
+    w->len += len;
+    wr_vec_end(w, mk, 2);
+    hs->premaster_len = DTLS_PREMASTER_LEN;
+    return wr_ok(w) ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
 /* Our second flight: [Certificate] ClientKeyExchange [CertificateVerify]
  * ChangeCipherSpec Finished (RFC 5246 7.3). */
 static int send_client_flight(dtls_conn *c, uint64_t now_ms)
@@ -407,7 +460,9 @@ static int send_client_flight(dtls_conn *c, uint64_t now_ms)
     bool send_cert = hs->cert_requested && c->cfg->chain.n && hs->sig_scheme;
     if (rc == DTLS_OK && hs->cert_requested)
         rc = kx_write_certificate(c, !send_cert);
-    dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 1 + DTLS_MAX_POINT_LEN);
+    dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 1 + DTLS_MAX_POINT_LEN + 2 + DTLS_MAX_RSA_ENC);
+    if (s->kx == DTLS_KX_RSA && rc == DTLS_OK)
+        rc = write_rsa_premaster(c, &w);
     if (dtls_suite_uses_psk(s)) {
         size_t mk = wr_vec_begin(&w, 2);
         wr_bytes(&w, c->cfg->psk_identity, c->cfg->psk_identity_len);
@@ -432,11 +487,15 @@ static int send_client_flight(dtls_conn *c, uint64_t now_ms)
         if (hs->transcript_len == SIZE_MAX)
             return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "transcript lost");
         w = flight_msg_begin(c, 4 + sig_max);
-        wr_u16(&w, hs->sig_scheme);
+        bool dtls10 = hs->sig_scheme == SIG_DTLS10;
+        if (!dtls10)
+            wr_u16(&w, hs->sig_scheme);
         size_t mk = wr_vec_begin(&w, 2);
         size_t sig_len = wr_room(&w);
-        if (dtls_sig_sign(c->cfg->key, hs->sig_scheme, hs->transcript, hs->transcript_len,
-                          wr_ptr(&w), &sig_len) != 0)
+        if ((dtls10 ? dtls_sig10_sign(c->cfg->key, hs->transcript, hs->transcript_len,
+                                      wr_ptr(&w), &sig_len)
+                    : dtls_sig_sign(c->cfg->key, hs->sig_scheme, hs->transcript,
+                                    hs->transcript_len, wr_ptr(&w), &sig_len)) != 0)
             return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "signing CertificateVerify failed");
         w.len += sig_len;
         wr_vec_end(&w, mk, 2);

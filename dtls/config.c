@@ -32,6 +32,8 @@ dtls_config *dtls_config_new(void)
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
     cfg->rto_max_ms = 60000;
     cfg->ems = true;
+    cfg->min_version = cfg->max_version = DTLS1_2_VERSION; /* 1.0 only when asked */
+    cfg->etm = true;
     cfg->session_timeout_ms = DEFAULT_SESSION_TIMEOUT_MS;
     cfg->tickets = true;
     cfg->cid_len = -1;
@@ -157,11 +159,6 @@ int dtls_config_set_ciphers(dtls_config *cfg, const char *list, char *err, size_
             if (!s) {
                 if (err && errlen)
                     snprintf(err, errlen, "unknown cipher suite '%.*s'", (int)(len > 64 ? 64 : len), p);
-                return DTLS_ERR_ARG;
-            }
-            if (s->legacy) { /* suite.h: not usable until wired */
-                if (err && errlen)
-                    snprintf(err, errlen, "suite %s needs legacy support, not available yet", s->name);
                 return DTLS_ERR_ARG;
             }
             bool dup = false;
@@ -330,14 +327,19 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
     for (size_t i = 0; i < count && n < cap; i++) {
         const dtls_suite *s = all[i];
         bool ok;
-        if (s->legacy)
-            ok = false; /* no record layer or key exchange for it yet */
+        /* Only suites some version we speak can carry (AEAD and the
+         * SHA-256/384 CBC suites need DTLS 1.2). Legacy ones are here only
+         * when named in the ciphers option: they are never defaults. */
+        if (!version_suite_ok(cfg->max_version, s) && !version_suite_ok(cfg->min_version, s))
+            ok = false;
         else if (dtls_suite_uses_psk(s))
             ok = have_psk;
         else if (role == DTLS_ROLE_CLIENT)
             ok = !cfg->psk_key_len || cfg->ciphers_set; /* a PSK client offers PSK only unless told */
         else if (s->kx == DTLS_KX_ECDHE_ECDSA)
             ok = key_type == EVP_PKEY_EC && cfg->chain.n;
+        else if (s->kx == DTLS_KX_RSA) /* decrypts: a plain RSA key, not RSA-PSS */
+            ok = key_type == EVP_PKEY_RSA && cfg->chain.n;
         else
             ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n;
         if (ok)

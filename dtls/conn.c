@@ -164,9 +164,9 @@ void dtls_conn_free(dtls_conn *c)
         return;
     hs_free(c);
     flight_free(c);
-    dtls_aead_cleanup(&c->rd_aead);
-    dtls_aead_cleanup(&c->wr_aead);
-    dtls_aead_cleanup(&c->pending_rd_aead);
+    protect_cleanup(&c->rd_prot);
+    protect_cleanup(&c->wr_prot);
+    protect_cleanup(&c->pending_rd_prot);
     free(c->peer_cert_der);
     free(c->servername);
     free(c->cid_tx);
@@ -321,7 +321,7 @@ static bool skips_certificate_verify(dtls_conn *c, const record *rec)
     const uint8_t *p;
     size_t n;
     uint8_t type;
-    if (!record_unprotect(c, &c->pending_rd_aead, rec, &p, &n, &type) || type != CT_HANDSHAKE)
+    if (!record_unprotect(c, &c->pending_rd_prot, rec, &p, &n, &type) || type != CT_HANDSHAKE)
         return false;
     dtls_rd r = rd_init(p, n);
     rd_skip(&r, 4);
@@ -359,7 +359,7 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     const uint8_t *p;
     size_t n;
     uint8_t type;
-    if (!record_unprotect(c, &c->rd_aead, rec, &p, &n, &type)) {
+    if (!record_unprotect(c, &c->rd_prot, rec, &p, &n, &type)) {
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
          * ones from an earlier session on the same addresses are normal
@@ -546,6 +546,11 @@ const char *dtls_conn_version_name(const dtls_conn *c)
     return c->version == DTLS1_0_VERSION ? "DTLSv1" : "DTLSv1.2";
 }
 
+int dtls_conn_encrypt_then_mac(const dtls_conn *c)
+{
+    return c->was_established && c->etm;
+}
+
 const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *c, size_t *len)
 {
     *len = c->peer_cert_der_len;
@@ -567,7 +572,9 @@ size_t dtls_conn_memory(const dtls_conn *c)
 {
     /* What we allocate ourselves; libcrypto's cipher contexts are counted
      * by the benchmark's RSS measurement, not here. */
-    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->cid_tx_len;
+    size_t n = sizeof *c + c->peer_cert_der_len + c->psk_identity_len + c->cid_tx_len
+             + protect_memory(&c->rd_prot) + protect_memory(&c->wr_prot)
+             + protect_memory(&c->pending_rd_prot);
     if (c->flight)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)

@@ -22,6 +22,7 @@ const char *dtls_alert_name(int desc)
     case DTLS_ALERT_DECRYPT_ERROR: return "decrypt_error";
     case DTLS_ALERT_PROTOCOL_VERSION: return "protocol_version";
     case DTLS_ALERT_INSUFFICIENT_SECURITY: return "insufficient_security";
+    case DTLS_ALERT_INAPPROPRIATE_FALLBACK: return "inappropriate_fallback";
     case DTLS_ALERT_INTERNAL_ERROR: return "internal_error";
     case DTLS_ALERT_USER_CANCELED: return "user_canceled";
     case DTLS_ALERT_NO_RENEGOTIATION: return "no_renegotiation";

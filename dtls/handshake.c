@@ -132,7 +132,7 @@ int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len)
     static _Thread_local EVP_MD_CTX *md_ctx;
     if (hs->transcript_len == SIZE_MAX || (!md_ctx && !(md_ctx = EVP_MD_CTX_new())))
         return DTLS_ERR_INTERNAL;
-    if (EVP_DigestInit_ex2(md_ctx, keys_prf_md(hs->suite), NULL) != 1
+    if (EVP_DigestInit_ex2(md_ctx, keys_transcript_md(c->version, hs->suite), NULL) != 1
         || EVP_DigestUpdate(md_ctx, hs->transcript, hs->transcript_len) != 1
         || EVP_DigestFinal_ex(md_ctx, out, &n) != 1)
         return DTLS_ERR_INTERNAL;
@@ -617,9 +617,7 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
 static int apply_ccs(dtls_conn *c, uint64_t now_ms)
 {
     dtls_hs *hs = c->hs;
-    dtls_aead_cleanup(&c->rd_aead);
-    c->rd_aead = c->pending_rd_aead;
-    memset(&c->pending_rd_aead, 0, sizeof c->pending_rd_aead);
+    protect_move(&c->rd_prot, &c->pending_rd_prot);
     c->pending_rd_ready = false;
     c->read_epoch = 1;
     hs->ccs_early = false;

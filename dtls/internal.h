@@ -15,6 +15,7 @@
 #include "aead.h"
 #include "buf.h"
 #include "cert.h"
+#include "protect.h"
 #include "session.h"
 #include "session_cache.h"
 #include "suite.h"
@@ -49,6 +50,7 @@ enum {
     EXT_SUPPORTED_GROUPS = 10,
     EXT_EC_POINT_FORMATS = 11,
     EXT_SIGNATURE_ALGORITHMS = 13,
+    EXT_ENCRYPT_THEN_MAC = 22,  /* RFC 7366 */
     EXT_EXTENDED_MASTER_SECRET = 23,
     EXT_SESSION_TICKET = 35,    /* RFC 5077 3.2 */
     EXT_CONNECTION_ID = 54,     /* RFC 9146 3 */
@@ -112,6 +114,10 @@ struct dtls_config {
     uint32_t rto_initial_ms; /* flight retransmission timer: first value... */
     uint32_t rto_max_ms;     /* ...and the cap its doubling stops at */
     bool ems;
+    /* protocol versions we speak (wire values; DTLS counts down, so the
+     * oldest is the largest): DTLS 1.2 only unless DTLS 1.0 is enabled */
+    uint16_t min_version, max_version;
+    bool etm;                /* offer/accept Encrypt-then-MAC (RFC 7366) */
     /* sessions (RFC 5246 7.3): a session-ID cache and stateless tickets
      * (RFC 5077); keys are name (16) | AES-256 key (32), first one seals */
     session_cache cache;
@@ -244,6 +250,9 @@ typedef struct dtls_hs {
     uint16_t group;
     uint16_t sig_scheme;        /* for our ServerKeyExchange / CertificateVerify */
     bool peer_ems;
+    bool peer_etm;              /* RFC 7366: offered (server) / accepted (client) */
+    bool peer_fallback_scsv;    /* RFC 7507: TLS_FALLBACK_SCSV in the offer */
+    uint16_t client_version;    /* ClientHello.client_version (RSA premaster) */
     bool peer_secure_reneg;
     bool peer_point_formats_ok;
     bool cert_requested;        /* client: server sent CertificateRequest */
@@ -313,19 +322,20 @@ struct dtls_conn {
     int error;                 /* sticky first fatal error */
     uint16_t version;          /* negotiated record version */
     const dtls_suite *suite;
-    /* read side: epoch 0 is plaintext; epoch 1 protected by rd_aead and
+    /* read side: epoch 0 is plaintext; epoch 1 protected by rd_prot and
      * guarded by the replay window (epoch 0 cannot be authenticated, so a
      * window there would only let forged numbers lock the peer out; its
      * duplicates are caught by message_seq instead) */
     uint16_t read_epoch;
     replay_window replay;
-    dtls_aead rd_aead;
+    dtls_protect rd_prot;
     /* write side */
     uint16_t write_epoch;
     uint64_t write_seq[2];
-    dtls_aead wr_aead;
+    dtls_protect wr_prot;
     /* the next-epoch keys, derived before ChangeCipherSpec is received */
-    dtls_aead pending_rd_aead;
+    dtls_protect pending_rd_prot;
+    bool etm;                  /* CBC records use Encrypt-then-MAC (RFC 7366) */
     bool pending_rd_ready;
     /* handshake message_seq we expect next; survives the handshake so that
      * a retransmitted final flight is recognised (RFC 6347 4.2.4) */
@@ -411,7 +421,7 @@ static inline bool record_is_client_hello(const record *rec)
 bool replay_check(const replay_window *w, uint64_t seq);
 void replay_update(replay_window *w, uint64_t seq);
 /* Decrypt rec into cfg->rbuf if its epoch is protected. */
-bool record_unprotect(dtls_conn *c, dtls_aead *a, const record *rec,
+bool record_unprotect(dtls_conn *c, dtls_protect *a, const record *rec,
                       const uint8_t **out, size_t *out_len, uint8_t *inner_type);
 /* Append one record (type, payload) in the current write epoch to w. */
 bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
@@ -452,7 +462,10 @@ int keys_install(dtls_conn *c);
 int keys_finished(const dtls_conn *c, bool client, uint8_t out[12]);
 struct hs_msg;
 int keys_check_finished(dtls_conn *c, const struct hs_msg *m);
-const EVP_MD *keys_prf_md(const dtls_suite *s);
+/* The PRF hash for dtls_prf (NULL: the DTLS 1.0 MD5/SHA-1 PRF) and the
+ * transcript hash (MD5-SHA1 in DTLS 1.0) of a version and suite. */
+const EVP_MD *keys_prf_md(uint16_t version, const dtls_suite *s);
+const EVP_MD *keys_transcript_md(uint16_t version, const dtls_suite *s);
 
 /* A complete handshake message, in order. */
 typedef struct hs_msg {
@@ -543,6 +556,18 @@ void client_check_offer(dtls_conn *c, uint64_t now_ms);
 int cid_make_ours(dtls_conn *c);
 void cid_write_extension(const dtls_conn *c, dtls_wr *w);
 bool cid_parse_extension(dtls_conn *c, dtls_rd data);
+
+/* version.c: protocol versions (RFC 6347 4.1; DTLS 1.0 is RFC 4347) */
+/* Whether suite s may run over version (AEAD and SHA-256/384 CBC suites
+ * need DTLS 1.2, RFC 5246 and RFC 5289). */
+bool version_suite_ok(uint16_t version, const dtls_suite *s);
+/* v is at least as new as w (DTLS versions count down). */
+static inline bool version_at_least(uint16_t v, uint16_t w) { return v <= w; }
+/* Server: the version to answer a ClientHello with, or an alert. */
+int version_server_choose(const dtls_config *cfg, uint16_t client_version, bool fallback_scsv,
+                          uint16_t *out);
+/* Client: the record version of our hellos (before the server chose). */
+uint16_t version_client_record(const dtls_config *cfg);
 
 /* config.c: derive the two cookie keys of an external secret for now_ms */
 void config_cookie_keys_for(dtls_config *cfg, uint64_t now_ms);

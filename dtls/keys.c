@@ -10,27 +10,44 @@
 
 /* Fetched once: the legacy EVP_sha256() pointer makes every EVP_Digest
  * look the implementation up again (OpenSSL 3 method store). */
-static EVP_MD *prf_sha256, *prf_sha384;
+static EVP_MD *prf_sha256, *prf_sha384, *md5_sha1;
 static CRYPTO_ONCE prf_md_once = CRYPTO_ONCE_STATIC_INIT;
 
 static void prf_md_fetch(void)
 {
     prf_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
     prf_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    md5_sha1 = EVP_MD_fetch(NULL, "MD5-SHA1", NULL);
 }
 
-const EVP_MD *keys_prf_md(const dtls_suite *s)
+/* DTLS 1.0 is TLS 1.1 (RFC 4347): its PRF is P_MD5 xor P_SHA1 whatever the
+ * suite (RFC 4346 5), which dtls_prf takes as a NULL hash. */
+const EVP_MD *keys_prf_md(uint16_t version, const dtls_suite *s)
 {
+    if (version == DTLS1_0_VERSION)
+        return NULL;
     bool sha384 = s && s->prf_sha384;
     if (CRYPTO_THREAD_run_once(&prf_md_once, prf_md_fetch) && prf_sha256 && prf_sha384)
         return sha384 ? prf_sha384 : prf_sha256;
     return sha384 ? EVP_sha384() : EVP_sha256();
 }
 
+/* What Finished and the extended master secret hash the transcript with:
+ * MD5(m) || SHA-1(m) in DTLS 1.0 (RFC 4346 7.4.9, RFC 7627 3), else the
+ * PRF hash (RFC 5246 7.4.9). */
+const EVP_MD *keys_transcript_md(uint16_t version, const dtls_suite *s)
+{
+    if (version != DTLS1_0_VERSION)
+        return keys_prf_md(version, s);
+    if (CRYPTO_THREAD_run_once(&prf_md_once, prf_md_fetch) && md5_sha1)
+        return md5_sha1;
+    return EVP_md5_sha1();
+}
+
 int keys_master_secret(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
-    const EVP_MD *md = keys_prf_md(hs->suite);
+    const EVP_MD *md = keys_prf_md(c->version, hs->suite);
     int rc;
     if (hs->peer_ems && c->cfg->ems) {
         /* session_hash covers the transcript through ClientKeyExchange. */
@@ -75,24 +92,25 @@ void keys_log_master(dtls_conn *c)
 }
 
 /* Derive the key block and key both directions: writes go out in epoch 1
- * once our ChangeCipherSpec is sent; reads wait in pending_rd_aead for the
- * peer's. AEAD suites have no MAC keys (RFC 5246 6.3). */
+ * once our ChangeCipherSpec is sent; reads wait in pending_rd_prot for the
+ * peer's. AEAD suites have no MAC keys, CBC suites no IVs (RFC 5246 6.3). */
 int keys_install(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
-    dtls_aead_alg alg = hs->suite->aead;
-    size_t klen = dtls_aead_key_len(alg), ivlen = dtls_aead_fixed_iv_len(alg);
-    uint8_t block[2 * 32 + 2 * 12];
-    if (dtls_prf(keys_prf_md(hs->suite), hs->master_secret, 48, "key expansion",
-                 hs->server_random, 32, hs->client_random, 32, block, 2 * (klen + ivlen)) != 0)
+    dtls_key_layout l = dtls_suite_key_layout(hs->suite);
+    uint8_t block[DTLS_MAX_KEY_BLOCK];
+    if (l.total > sizeof block
+        || dtls_prf(keys_prf_md(c->version, hs->suite), hs->master_secret, 48, "key expansion",
+                    hs->server_random, 32, hs->client_random, 32, block, l.total) != 0)
         return DTLS_ERR_INTERNAL;
-    const uint8_t *ckey = block, *skey = block + klen;
-    const uint8_t *civ = block + 2 * klen, *siv = civ + ivlen;
     bool client = c->role == DTLS_ROLE_CLIENT;
-    dtls_aead_cleanup(&c->wr_aead);
-    dtls_aead_cleanup(&c->pending_rd_aead);
-    int ok = dtls_aead_init(&c->wr_aead, alg, client ? ckey : skey, client ? civ : siv, 1) == 0
-          && dtls_aead_init(&c->pending_rd_aead, alg, client ? skey : ckey, client ? siv : civ, 0) == 0;
+    dtls_key_slices mine = dtls_key_block_slices(&l, block, client);
+    dtls_key_slices theirs = dtls_key_block_slices(&l, block, !client);
+    /* RFC 7366 3: Encrypt-then-MAC applies to CBC suites only, when both
+     * hellos carried the extension. */
+    c->etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
+    int ok = protect_init(&c->wr_prot, hs->suite, &mine, 1, c->etm) == 0
+          && protect_init(&c->pending_rd_prot, hs->suite, &theirs, 0, c->etm) == 0;
     OPENSSL_cleanse(block, sizeof block);
     if (!ok)
         return DTLS_ERR_INTERNAL;
@@ -124,7 +142,7 @@ int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
     size_t n = 0;
     if (transcript_hash(c, hash, &n) != DTLS_OK)
         return DTLS_ERR_INTERNAL;
-    return dtls_prf(keys_prf_md(c->hs->suite), c->hs->master_secret, 48,
+    return dtls_prf(keys_prf_md(c->version, c->hs->suite), c->hs->master_secret, 48,
                     client ? "client finished" : "server finished",
                     hash, n, NULL, 0, out, 12) == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
 }

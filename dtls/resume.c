@@ -97,7 +97,8 @@ int session_adopt(dtls_conn *c)
 static bool session_fits_hello(dtls_conn *c, const client_hello *ch)
 {
     dtls_session *s = &c->hs->resume;
-    if (s->version != DTLS1_2_VERSION || !s->ems || !session_resumable_here(c))
+    if (s->version != DTLS1_2_VERSION || s->version != c->version || !s->ems
+        || !session_resumable_here(c))
         return false;
     if (strcmp(s->servername, c->servername ? c->servername : "") != 0)
         return false;

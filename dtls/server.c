@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "keyex.h"
+#include "sig10.h"
 
 /* ---- ClientHello ---- */
 
@@ -48,7 +49,8 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
         int bit = type == EXT_SERVER_NAME ? 0 : type == EXT_SUPPORTED_GROUPS ? 1
                 : type == EXT_EC_POINT_FORMATS ? 2 : type == EXT_SIGNATURE_ALGORITHMS ? 3
                 : type == EXT_EXTENDED_MASTER_SECRET ? 4 : type == EXT_RENEGOTIATION_INFO ? 5
-                : type == EXT_SESSION_TICKET ? 6 : type == EXT_CONNECTION_ID ? 7 : -1;
+                : type == EXT_SESSION_TICKET ? 6 : type == EXT_CONNECTION_ID ? 7
+                : type == EXT_ENCRYPT_THEN_MAC ? 8 : -1;
         if (bit < 0)
             continue;
         if (seen & (1u << bit))
@@ -85,6 +87,11 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             if (data.len != 0)
                 return DTLS_ALERT_DECODE_ERROR;
             hs->peer_ems = true;
+            break;
+        case EXT_ENCRYPT_THEN_MAC: /* RFC 7366 2: empty */
+            if (data.len != 0)
+                return DTLS_ALERT_DECODE_ERROR;
+            hs->peer_etm = true;
             break;
         case EXT_RENEGOTIATION_INFO: {
             /* RFC 5746 3.6: on an initial handshake it must be empty. */
@@ -179,7 +186,7 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_SERVER, usable, MAX_SUITES);
     for (size_t i = 0; i < n; i++) {
         const dtls_suite *s = usable[i];
-        if (!list16_has(ch->suites, s->id))
+        if (!list16_has(ch->suites, s->id) || !version_suite_ok(c->version, s))
             continue;
         uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
         if (dtls_suite_uses_ecdhe(s) && !group)
@@ -188,8 +195,13 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
         if (s->kx == DTLS_KX_ECDHE_ECDSA && o->has_groups
             && !list16_has(o->groups, hello_key_group(c->cfg->key)))
             continue;
-        uint16_t scheme = dtls_suite_uses_cert(s) ? choose_sig_scheme(c, o) : 0;
-        if (dtls_suite_uses_cert(s) && !scheme)
+        /* A scheme for our ServerKeyExchange signature: DTLS 1.2 names one;
+         * DTLS 1.0 signs one fixed way (sig10.h); RSA key transport signs
+         * nothing. */
+        bool signs = dtls_suite_uses_cert(s) && s->kx != DTLS_KX_RSA
+                     && c->version == DTLS1_2_VERSION;
+        uint16_t scheme = signs ? choose_sig_scheme(c, o) : 0;
+        if (signs && !scheme)
             continue;
         hs->group = group;
         hs->sig_scheme = scheme;
@@ -202,7 +214,7 @@ static int write_server_hello(dtls_conn *c)
 {
     dtls_hs *hs = c->hs;
     dtls_wr w = flight_msg_begin(c, 128 + SESSION_ID_MAX + MAX_CID_LEN);
-    wr_u16(&w, DTLS1_2_VERSION);
+    wr_u16(&w, c->version);
     wr_bytes(&w, hs->server_random, 32);
     /* A new session's ID, the resumed one's echoed, or none (RFC 5246
      * 7.4.1.3, RFC 5077 3.4). */
@@ -218,6 +230,10 @@ static int write_server_hello(dtls_conn *c)
     }
     if (hs->peer_ems && c->cfg->ems) {
         wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
+        wr_u16(&w, 0);
+    }
+    if (hs->peer_etm) { /* RFC 7366 2: agreed, for a CBC suite only */
+        wr_u16(&w, EXT_ENCRYPT_THEN_MAC);
         wr_u16(&w, 0);
     }
     if (hs->renew_ticket) { /* RFC 5077 3.2: a NewSessionTicket follows */
@@ -245,6 +261,8 @@ static int write_server_key_exchange(dtls_conn *c)
     const char *hint = c->cfg->psk_hint;
     if (s->kx == DTLS_KX_PSK && !hint)
         return DTLS_OK; /* RFC 4279 2: omitted without a hint */
+    if (s->kx == DTLS_KX_RSA)
+        return DTLS_OK; /* RFC 5246 7.4.3: none with RSA key transport */
     size_t sig_max = c->cfg->key ? (size_t)EVP_PKEY_get_size(c->cfg->key) : 0;
     dtls_wr w = flight_msg_begin(c, 2 + MAX_PSK_IDENTITY + 4 + DTLS_MAX_POINT_LEN + 4 + sig_max);
     if (dtls_suite_uses_psk(s)) {
@@ -264,12 +282,16 @@ static int write_server_key_exchange(dtls_conn *c)
             memcpy(tbs, hs->client_random, 32);
             memcpy(tbs + 32, hs->server_random, 32);
             memcpy(tbs + 64, w.p + params_at, params_len);
-            wr_u16(&w, hs->sig_scheme);
+            /* DTLS 1.0 has no SignatureAndHashAlgorithm (RFC 4492 5.4). */
+            bool dtls10 = c->version == DTLS1_0_VERSION;
+            if (!dtls10)
+                wr_u16(&w, hs->sig_scheme);
             size_t m = wr_vec_begin(&w, 2);
             size_t sig_len = wr_room(&w);
             if (sig_len < sig_max
-                || dtls_sig_sign(c->cfg->key, hs->sig_scheme, tbs, 64 + params_len,
-                                 wr_ptr(&w), &sig_len) != 0)
+                || (dtls10 ? dtls_sig10_sign(c->cfg->key, tbs, 64 + params_len, wr_ptr(&w), &sig_len)
+                           : dtls_sig_sign(c->cfg->key, hs->sig_scheme, tbs, 64 + params_len,
+                                           wr_ptr(&w), &sig_len)) != 0)
                 return DTLS_ERR_INTERNAL;
             w.len += sig_len;
             wr_vec_end(&w, m, 2);
@@ -284,7 +306,8 @@ static int write_certificate_request(dtls_conn *c)
     wr_u8(&w, 2);
     wr_u8(&w, 64); /* ecdsa_sign */
     wr_u8(&w, 1);  /* rsa_sign */
-    hello_write_sig_schemes(&w);
+    if (c->version == DTLS1_2_VERSION) /* RFC 4346 7.4.4 has no such list */
+        hello_write_sig_schemes(&w);
     wr_u16(&w, 0); /* no CA names: any (RFC 5246 7.4.4) */
     return flight_msg_end(c, HT_CERTIFICATE_REQUEST, &w);
 }
@@ -355,6 +378,17 @@ static int send_resumed_flight(dtls_conn *c, uint64_t now_ms)
     return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
 }
 
+/* What the suite decides in our answer: Encrypt-then-MAC only with a CBC
+ * suite (RFC 7366 3); Connection IDs only with an AEAD one (we do not
+ * implement RFC 9146 5.1's CBC MAC input). */
+static void suite_chosen(dtls_conn *c)
+{
+    bool cbc = c->hs->suite->cbc != DTLS_CBC_NONE;
+    c->hs->peer_etm = c->hs->peer_etm && cbc && c->cfg->etm;
+    if (cbc)
+        c->cid_on = false;
+}
+
 static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
@@ -364,13 +398,18 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
     if (!cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
         return conn_fail(c, -1, "ClientHello without a valid cookie");
-    /* DTLS versions have the major byte 0xFE (RFC 6347 4.1: the one's
-     * complement of TLS's); anything else is not DTLS at all. */
-    if ((ch.version >> 8) != 0xFE)
-        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "ClientHello version is not a DTLS version");
-    /* DTLS versions count down: 0xFEFD (1.2) is newer than 0xFEFF (1.0). */
-    if (ch.version > DTLS1_2_VERSION)
-        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "client does not offer DTLS 1.2");
+    /* RFC 6347 4.1: the highest version both speak; older than our
+     * minimum (DTLS 1.0 unless enabled) is refused, and so is a fallback
+     * retry when we could have done better (RFC 7507). */
+    int valert = version_server_choose(c->cfg, ch.version,
+                                       list16_has(ch.suites, DTLS_SCSV_FALLBACK), &c->version);
+    if (valert)
+        return conn_fail(c, valert, (ch.version >> 8) != 0xFE
+                         ? "ClientHello version is not a DTLS version"
+                         : valert == DTLS_ALERT_INAPPROPRIATE_FALLBACK
+                         ? "fallback to an older version than we both speak"
+                         : "client offers no DTLS version we have enabled");
+    hs->client_version = ch.version;
     bool null_compression = false;
     while (rd_left(&ch.compressions) > 0)
         null_compression |= rd_u8(&ch.compressions) == 0;
@@ -401,11 +440,13 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
      * the handshake is simply a full one (RFC 5077 3.4). */
     if (server_find_session(c, now_ms, &ch, o.ticket.p, o.ticket.len)) {
         conn_log(c, DTLS_LOG_FINE, "ClientHello: resuming %s", hs->suite->name);
+        suite_chosen(c);
         return send_resumed_flight(c, now_ms);
     }
     hs->suite = choose_suite(c, &ch, &o);
     if (!hs->suite)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
+    suite_chosen(c);
     if (server_new_session(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     int rc = send_server_flight(c, now_ms);
@@ -458,6 +499,38 @@ static int psk_for_identity(dtls_conn *c, dtls_rd id, uint8_t *key, size_t *key_
     return kx_keep_psk_identity(c, id.p, id.len) == DTLS_OK ? 0 : DTLS_ALERT_INTERNAL_ERROR;
 }
 
+/* After the client's key exchange: keys, then CertificateVerify or CCS. */
+static int client_keys_ready(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    transcript_add_msg(c->hs, m);
+    if (keys_master_secret(c) != DTLS_OK || keys_install(c) != DTLS_OK)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key derivation failed");
+    if (c->hs->peer_sent_cert) {
+        c->hs->state = HS_S_WAIT_CERTIFICATE_VERIFY;
+        return DTLS_OK;
+    }
+    return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
+}
+
+/* RSA key transport (RFC 5246 7.4.7.1): a malformed vector is a decode
+ * error, but whatever the ciphertext holds the handshake goes on with the
+ * premaster it yields or a random one (implicit rejection, keyex.h): a bad
+ * PKCS#1 block, length or version shows only as a Finished that does not
+ * verify, exactly like a wrong key. */
+static int rsa_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
+{
+    dtls_hs *hs = c->hs;
+    const uint8_t *enc;
+    size_t enc_len;
+    if (dtls_rsa_cke_parse(m->body, m->len, &enc, &enc_len) != 0)
+        return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ClientKeyExchange");
+    if (dtls_rsa_premaster_decrypt(c->cfg->key, enc, enc_len, hs->client_version,
+                                   hs->premaster) != 0)
+        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "RSA key transport unavailable");
+    hs->premaster_len = DTLS_PREMASTER_LEN;
+    return client_keys_ready(c, now_ms, m);
+}
+
 static int on_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
@@ -466,6 +539,8 @@ static int on_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m
     dtls_rd identity = rd_init(NULL, 0);
     if (dtls_suite_uses_psk(s))
         identity = rd_vec(&r, 2);
+    if (s->kx == DTLS_KX_RSA)
+        return rsa_client_key_exchange(c, now_ms, m);
     dtls_rd point = rd_init(NULL, 0);
     if (dtls_suite_uses_ecdhe(s))
         point = rd_vec(&r, 1);
@@ -497,30 +572,26 @@ static int on_client_key_exchange(dtls_conn *c, uint64_t now_ms, const hs_msg *m
     if (alert)
         return conn_fail(c, alert, alert == DTLS_ALERT_UNKNOWN_PSK_IDENTITY
                          ? "unknown PSK identity" : "key exchange failed");
-    transcript_add_msg(hs, m);
-    if (keys_master_secret(c) != DTLS_OK || keys_install(c) != DTLS_OK)
-        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "key derivation failed");
-    if (hs->peer_sent_cert) {
-        hs->state = HS_S_WAIT_CERTIFICATE_VERIFY;
-        return DTLS_OK;
-    }
-    return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);
+    return client_keys_ready(c, now_ms, m);
 }
 
 static int on_certificate_verify(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
     dtls_hs *hs = c->hs;
     dtls_rd r = rd_init(m->body, m->len);
-    uint16_t scheme = rd_u16(&r);
+    bool dtls10 = c->version == DTLS1_0_VERSION; /* no scheme: RFC 4346 7.4.8 */
+    uint16_t scheme = dtls10 ? 0 : rd_u16(&r);
     dtls_rd sig = rd_vec(&r, 2);
     if (!rd_done(&r) || !rd_ok(&sig))
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed CertificateVerify");
-    if (!hello_peer_scheme_ok(scheme, hs->peer_key))
+    if (!dtls10 && !hello_peer_scheme_ok(scheme, hs->peer_key))
         return conn_fail(c, DTLS_ALERT_ILLEGAL_PARAMETER, "CertificateVerify scheme not offered");
     /* RFC 5246 7.4.8: over every handshake message before this one. */
     if (hs->transcript_len == SIZE_MAX
-        || dtls_sig_verify(hs->peer_key, scheme, hs->transcript, hs->transcript_len,
-                           sig.p, sig.len) != 0)
+        || (dtls10 ? dtls_sig10_verify(hs->peer_key, hs->transcript, hs->transcript_len,
+                                       sig.p, sig.len)
+                   : dtls_sig_verify(hs->peer_key, scheme, hs->transcript, hs->transcript_len,
+                                     sig.p, sig.len)) != 0)
         return conn_fail(c, DTLS_ALERT_DECRYPT_ERROR, "CertificateVerify does not verify");
     transcript_add_msg(hs, m);
     return hs_wait_ccs(c, now_ms, HS_S_WAIT_CCS);

@@ -1,7 +1,7 @@
 /* sig10.h — signatures as DTLS 1.0 makes them, without signature_algorithms
  * (DTLS 1.0 is TLS 1.1: RFC 4347 on RFC 4346). Used for ServerKeyExchange
  * (RFC 4346 7.4.3, RFC 4492 5.4) and CertificateVerify (RFC 4346 7.4.8,
- * RFC 4492 5.8) once DTLS 1.0 is wired; DTLS 1.2 uses cert.h's schemes.
+ * RFC 4492 5.8) when DTLS 1.0 is agreed; DTLS 1.2 uses cert.h's schemes.
  *  - RSA: PKCS#1 v1.5 block type 1 over the 36 bytes MD5(tbs) || SHA-1(tbs),
  *    with no DigestInfo (RFC 4346 4.7, "digitally-signed" with RSA).
  *  - ECDSA: over SHA-1(tbs) (RFC 4492 5.4: "the hash is SHA-1").

@@ -26,9 +26,8 @@ typedef struct dtls_suite {
     int prf_sha384;   /* PRF and Finished hash: SHA-384 when set, else SHA-256
                          (DTLS 1.2; DTLS 1.0 always uses MD5+SHA-1, RFC 4346 5) */
     dtls_cbc_alg cbc; /* AES-CBC + HMAC (RFC 5246 6.2.3.2), DTLS_CBC_NONE for AEAD */
-    /* Legacy (CBC-HMAC or RSA key transport): never a default, and refused
-     * by the ciphers option until the record layer and handshake use
-     * dtls_cbc and dtls_rsa_premaster_* (design notes: legacy is opt-in). */
+    /* Legacy (CBC-HMAC or RSA key transport): never a default; used only
+     * when named in the ciphers option (design notes: legacy is opt-in). */
     uint8_t legacy;
     uint8_t dtls12_only; /* not with DTLS 1.0 (a SHA-256/384 suite of RFC 5246 / RFC 5289) */
 } dtls_suite;
@@ -80,5 +79,6 @@ dtls_key_slices dtls_key_block_slices(const dtls_key_layout *l, const uint8_t *b
                                       int client_writer);
 
 #define DTLS_SCSV_RENEGOTIATION 0x00FF /* RFC 5746 3.3 */
+#define DTLS_SCSV_FALLBACK 0x5600      /* RFC 7507 */
 
 #endif

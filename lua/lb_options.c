@@ -26,12 +26,12 @@ static const char *const known_server[] = {
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
     "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", "ipv6Only",
     "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId",
-    "cookieSecret", NULL };
+    "cookieSecret", "minVersion", "maxVersion", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
     "localAddress", "localPort", "idleTimeout", "checkServerIdentity", "session", "connectionId",
-    NULL };
+    "minVersion", "maxVersion", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -234,6 +234,9 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     } else if (get_string(L, t, "ciphers", &out->tls.ciphers, err, errlen)) {
         return -1;
     }
+    if (get_string(L, t, "minVersion", &out->tls.min_version, err, errlen) ||
+        get_string(L, t, "maxVersion", &out->tls.max_version, err, errlen))
+        return -1;
     n = 0;
     if (get_count(L, t, "mtu", 256, 65535, &n, err, errlen))
         return -1;

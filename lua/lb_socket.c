@@ -1,6 +1,6 @@
 /* lb_socket.c — the socket object (one DTLS association) for both roles,
  * and dtls.connect. Methods send, close, address, on/off; events
- * secureConnect, message, error, close; fields rinfo, cipher, protocol,
+ * secureConnect, message, error, close; fields rinfo, cipher, protocol, encryptThenMac,
  * pskIdentity, peerCertificate. Owns the lb_socket struct, freed when both
  * its userdata and its connection are gone. A closed socket's send is
  * nil, "socket is closed", never a crash.
@@ -68,6 +68,8 @@ void lb_socket_fill_secure_fields(lua_State *L, int ud_idx, rt_conn *conn)
     lb_set_field(L, ud_idx, "cipher");
     lua_pushstring(L, rt_conn_protocol(conn));
     lb_set_field(L, ud_idx, "protocol");
+    lua_pushboolean(L, rt_conn_encrypt_then_mac(conn));
+    lb_set_field(L, ud_idx, "encryptThenMac");
     size_t id_len = 0;
     const uint8_t *id = rt_conn_psk_identity(conn, &id_len);
     if (id)
@@ -148,7 +150,7 @@ lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn)
 /* The fields a server socket fills in on first use (socket_index). */
 static bool is_lazy_field(const char *key)
 {
-    static const char *const names[] = { "rinfo", "cipher", "protocol", "pskIdentity",
+    static const char *const names[] = { "rinfo", "cipher", "protocol", "encryptThenMac", "pskIdentity",
                                          "servername", "peerCertificate", "authorized",
                                          "authorizationError", NULL };
     for (const char *const *n = names; *n; n++)

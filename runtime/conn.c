@@ -376,6 +376,7 @@ int rt_conn_local(const rt_conn *c, rt_sockname *out)
 
 const char *rt_conn_cipher(const rt_conn *c) { return dtls_conn_cipher_name(c->engine); }
 const char *rt_conn_protocol(const rt_conn *c) { return dtls_conn_version_name(c->engine); }
+int rt_conn_encrypt_then_mac(const rt_conn *c) { return dtls_conn_encrypt_then_mac(c->engine); }
 
 const char *rt_conn_servername(const rt_conn *c) { return dtls_conn_servername(c->engine); }
 

@@ -124,6 +124,8 @@ typedef struct rt_tls_options {
     int reject_unauthorized; /* client: verify the server (default 1);
                                 server: with request_cert, require one */
     const char *ciphers;     /* OpenSSL-style names, colon separated */
+    const char *min_version; /* "DTLSv1" or "DTLSv1.2" (NULL: "DTLSv1.2") */
+    const char *max_version; /* likewise (NULL: "DTLSv1.2") */
     size_t mtu;              /* 0: the engine's default */
     uint64_t handshake_timeout_ms; /* 0: the engine's default */
     uint32_t retransmit_ms;        /* first flight retransmission timer;
@@ -351,6 +353,8 @@ const char *rt_conn_peer_text(const rt_conn *conn);
 int rt_conn_local(const rt_conn *conn, rt_sockname *out);
 const char *rt_conn_cipher(const rt_conn *conn);
 const char *rt_conn_protocol(const rt_conn *conn);
+/* 1 when a CBC suite runs with Encrypt-then-MAC (RFC 7366). */
+int rt_conn_encrypt_then_mac(const rt_conn *conn);
 const uint8_t *rt_conn_psk_identity(const rt_conn *conn, size_t *len);
 /* Server connections: the server_name the client asked for, or NULL. */
 const char *rt_conn_servername(const rt_conn *conn);

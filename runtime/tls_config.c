@@ -29,6 +29,31 @@ static size_t default_session_cache_size(void)
     return n < 1000 ? 1000 : n > 100000 ? 100000 : (size_t)n;
 }
 
+/* A protocol version's name as node and OpenSSL write it, or 0. */
+static uint16_t version_by_name(const char *name)
+{
+    if (strcmp(name, "DTLSv1") == 0 || strcmp(name, "DTLSv1.0") == 0)
+        return DTLS_VERSION_1_0;
+    return strcmp(name, "DTLSv1.2") == 0 ? DTLS_VERSION_1_2 : 0;
+}
+
+/* minVersion / maxVersion: DTLS 1.2 only unless DTLS 1.0 is asked for. */
+static int set_versions(dtls_config *cfg, const rt_tls_options *opt, char *err, size_t errlen)
+{
+    uint16_t min = opt->min_version ? version_by_name(opt->min_version) : DTLS_VERSION_1_2;
+    uint16_t max = opt->max_version ? version_by_name(opt->max_version) : DTLS_VERSION_1_2;
+    if (!min || !max) {
+        rt_errf(err, errlen, "%s: must be \"DTLSv1\" or \"DTLSv1.2\"",
+                min ? "maxVersion" : "minVersion");
+        return -1;
+    }
+    if (dtls_config_set_versions(cfg, min, max) != DTLS_OK) {
+        rt_errf(err, errlen, "maxVersion: older than minVersion");
+        return -1;
+    }
+    return 0;
+}
+
 /* Sessions and Connection IDs (RFC 5077, RFC 9146). */
 static int set_sessions(dtls_config *cfg, const rt_tls_options *opt, dtls_role role,
                         char *err, size_t errlen)
@@ -196,6 +221,8 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
         rt_errf(err, errlen, "ciphers: %s", msg[0] ? msg : "no usable cipher suite");
         goto fail;
     }
+    if (set_versions(cfg, opt, err, errlen) != 0)
+        goto fail;
     if (opt->mtu && dtls_config_set_mtu(cfg, opt->mtu) != DTLS_OK) {
         rt_errf(err, errlen, "mtu: %zu is out of range", opt->mtu);
         goto fail;

@@ -155,9 +155,25 @@ describe("createServer options", function()
     fails(H.server_options({ ciphers = "NOT-A-SUITE" }), "^ciphers:")
   end)
 
-  it("names legacy CBC and RSA suites as not available yet", function()
-    fails(H.server_options({ ciphers = "TLS_RSA_WITH_AES_128_CBC_SHA" }),
-          "^ciphers: suite AES128%-SHA needs legacy support, not available yet")
+  it("takes legacy CBC and RSA suites only when named, and they must fit the key", function()
+    -- named, with a certificate they can use: accepted
+    local server = assert(dtls.createServer(H.server_options({ ciphers = "ECDHE-ECDSA-AES128-SHA" })))
+    server:close()
+    assert.is_true(H.run(2000))
+    -- RSA key transport needs an RSA key
+    fails(H.server_options({ ciphers = "TLS_RSA_WITH_AES_128_CBC_SHA" }), "no usable cipher suite")
+  end)
+
+  it("checks minVersion and maxVersion", function()
+    fails(H.server_options({ minVersion = "DTLSv1.3" }), '^minVersion: must be "DTLSv1" or "DTLSv1.2"')
+    fails(H.server_options({ maxVersion = "TLSv1.2" }), '^maxVersion: must be "DTLSv1" or "DTLSv1.2"')
+    fails(H.server_options({ minVersion = 1 }), "^minVersion: expected a string")
+    fails(H.server_options({ minVersion = "DTLSv1.2", maxVersion = "DTLSv1" }), "^maxVersion: older than minVersion")
+    -- DTLS 1.0 only runs CBC suites, which must be named
+    fails(H.server_options({ maxVersion = "DTLSv1", minVersion = "DTLSv1" }), "no usable cipher suite")
+    local c, err = dtls.connect(H.client_options(1, { minVersion = "DTLSv2" }))
+    assert.is_nil(c)
+    assert.matches('^minVersion: must be', err)
   end)
 
   it("accepts PEM text as well as file paths", function()

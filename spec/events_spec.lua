@@ -57,6 +57,39 @@ describe("sockets", function()
                  seen.client_cert.pem)
   end)
 
+  it("say DTLSv1 and encryptThenMac with DTLS 1.0 and a CBC suite, when both enable them", function()
+    local seen = {}
+    local legacy = { minVersion = "DTLSv1", ciphers = "ECDHE-ECDSA-AES128-SHA" }
+    local server, port = H.listen(H.server_options(legacy), function(s)
+      seen.protocol, seen.cipher, seen.etm = s.protocol, s.cipher, s.encryptThenMac
+    end)
+    local c = assert(dtls.connect(H.client_options(port, { minVersion = "DTLSv1", maxVersion = "DTLSv1",
+                                                          ciphers = "ECDHE-ECDSA-AES128-SHA" })))
+    c:on("secureConnect", function()
+      seen.client_protocol, seen.client_etm = c.protocol, c.encryptThenMac
+      c:close(); server:close()
+    end)
+    assert.is_true(H.run(5000))
+    assert.equal("DTLSv1", seen.protocol)
+    assert.equal("DTLSv1", seen.client_protocol)
+    assert.equal("ECDHE-ECDSA-AES128-SHA", seen.cipher)
+    assert.is_true(seen.etm)
+    assert.is_true(seen.client_etm)
+  end)
+
+  it("refuse DTLS 1.0 by default: a DTLSv1-only client gets protocol_version", function()
+    local server_err
+    local server, port = H.listen(H.server_options({ ciphers = "ECDHE-ECDSA-AES128-SHA" }))
+    server:on("clientError", function(e) server_err = tostring(e) end)
+    local c, log = client_with_log(H.client_options(port, { minVersion = "DTLSv1", maxVersion = "DTLSv1",
+                                                            ciphers = "ECDHE-ECDSA-AES128-SHA" }))
+    c:on("close", function() server:close() end)
+    assert.is_true(H.run(5000))
+    assert.equal(1, #log.errors)
+    assert.matches("protocol_version", tostring(log.errors[1]))
+    assert.matches("protocol_version", server_err)
+  end)
+
   it("close from the client reaches the server socket (close_notify)", function()
     local events = {}
     local server, port

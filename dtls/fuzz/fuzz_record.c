@@ -9,14 +9,19 @@
  *   post-handshake handshake messages (renegotiation attempts, HelloRequest,
  *   resent Finished), the replay window, unknown inner content types;
  *   application data, clock advances and delivery of what the engines sent.
+ * The suites include two CBC-HMAC ones (issue 10), one with Encrypt-then-MAC
+ * and one MAC-then-encrypt, whose sealed records reach the padding and MAC
+ * checks with the right keys (a server that chose CBC drops the CID).
  * Byte 0 picks the variant (suite x CID set-up); then ops, see below. */
 #include "fuzz_pair.h"
 #include "internal.h"
 
-#define NSUITES 3
+#define NSUITES 5
 #define NCID 3
 static const char *const suites[NSUITES] = { "PSK-AES128-CCM8", "PSK-AES128-GCM-SHA256",
-                                             "ECDHE-PSK-CHACHA20-POLY1305" };
+                                             "ECDHE-PSK-CHACHA20-POLY1305",
+                                             "PSK-AES128-CBC-SHA256",  /* Encrypt-then-MAC */
+                                             "PSK-AES256-CBC-SHA384" }; /* MAC-then-encrypt */
 /* (server's CID length, client's); -1: extension off */
 static const int cids[NCID][2] = { { -1, -1 }, { 8, 3 }, { 4, 0 } };
 static dtls_config *scfg[NSUITES * NCID], *ccfg[NSUITES * NCID];
@@ -32,6 +37,7 @@ static void configure(size_t v)
     dtls_config_set_verify_peer(ccfg[v], 0);
     dtls_config_set_ciphers(scfg[v], suites[v % NSUITES], err, sizeof err);
     dtls_config_set_ciphers(ccfg[v], suites[v % NSUITES], err, sizeof err);
+    dtls_config_set_encrypt_then_mac(ccfg[v], v % NSUITES != 4);
     const int *cid = cids[v / NSUITES];
     dtls_config_set_connection_id(scfg[v], cid[0]);
     dtls_config_set_connection_id(ccfg[v], cid[1]);

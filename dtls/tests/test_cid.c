@@ -145,7 +145,8 @@ static void test_independent_construction(void)
     for (int i = 0; i < 16; i++)
         key[i] = (uint8_t)(0x10 + i);
     memcpy(salt, "\x01\x02\x03\x04", 4);
-    CHECK(dtls_aead_init(&tx->wr_aead, DTLS_AEAD_AES_128_GCM, key, salt, 1) == 0);
+    tx->wr_prot.kind = PROTECT_AEAD;
+    CHECK(dtls_aead_init(&tx->wr_prot.u.aead, DTLS_AEAD_AES_128_GCM, key, salt, 1) == 0);
     tx->write_seq[1] = 0x0102030405ull;
     uint8_t out[256];
     dtls_wr w = wr_init(out, sizeof out);
@@ -179,7 +180,7 @@ static void test_independent_construction(void)
     memcpy(want + 30, tag, 16);
     CHECK(w.len == sizeof want);
     CHECK_MEM(out, want, sizeof want);
-    dtls_aead_cleanup(&tx->wr_aead);
+    protect_cleanup(&tx->wr_prot);
     free(tx);
     dtls_config_free(cfg);
 }

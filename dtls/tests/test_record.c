@@ -97,26 +97,27 @@ static void test_protect_roundtrip(dtls_aead_alg alg)
         key[i] = (uint8_t)(0xA0 + i);
     for (int i = 0; i < 12; i++)
         iv[i] = (uint8_t)(0x10 + i);
-    CHECK(dtls_aead_init(&tx->wr_aead, alg, key, iv, 1) == 0);
-    CHECK(dtls_aead_init(&rx->rd_aead, alg, key, iv, 0) == 0);
+    tx->wr_prot.kind = rx->rd_prot.kind = PROTECT_AEAD;
+    CHECK(dtls_aead_init(&tx->wr_prot.u.aead, alg, key, iv, 1) == 0);
+    CHECK(dtls_aead_init(&rx->rd_prot.u.aead, alg, key, iv, 0) == 0);
     tx->version = DTLS1_2_VERSION;
     tx->write_seq[1] = 41;
     uint8_t buf[256];
     dtls_wr w = wr_init(buf, sizeof buf);
     CHECK(record_write(tx, &w, 1, CT_APPLICATION_DATA, (const uint8_t *)"secret", 6));
-    CHECK(w.len == 13 + 6 + dtls_aead_overhead(&tx->wr_aead));
-    CHECK(memcmp(buf + 13, "secret", 6) != 0 || dtls_aead_overhead(&tx->wr_aead) > 8);
+    CHECK(w.len == 13 + 6 + dtls_aead_overhead(&tx->wr_prot.u.aead));
+    CHECK(memcmp(buf + 13, "secret", 6) != 0 || dtls_aead_overhead(&tx->wr_prot.u.aead) > 8);
     dtls_rd r = rd_init(buf, w.len);
     record rec;
     CHECK(record_parse(&r, &rec, 0) && rec.epoch == 1 && rec.seq == 41);
     const uint8_t *p;
     size_t n;
     uint8_t type;
-    CHECK(record_unprotect(rx, &rx->rd_aead, &rec, &p, &n, &type) && n == 6 && memcmp(p, "secret", 6) == 0);
+    CHECK(record_unprotect(rx, &rx->rd_prot, &rec, &p, &n, &type) && n == 6 && memcmp(p, "secret", 6) == 0);
     /* The header is authenticated: another sequence number fails. */
     buf[10] ^= 1;
     r = rd_init(buf, w.len);
-    CHECK(record_parse(&r, &rec, 0) && !record_unprotect(rx, &rx->rd_aead, &rec, &p, &n, &type));
+    CHECK(record_parse(&r, &rec, 0) && !record_unprotect(rx, &rx->rd_prot, &rec, &p, &n, &type));
     dtls_conn_free(tx);
     dtls_conn_free(rx);
     dtls_config_free(cfg);

@@ -1,8 +1,8 @@
 /* test_suite.c — the cipher-suite table: ids and both names of every suite
  * (the legacy ones checked against an expected table taken from IANA's
  * registry as `openssl ciphers -V -stdname` prints it), record parameters,
- * and that legacy suites are never defaults, never usable, and refused by
- * the ciphers option until the record layer supports them. */
+ * and that legacy suites are never defaults, and usable only when named in
+ * the ciphers option, for the versions that can carry them. */
 #include "internal.h"
 #include "suite.h"
 #include "unit.h"
@@ -76,31 +76,44 @@ static void test_defaults_have_no_legacy(void)
     CHECK(ok);
 }
 
-static void test_ciphers_option_refuses_legacy(void)
+/* Legacy suites are used only when named in the ciphers option, and only
+ * for the versions that can carry them (DTLS 1.0: SHA-1 and PSK CBC suites). */
+static void test_ciphers_option_names_legacy(void)
 {
     dtls_config *cfg = dtls_config_new();
     char err[128] = "";
     CHECK(cfg != NULL);
-    CHECK(dtls_config_set_ciphers(cfg, "AES128-SHA", err, sizeof err) == DTLS_ERR_ARG);
-    CHECK(strcmp(err, "suite AES128-SHA needs legacy support, not available yet") == 0);
+    CHECK(dtls_config_set_ciphers(cfg, "AES128-SHA", err, sizeof err) == DTLS_OK);
+    CHECK(cfg->ciphers_set && cfg->nsuites == 1 && cfg->suites[0] == by_name("AES128-SHA"));
     CHECK(dtls_config_set_ciphers(cfg, "ECDHE-ECDSA-AES128-GCM-SHA256:TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-                                  err, sizeof err) == DTLS_ERR_ARG);
-    CHECK(strcmp(err, "suite ECDHE-RSA-AES256-SHA384 needs legacy support, not available yet") == 0);
-    CHECK(!cfg->ciphers_set);
-    CHECK(dtls_config_set_ciphers(cfg, "PSK-AES128-CCM8", err, sizeof err) == DTLS_OK);
+                                  err, sizeof err) == DTLS_OK);
+    CHECK(cfg->nsuites == 2 && cfg->suites[1] == by_name("ECDHE-RSA-AES256-SHA384"));
 
-    /* Even in the list (as wiring will allow), a legacy suite is not
-     * usable yet: config_usable_suites skips it. */
     static const uint8_t id[] = "client", key[] = "0123456789abcdef";
     CHECK(dtls_config_set_psk(cfg, id, 6, key, 16) == DTLS_OK);
-    cfg->suites[0] = by_name("PSK-AES128-CBC-SHA256");
-    cfg->suites[1] = by_name("PSK-AES128-CCM8");
-    cfg->nsuites = 2;
+    CHECK(dtls_config_set_ciphers(cfg, "PSK-AES128-CBC-SHA256:PSK-AES128-CCM8", err, sizeof err) == DTLS_OK);
     const dtls_suite *usable[MAX_SUITES];
+    CHECK(config_usable_suites(cfg, DTLS_ROLE_CLIENT, usable, MAX_SUITES) == 2);
+    CHECK(usable[0] == by_name("PSK-AES128-CBC-SHA256"));
+    /* DTLS 1.0 only: the AEAD suite cannot be carried, the CBC one can. */
+    CHECK(dtls_config_set_versions(cfg, DTLS_VERSION_1_0, DTLS_VERSION_1_0) == DTLS_OK);
     CHECK(config_usable_suites(cfg, DTLS_ROLE_CLIENT, usable, MAX_SUITES) == 1);
-    CHECK(usable[0] == by_name("PSK-AES128-CCM8"));
-    cfg->nsuites = 1;
+    CHECK(usable[0] == by_name("PSK-AES128-CBC-SHA256"));
+    CHECK(dtls_config_set_ciphers(cfg, "PSK-AES128-CCM8", err, sizeof err) == DTLS_OK);
     CHECK(config_usable_suites(cfg, DTLS_ROLE_CLIENT, usable, MAX_SUITES) == 0);
+    CHECK(dtls_config_set_versions(cfg, DTLS_VERSION_1_2, DTLS_VERSION_1_0) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_versions(cfg, 0xFEFE, DTLS_VERSION_1_2) == DTLS_ERR_ARG);
+    dtls_config_free(cfg);
+
+    /* Not named: never used, whatever the versions. */
+    cfg = dtls_config_new();
+    CHECK(dtls_config_set_psk(cfg, id, 6, key, 16) == DTLS_OK);
+    CHECK(dtls_config_set_versions(cfg, DTLS_VERSION_1_0, DTLS_VERSION_1_2) == DTLS_OK);
+    size_t n = config_usable_suites(cfg, DTLS_ROLE_CLIENT, usable, MAX_SUITES);
+    bool any_legacy = false;
+    for (size_t i = 0; i < n; i++)
+        any_legacy |= usable[i]->legacy;
+    CHECK(n > 0 && !any_legacy);
     dtls_config_free(cfg);
 }
 
@@ -140,7 +153,7 @@ int main(void)
 {
     test_legacy_table();
     test_defaults_have_no_legacy();
-    test_ciphers_option_refuses_legacy();
+    test_ciphers_option_names_legacy();
     test_key_layout();
     return unit_report();
 }

@@ -20,8 +20,10 @@
 --                          per client and "resumed R of M" before the last line
 --       [serial=1]         send each line only once the one before is echoed
 --       [connectionId=N]   RFC 9146: ask the server for N-byte CIDs
+--       [minVersion=DTLSv1|DTLSv1.2] [maxVersion=...]
 --       [timeout=MS]       give up after MS in all (default 20000)
--- Progress goes to stdout: "secure N CIPHER" per handshake, "error N MESSAGE"
+-- Progress goes to stdout: "secure N CIPHER", "protocol N PROTOCOL" and
+-- "etm N yes|no" per handshake, "error N MESSAGE"
 -- per error, and a last line "ok ..." or "FAIL ...".
 local dtls = require "dtls"
 
@@ -88,6 +90,7 @@ base.cert, base.key, base.ciphers = opt.cert, opt.key, opt.ciphers
 base.mtu, base.handshakeTimeout = num("mtu"), num("handshakeTimeout")
 base.retransmitTimeout, base.maxRetransmitTimeout = num("retransmitTimeout"), num("maxRetransmitTimeout")
 base.connectionId = num("connectionId")
+base.minVersion, base.maxVersion = opt.minVersion, opt.maxVersion
 if opt.psk then
   local identity, hexkey = opt.psk:match("^([^:]*):(.*)$")
   base.psk = { identity = identity, key = assert(dtls.hex(hexkey or "")) }
@@ -152,6 +155,8 @@ local function start(k)
   c:on("secureConnect", function()
     st.secure = true
     print(string.format("secure %d %s", k, tostring(c.cipher)))
+    print(string.format("protocol %d %s", k, tostring(c.protocol)))
+    print(string.format("etm %d %s", k, c.encryptThenMac and "yes" or "no"))
     if resume then
       print(string.format("reused %d %s", k, c:isSessionReused() and "yes" or "no"))
       if c:isSessionReused() then reused_count = reused_count + 1 end

@@ -6,10 +6,12 @@
 --       [handshakeTimeout=MS] [retransmitTimeout=MS] [maxRetransmitTimeout=MS]
 --       [connectionId=N] [sessionCacheSize=N] [sessionTimeout=S] [tickets=0|1]
 --       [ticketKeys=FILE]  (a file of raw 48-byte keys)
+--       [minVersion=DTLSv1|DTLSv1.2] [maxVersion=DTLSv1|DTLSv1.2]
 -- One line per event goes to stdout, so the tests can check what was
 -- negotiated and which alert ended a failed handshake:
 --   listening PORT
 --   secure PORT CIPHER PROTOCOL psk=IDENTITY|- cert=SUBJECT|-
+--   etm PORT yes|no                    (after "secure": Encrypt-then-MAC, RFC 7366)
 --   resumed PORT                       (after "secure", for an abbreviated handshake)
 --   worker PORT N                      (after "secure": the worker serving it, dtlsrun --workers)
 --   moved OLDPORT NEWPORT              (RFC 9146: the peer's address changed)
@@ -36,6 +38,7 @@ local options = { type = address:find(":", 1, true) and "udp6" or "udp4" }
 options.cert, options.key, options.ca = opt.cert, opt.key, opt.ca
 options.requestCert = opt.requestCert == "1" or nil
 options.ciphers = opt.ciphers
+options.minVersion, options.maxVersion = opt.minVersion, opt.maxVersion
 for _, name in ipairs({ "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout",
                         "connectionId", "sessionCacheSize", "sessionTimeout" }) do
   options[name] = opt[name] and (tonumber(opt[name]) or error(name .. ": expected a number"))
@@ -61,6 +64,7 @@ server:on("secureConnection", function(socket)
   print(string.format("secure %d %s %s psk=%s cert=%s", socket.rinfo.port, tostring(socket.cipher),
                       tostring(socket.protocol), socket.pskIdentity or "-",
                       cert and cert.subject or "-"))
+  print(string.format("etm %d %s", socket.rinfo.port, socket.encryptThenMac and "yes" or "no"))
   if socket:isSessionReused() then print(string.format("resumed %d", socket.rinfo.port)) end
   print(string.format("worker %d %d", socket.rinfo.port, socket.worker))
   print(string.format("cookies %d %d", socket.rinfo.port, server:stats().helloVerifyRequests))

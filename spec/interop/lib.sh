@@ -356,6 +356,7 @@ it_run_client() {
 }
 
 # openssl_client NAME PORT INPUT EXPECT [s_client args...]
+# (IT_OPENSSL_VERSION=-dtls1 makes it, and openssl_server, speak DTLS 1.0.)
 # Recipe: -quiet keeps stdout to application data only but implies -ign_eof,
 # so -no_ign_eof (after it) restores "stdin EOF -> close_notify, exit 0", and
 # -nocommands stops lines beginning with Q/R/k/K being taken as commands.
@@ -367,7 +368,7 @@ openssl_client() {
   local name=$1 port=$2 input=$3 expect=$4
   shift 4
   it_run_client "$name" "$input" "$expect" \
-    openssl s_client -dtls1_2 -nbio -connect "127.0.0.1:$port" -quiet -no_ign_eof -nocommands "$@"
+    openssl s_client "${IT_OPENSSL_VERSION:--dtls1_2}" -nbio -connect "127.0.0.1:$port" -quiet -no_ign_eof -nocommands "$@"
 }
 
 # gnutls_client NAME PORT INPUT EXPECT [gnutls-cli args...]
@@ -394,7 +395,7 @@ gnutls_client() {
 openssl_server() {
   local name=$1
   shift
-  it_start_udp_server "$name" openssl s_server -dtls1_2 -nbio -accept '127.0.0.1:{PORT}' -quiet "$@"
+  it_start_udp_server "$name" openssl s_server "${IT_OPENSSL_VERSION:--dtls1_2}" -nbio -accept '127.0.0.1:{PORT}' -quiet "$@"
 }
 
 # gnutls_server NAME [gnutls-serv args...]: gnutls-serv --udp --echo on port

@@ -64,6 +64,7 @@ enum {
     DTLS_ALERT_DECRYPT_ERROR = 51,
     DTLS_ALERT_PROTOCOL_VERSION = 70,
     DTLS_ALERT_INSUFFICIENT_SECURITY = 71,
+    DTLS_ALERT_INAPPROPRIATE_FALLBACK = 86, /* RFC 7507 */
     DTLS_ALERT_INTERNAL_ERROR = 80,
     DTLS_ALERT_USER_CANCELED = 90,
     DTLS_ALERT_NO_RENEGOTIATION = 100,
@@ -192,6 +193,18 @@ void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
 int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, uint32_t max_ms);
 /* RFC 7627 extended master secret: 1 offer/accept (default), 0 never. */
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on);
+/* The protocol versions to speak, oldest and newest (wire values, which
+ * count down: DTLS_VERSION_1_2 is newer). Default: DTLS 1.2 only. DTLS 1.0
+ * (RFC 4347) is for old peers: it runs CBC suites only, which must be
+ * named in dtls_config_set_ciphers. DTLS_ERR_ARG for an unknown version
+ * or min newer than max. */
+#define DTLS_VERSION_1_0 0xFEFFu
+#define DTLS_VERSION_1_2 0xFEFDu
+int dtls_config_set_versions(dtls_config *cfg, uint16_t min, uint16_t max);
+/* Encrypt-then-MAC (RFC 7366) for CBC suites: offered by clients and
+ * accepted by servers (1, the default), or never (0: MAC-then-encrypt, for
+ * tests and measurements; the constant-time check still applies). */
+void dtls_config_set_encrypt_then_mac(dtls_config *cfg, int on);
 /* Checks that the configured key matches the leaf certificate, and that a
  * server has something to offer. Call once after setting up. */
 int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t errlen);
@@ -357,6 +370,9 @@ const dtls_stats *dtls_conn_stats(const dtls_conn *conn);
 const char *dtls_conn_cipher_name(const dtls_conn *conn);
 const char *dtls_conn_version_name(const dtls_conn *conn);
 const uint8_t *dtls_conn_peer_cert_der(const dtls_conn *conn, size_t *len);
+/* Once established: 1 when the suite is CBC-HMAC and Encrypt-then-MAC
+ * (RFC 7366) was agreed, else 0. */
+int dtls_conn_encrypt_then_mac(const dtls_conn *conn);
 const uint8_t *dtls_conn_psk_identity(const dtls_conn *conn, size_t *len);
 /* Server: the host name the client sent in server_name (RFC 6066), or NULL. */
 const char *dtls_conn_servername(const dtls_conn *conn);
