@@ -74,8 +74,9 @@ void keys_log_master(dtls_conn *c)
     OPENSSL_cleanse(line, sizeof line);
 }
 
-/* Derive the key block and key both directions: writes go out in epoch 1
- * once our ChangeCipherSpec is sent; reads wait in pending_rd_aead for the
+/* Derive the key block and key both directions: write keys wait in the
+ * handshake for our ChangeCipherSpec (the current ones stay in use until
+ * then during a renegotiation), read keys in pending_rd_aead for the
  * peer's. AEAD suites have no MAC keys (RFC 5246 6.3). */
 int keys_install(dtls_conn *c)
 {
@@ -89,9 +90,9 @@ int keys_install(dtls_conn *c)
     const uint8_t *ckey = block, *skey = block + klen;
     const uint8_t *civ = block + 2 * klen, *siv = civ + ivlen;
     bool client = c->role == DTLS_ROLE_CLIENT;
-    dtls_aead_cleanup(&c->wr_aead);
+    dtls_aead_cleanup(&hs->pending_wr_aead);
     dtls_aead_cleanup(&c->pending_rd_aead);
-    int ok = dtls_aead_init(&c->wr_aead, alg, client ? ckey : skey, client ? civ : siv, 1) == 0
+    int ok = dtls_aead_init(&hs->pending_wr_aead, alg, client ? ckey : skey, client ? civ : siv, 1) == 0
           && dtls_aead_init(&c->pending_rd_aead, alg, client ? skey : ckey, client ? siv : civ, 0) == 0;
     OPENSSL_cleanse(block, sizeof block);
     if (!ok)
@@ -118,13 +119,19 @@ int keys_check_finished(dtls_conn *c, const hs_msg *m)
     return DTLS_OK;
 }
 
-int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
+/* Also kept in the handshake: the next handshake's renegotiation_info
+ * carries both (RFC 5746 3.1). */
+int keys_finished(dtls_conn *c, bool client, uint8_t out[12])
 {
     uint8_t hash[EVP_MAX_MD_SIZE];
     size_t n = 0;
     if (transcript_hash(c, hash, &n) != DTLS_OK)
         return DTLS_ERR_INTERNAL;
-    return dtls_prf(keys_prf_md(c->hs->suite), c->hs->master_secret, 48,
-                    client ? "client finished" : "server finished",
-                    hash, n, NULL, 0, out, 12) == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
+    if (dtls_prf(keys_prf_md(c->hs->suite), c->hs->master_secret, 48,
+                 client ? "client finished" : "server finished",
+                 hash, n, NULL, 0, out, 12) != 0)
+        return DTLS_ERR_INTERNAL;
+    if (out != c->hs->verify_data_client && out != c->hs->verify_data_server)
+        memcpy(client ? c->hs->verify_data_client : c->hs->verify_data_server, out, 12);
+    return DTLS_OK;
 }

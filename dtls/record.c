@@ -153,19 +153,21 @@ static bool sends_cid(const dtls_conn *c, uint16_t epoch)
 
 size_t record_overhead(const dtls_conn *c, uint16_t epoch)
 {
-    size_t n = RECORD_HEADER_LEN + (epoch ? dtls_aead_overhead(&c->wr_aead) : 0);
+    size_t n = RECORD_HEADER_LEN + (epoch ? epoch_write_overhead(c, epoch) : 0);
     return sends_cid(c, epoch) ? n + c->cid_tx_len + 1 : n;
 }
 
 bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
                   const uint8_t *payload, size_t len)
 {
-    uint64_t *seq = &c->write_seq[epoch ? 1 : 0];
+    /* the two epochs in use (around a ChangeCipherSpec) differ in parity */
+    uint64_t *seq = &c->write_seq[epoch & 1];
+    dtls_aead *aead = epoch_write_aead(c, epoch);
     /* RFC 6347 4.1: the sequence number must not wrap. */
     if (*seq >= MAX_RECORD_SEQ)
         return false;
     bool cid = sends_cid(c, epoch);
-    size_t body = epoch ? len + cid + dtls_aead_overhead(&c->wr_aead) : len;
+    size_t body = epoch ? len + cid + dtls_aead_overhead(aead) : len;
     if (wr_room(w) < record_overhead(c, epoch) + len) {
         w->err = true;
         return false;
@@ -184,13 +186,13 @@ bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
         /* RFC 9146 4: DTLSInnerPlaintext = content || real type (no
          * padding), sealed in place behind the explicit nonce. */
         uint64_t epoch_seq = (uint64_t)epoch << 48 | *seq;
-        uint8_t *inner = wr_ptr(w) + c->wr_aead.explicit_len;
+        uint8_t *inner = wr_ptr(w) + aead->explicit_len;
         memmove(inner, payload, len);
         inner[len] = type;
         uint8_t ad[8 + 3 + 2 + 8 + 255 + 2];
         size_t ad_len = cid_additional_data(ad, version, epoch_seq, c->cid_tx, c->cid_tx_len, len + 1);
         size_t n = 0;
-        if (dtls_aead_seal_ad(&c->wr_aead, epoch_seq, ad, ad_len, inner, len + 1,
+        if (dtls_aead_seal_ad(aead, epoch_seq, ad, ad_len, inner, len + 1,
                               wr_ptr(w), &n) != 0 || n != body) {
             w->err = true;
             return false;
@@ -199,7 +201,7 @@ bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
     } else {
         size_t n = 0;
         uint64_t epoch_seq = (uint64_t)epoch << 48 | *seq;
-        if (dtls_aead_seal(&c->wr_aead, epoch_seq, type, version, payload, len,
+        if (dtls_aead_seal(aead, epoch_seq, type, version, payload, len,
                            wr_ptr(w), &n) != 0 || n != body) {
             w->err = true;
             return false;

@@ -129,6 +129,14 @@ static void engine_event(void *user, const dtls_event *ev)
         if (host_ok(c) && c->handlers->conn_session)
             c->handlers->conn_session(c->host, c);
         break;
+    case DTLS_EV_RENEGOTIATED:
+        if (ev->error == DTLS_OK)
+            RT_CONN_LOG(RT_LOG_FINE, c, "renegotiated %s", rt_conn_cipher(c) ? rt_conn_cipher(c) : "?");
+        else
+            RT_CONN_LOG(RT_LOG_INFO, c, "renegotiation failed: %s", dtls_strerror(ev->error));
+        if (host_ok(c) && c->handlers->conn_renegotiated)
+            c->handlers->conn_renegotiated(c->host, c, ev->error);
+        break;
     case DTLS_EV_PEER_MOVED:
         if (c->server && c->moving_to)
             rt_server_conn_moved(c->server, c, c->moving_to);
@@ -301,6 +309,15 @@ int rt_conn_send(rt_conn *c, const uint8_t *data, size_t len, rt_send_done done,
     if (done && !cap.attached)
         rt_loop_defer(c->loop, done, a, b, cap.status);
     return 0;
+}
+
+int rt_conn_renegotiate(rt_conn *c)
+{
+    if (c->finished)
+        return DTLS_ERR_CLOSED;
+    int rc = dtls_conn_renegotiate(c->engine, rt_loop_now(c->loop));
+    after_engine_call(c, rc, 0);
+    return rc;
 }
 
 size_t rt_conn_max_send(const rt_conn *c)
