@@ -105,6 +105,19 @@ static void on_closed(rt_conn *c, int error)
     finish(c);
 }
 
+static void on_renegotiated(rt_conn *c, int error)
+{
+    const char *msg = error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION)
+        ? "the peer refused to renegotiate (no_renegotiation)"
+        : error == DTLS_ERR_TIMEOUT ? "the peer did not answer the renegotiation" : dtls_strerror(error);
+    if (error == DTLS_OK)
+        RT_CONN_LOG(RT_LOG_FINE, c, "renegotiated %s", rt_conn_cipher(c) ? rt_conn_cipher(c) : "?");
+    else
+        RT_CONN_LOG(RT_LOG_INFO, c, "renegotiation failed: %s", msg);
+    if (host_ok(c) && c->handlers->conn_renegotiated)
+        c->handlers->conn_renegotiated(c->host, c, error, error == DTLS_OK ? NULL : msg);
+}
+
 static void engine_event(void *user, const dtls_event *ev)
 {
     rt_conn *c = user;
@@ -130,12 +143,7 @@ static void engine_event(void *user, const dtls_event *ev)
             c->handlers->conn_session(c->host, c);
         break;
     case DTLS_EV_RENEGOTIATED:
-        if (ev->error == DTLS_OK)
-            RT_CONN_LOG(RT_LOG_FINE, c, "renegotiated %s", rt_conn_cipher(c) ? rt_conn_cipher(c) : "?");
-        else
-            RT_CONN_LOG(RT_LOG_INFO, c, "renegotiation failed: %s", dtls_strerror(ev->error));
-        if (host_ok(c) && c->handlers->conn_renegotiated)
-            c->handlers->conn_renegotiated(c->host, c, ev->error);
+        on_renegotiated(c, ev->error);
         break;
     case DTLS_EV_PEER_MOVED:
         if (c->server && c->moving_to)
@@ -311,12 +319,14 @@ int rt_conn_send(rt_conn *c, const uint8_t *data, size_t len, rt_send_done done,
     return 0;
 }
 
-int rt_conn_renegotiate(rt_conn *c)
+int rt_conn_renegotiate(rt_conn *c, const char **why)
 {
-    if (c->finished)
-        return DTLS_ERR_CLOSED;
-    int rc = dtls_conn_renegotiate(c->engine, rt_loop_now(c->loop));
-    after_engine_call(c, rc, 0);
+    int rc = c->finished ? DTLS_ERR_CLOSED : dtls_conn_renegotiate(c->engine, rt_loop_now(c->loop));
+    if (!c->finished)
+        after_engine_call(c, rc, 0);
+    *why = rc == DTLS_ERR_STATE ? "cannot renegotiate now: a handshake is under way, or the peer "
+                                  "has no secure renegotiation (RFC 5746)"
+                                : rc < 0 ? dtls_strerror(rc) : NULL;
     return rc;
 }
 

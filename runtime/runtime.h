@@ -249,7 +249,7 @@ typedef struct rt_handlers {
     /* A renegotiation completed (err 0: new keys, session, peer identity)
      * or one rt_conn_renegotiate started failed (err < 0; the connection
      * goes on unless conn_closed follows). May be NULL. */
-    void (*conn_renegotiated)(void *host, rt_conn *conn, int err);
+    void (*conn_renegotiated)(void *host, rt_conn *conn, int err, const char *msg);
 } rt_handlers;
 
 /* ---- servers -------------------------------------------------------------- */
@@ -328,7 +328,7 @@ int rt_conn_send(rt_conn *conn, const uint8_t *data, size_t len,
 /* Start a renegotiation (a server sends HelloRequest); conn_renegotiated
  * reports the outcome. 0, or a DTLS error code (one already under way, the
  * peer has no secure renegotiation, closed). */
-int rt_conn_renegotiate(rt_conn *conn);
+int rt_conn_renegotiate(rt_conn *conn, const char **why);
 /* Largest payload rt_conn_send accepts now. */
 size_t rt_conn_max_send(const rt_conn *conn);
 /* close_notify, then conn_closed (synchronously). Idempotent. */
