@@ -262,6 +262,7 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     int rc = reneg_check_hello(c, false);
     if (rc != DTLS_OK)
         return rc;
+    reneg_server_random_check(c);
     transcript_add_msg(hs, m);
     /* RFC 5246 7.4.1.3: our session ID echoed means "resumed". */
     if (hs->resuming && sid.len == hs->session_id_len

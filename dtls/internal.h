@@ -571,6 +571,7 @@ bool epoch_prev_read(dtls_conn *c, uint16_t epoch, dtls_aead **aead, replay_wind
 int reneg_start(dtls_conn *c, uint64_t now_ms);
 bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint8_t type, uint16_t seq);
 bool reneg_drop_fragment(dtls_conn *c, uint16_t epoch, uint8_t type);
+void reneg_server_random_check(dtls_conn *c);
 void reneg_learn_seq(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t foff);
 void reneg_write_info(const dtls_conn *c, dtls_wr *w);
 int reneg_parse_info(dtls_conn *c, dtls_rd data);

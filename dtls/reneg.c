@@ -247,9 +247,32 @@ bool reneg_drop_fragment(dtls_conn *c, uint16_t epoch, uint8_t type)
 void reneg_learn_seq(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t foff)
 {
     dtls_hs *hs = c->hs;
-    if (hs->reneg && hs->state == HS_C_WAIT_SERVER_HELLO && type == HT_SERVER_HELLO && foff == 0
-        && epoch == hs->base_epoch)
+    if (hs->reneg && hs->state == HS_C_WAIT_SERVER_HELLO && foff == 0 && epoch == hs->base_epoch
+        && (type == HT_SERVER_HELLO || type == HT_HELLO_VERIFY_REQUEST))
         c->next_recv_seq = seq;
+}
+
+/* OpenSSL's server (3.0, with cookie exchange on, as s_server has it)
+ * takes a renegotiation ClientHello without a cookie as one to ignore, and
+ * answers it all the same with a flight made from its previous state: the
+ * last handshake's server_random in the ServerHello, and the last
+ * client_random under its ServerKeyExchange signature and in its keys. (A
+ * cookie would make it go right, and Mbed TLS refuse the hello: it wants
+ * none in a renegotiation.) Seen in a ServerHello of a renegotiation, that
+ * server_random means exactly this; the handshake goes on with the old
+ * randoms on our side too. The flight is authenticated (it comes in the
+ * protected epoch), the ECDHE keys on both sides are fresh, and the
+ * transcript (Finished, extended master secret) still covers our new
+ * ClientHello. */
+void reneg_server_random_check(dtls_conn *c)
+{
+    dtls_hs *hs = c->hs;
+    if (!hs->reneg || !c->reneg.randoms
+        || CRYPTO_memcmp(hs->server_random, c->reneg.randoms + 32, 32) != 0)
+        return;
+    conn_log(c, DTLS_LOG_FINE, "the server answers from its last handshake's randoms "
+                               "(OpenSSL with cookie exchange): going on with them");
+    memcpy(hs->client_random, c->reneg.randoms, 32);
 }
 
 /* ---- the secure renegotiation indication (RFC 5746 3) ---- */
@@ -359,6 +382,11 @@ bool reneg_established(dtls_conn *c, uint64_t now_ms)
     /* A client checks the same name in every handshake. */
     if (c->role == DTLS_ROLE_CLIENT && hs->servername && !c->servername)
         c->servername = strdup(hs->servername); /* NULL: the next one fails, not this */
+    if (c->role == DTLS_ROLE_CLIENT && c->reneg.secure
+        && (c->reneg.randoms || (c->reneg.randoms = malloc(64)))) {
+        memcpy(c->reneg.randoms, hs->client_random, 32);
+        memcpy(c->reneg.randoms + 32, hs->server_random, 32);
+    }
     if (!hs->reneg)
         return false;
     /* The peer's identity is the new handshake's. */
@@ -448,11 +476,12 @@ void reneg_tick(dtls_conn *c, uint64_t now_ms)
 void reneg_free(dtls_conn *c)
 {
     prev_drop(c);
+    free(c->reneg.randoms);
 }
 
 size_t reneg_memory(const dtls_conn *c)
 {
-    return c->reneg.prev ? sizeof *c->reneg.prev : 0;
+    return (c->reneg.prev ? sizeof *c->reneg.prev : 0) + (c->reneg.randoms ? 64 : 0);
 }
 
 /* ---- the public calls ---- */

@@ -21,6 +21,7 @@ typedef struct reneg_state {
     bool local;                /* the handshake under way was asked for by the host */
     uint8_t verify_data[24];   /* that handshake's client, then server verify_data */
     uint64_t last_done_at;     /* when it completed */
+    uint8_t *randoms;          /* client: its client_random and server_random */
     struct reneg_prev *prev;   /* NULL except around an epoch change */
 } reneg_state;
 

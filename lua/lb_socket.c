@@ -281,22 +281,23 @@ void lb_socket_renegotiated(lb_state *lb, lb_socket *sock, rt_conn *conn, int er
         lb_socket_fill_secure_fields(L, -1, conn);
         lua_pop(L, 1);
     }
-    if (sock->reneg_ref != LUA_NOREF) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, sock->reneg_ref);
-        lb_unref(L, &sock->reneg_ref);
-        if (err == 0)
-            lua_pushnil(L);
-        else
-            lb_push_error(L, conn, err, msg);
-        lb_pcall(lb, 1, 0, "a renegotiate callback", lb_socket_error_target(sock));
-    }
-    if (!sock->ud_alive || sock->self_ref == LUA_NOREF)
-        return;
+    /* The listeners first, then the callback (either may close the socket). */
+    int cb = sock->reneg_ref, target = lb_socket_error_target(sock);
+    sock->reneg_ref = LUA_NOREF;
     if (err == 0)
         lua_pushnil(L);
     else
         lb_push_error(L, conn, err, msg);
-    lb_emit(lb, sock->self_ref, "renegotiated", 1, lb_socket_error_target(sock), "a 'renegotiated' listener");
+    lb_emit(lb, sock->self_ref, "renegotiated", 1, target, "a 'renegotiated' listener");
+    if (cb == LUA_NOREF)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cb);
+    luaL_unref(L, LUA_REGISTRYINDEX, cb);
+    if (err == 0)
+        lua_pushnil(L);
+    else
+        lb_push_error(L, conn, err, msg);
+    lb_pcall(lb, 1, 0, "a renegotiate callback", target);
 }
 
 static void client_renegotiated(void *host, rt_conn *conn, int err, const char *msg)
