@@ -181,6 +181,299 @@ static void test_client_initiated(void)
     teardown(&p);
 }
 
+/* Over a lossy network (drops, duplicates, reordering) both kinds still
+ * complete, by the retransmission timers. */
+static void test_lossy(void)
+{
+    pair p;
+    reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        for (int round = 0; round < 6; round++) {
+            p.drop = 200, p.dup = 100, p.reorder = 200;
+            want_client_reneg = p.client.renegotiations + 1;
+            want_server_reneg = p.server.renegotiations + 1;
+            dtls_conn *starter = round % 2 ? p.server.conn : p.client.conn;
+            CHECK(dtls_conn_renegotiate(starter, p.now) == DTLS_OK);
+            CHECK(pair_run(&p, renegotiated_again, 120000));
+            CHECK(p.client.reneg_error == DTLS_OK && p.server.reneg_error == DTLS_OK);
+            p.drop = p.dup = p.reorder = 0;
+            pair_run(&p, pair_never, 3000);
+            CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_ESTABLISHED);
+            CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+            echo_works(&p);
+        }
+        CHECK(p.client.conn->write_epoch == 7 && p.server.conn->read_epoch == 7);
+    }
+    teardown(&p);
+}
+
+/* Connection IDs stay in use across renegotiations, both ways, with data
+ * flowing; the peer's CID is the one its renegotiation asked for. */
+static void test_cids(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = 4 };
+    if (start(&p, &o)) {
+        size_t len;
+        const uint8_t *server_cid = dtls_conn_cid(p.server.conn, &len);
+        uint8_t before[4];
+        CHECK(server_cid && len == 4);
+        memcpy(before, server_cid, 4);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(dtls_conn_cid_in_use(p.client.conn) && dtls_conn_cid_in_use(p.server.conn));
+        CHECK(p.client.conn->cid_tx_len == 4 && memcmp(p.client.conn->cid_tx, before, 4) == 0);
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* The peer refuses (not allowed): the starter hears no_renegotiation, the
+ * association goes on in its epoch. */
+static void test_refused(void)
+{
+    pair p;
+    reneg_opts o = { .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 2000);
+        CHECK(p.client.renegotiations == 1);
+        CHECK(p.client.reneg_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION));
+        CHECK(p.server.renegotiations == 0);
+        CHECK(!dtls_conn_renegotiating(p.client.conn));
+        CHECK(p.client.conn->write_epoch == 1);
+        echo_works(&p);
+        /* and a server's HelloRequest to a client that does not allow it */
+        CHECK(dtls_conn_renegotiate(p.server.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 2000);
+        CHECK(p.server.renegotiations == 1);
+        CHECK(p.server.reneg_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION));
+        echo_works(&p);
+    }
+    teardown(&p);
+}
+
+/* At most one peer-initiated renegotiation per interval after the last
+ * handshake; sooner is refused and the association goes on. */
+static void test_interval(void)
+{
+    pair p;
+    reneg_opts o = { .server_allows = true, .interval_ms = 60000, .cid_len = -1 };
+    if (start(&p, &o)) {
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 2000);
+        CHECK(p.client.reneg_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION));
+        p.now += 60000;
+        want_client_reneg = p.client.renegotiations + 1;
+        want_server_reneg = 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        CHECK(pair_run(&p, renegotiated_again, 5000));
+        CHECK(p.client.reneg_error == DTLS_OK);
+        p.now += 30000;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 2000);
+        CHECK(p.client.reneg_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION));
+        CHECK(p.server.renegotiations == 1);
+        echo_works(&p);
+    }
+    teardown(&p);
+}
+
+/* Our HelloRequest is never answered: given up at the handshake timeout,
+ * the association goes on. One at a time; none once the epochs run out. */
+static void test_unanswered_and_limits(void)
+{
+    pair p;
+    reneg_opts o = { .client_allows = true, .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        p.drop = 1000;
+        CHECK(dtls_conn_renegotiate(p.server.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 70000);
+        CHECK(p.server.renegotiations == 1 && p.server.reneg_error == DTLS_ERR_TIMEOUT);
+        CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_ESTABLISHED);
+        p.drop = 0;
+        echo_works(&p);
+        p.client.conn->write_epoch = p.client.conn->read_epoch = UINT16_MAX - 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_ERR_STATE);
+    }
+    teardown(&p);
+}
+
+/* A ClientHello made by hand, sent in the client's current epoch as a
+ * renegotiation: suites, then optionally the SCSV and renegotiation_info. */
+static void send_hello(pair *p, bool scsv, const uint8_t *info, size_t info_len)
+{
+    uint8_t msg[256];
+    dtls_wr w = wr_init(msg, sizeof msg);
+    wr_u8(&w, HT_CLIENT_HELLO);
+    size_t len_at = w.len;
+    wr_u24(&w, 0);
+    wr_u16(&w, 0);  /* message_seq 0: a new handshake */
+    wr_u24(&w, 0);
+    wr_u24(&w, 0);
+    size_t body = w.len;
+    wr_u16(&w, DTLS1_2_VERSION);
+    for (int i = 0; i < 32; i++)
+        wr_u8(&w, (uint8_t)i);
+    wr_u8(&w, 0); /* session_id */
+    wr_u8(&w, 0); /* cookie */
+    wr_u16(&w, scsv ? 4 : 2);
+    wr_u16(&w, 0xC02B);
+    if (scsv)
+        wr_u16(&w, DTLS_SCSV_RENEGOTIATION);
+    wr_u8(&w, 1);
+    wr_u8(&w, 0);
+    if (info) {
+        wr_u16(&w, (uint16_t)(4 + 1 + info_len));
+        wr_u16(&w, EXT_RENEGOTIATION_INFO);
+        wr_u16(&w, (uint16_t)(1 + info_len));
+        wr_u8(&w, (uint8_t)info_len);
+        wr_bytes(&w, info, info_len);
+    }
+    size_t n = w.len - body;
+    for (int k = 0; k < 2; k++) { /* length, then fragment_length */
+        size_t at = k ? body - 3 : len_at;
+        msg[at] = (uint8_t)(n >> 16), msg[at + 1] = (uint8_t)(n >> 8), msg[at + 2] = (uint8_t)n;
+    }
+    CHECK(wr_ok(&w));
+    CHECK(record_send(p->client.conn, CT_HANDSHAKE, msg, w.len) == DTLS_OK);
+    pair_run(p, pair_never, 1000);
+}
+
+static void expect_handshake_failure(pair *p)
+{
+    CHECK(p->server.closed && dtls_err_alert(p->server.close_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+    CHECK(p->client.nalerts >= 1 && p->client.alerts_received[p->client.nalerts - 1] == DTLS_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* RFC 5746 3.7: a renegotiation ClientHello without renegotiation_info,
+ * with the SCSV (even beside a right renegotiation_info), or with a wrong
+ * client_verify_data is a fatal handshake_failure. */
+static void test_indication_required(void)
+{
+    reneg_opts o = { .server_allows = true, .interval_ms = 0, .cid_len = -1 };
+    for (int variant = 0; variant < 4; variant++) {
+        pair p;
+        if (start(&p, &o)) {
+            uint8_t vd[12];
+            memcpy(vd, p.client.conn->reneg.verify_data, 12);
+            if (variant == 0) {
+                send_hello(&p, false, NULL, 0);
+            } else if (variant == 1) {
+                send_hello(&p, true, vd, 12);
+            } else if (variant == 2) {
+                vd[11] ^= 1;
+                send_hello(&p, false, vd, 12);
+            } else {
+                send_hello(&p, false, vd, 0); /* empty, as in a first handshake */
+            }
+            expect_handshake_failure(&p);
+        }
+        teardown(&p);
+    }
+    /* The control: the same hand-made hello with the right value gets a
+     * ServerHello (the handshake then goes nowhere: no client behind it). */
+    pair p;
+    if (start(&p, &o)) {
+        send_hello(&p, false, p.client.conn->reneg.verify_data, 12);
+        CHECK(!p.server.closed && dtls_conn_renegotiating(p.server.conn));
+    }
+    teardown(&p);
+}
+
+/* A wrong verify_data through the real engines: the client's (the server
+ * refuses the hello), and the server's (the client refuses the
+ * ServerHello). */
+static void test_wrong_verify_data(void)
+{
+    reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = -1 };
+    pair p;
+    if (start(&p, &o)) {
+        p.client.conn->reneg.verify_data[0] ^= 0x80;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 2000);
+        CHECK(dtls_err_alert(p.server.close_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+        CHECK(p.client.closed && p.client.renegotiations == 1
+              && dtls_err_alert(p.client.reneg_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+    }
+    teardown(&p);
+    if (start(&p, &o)) {
+        p.server.conn->reneg.verify_data[23] ^= 0x01;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_any_closed, 2000);
+        CHECK(p.client.closed && dtls_err_alert(p.client.close_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+    }
+    teardown(&p);
+}
+
+/* A server without RFC 5746: renegotiation_info taken out of its
+ * ServerHello on the way (and out of its own transcript, so that only the
+ * indication differs). */
+static void strip_info(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    static const uint8_t info[5] = { 0xFF, 0x01, 0x00, 0x01, 0x00 };
+    if (to_server || *len < 13 + 12 || b[0] != CT_HANDSHAKE || b[3] || b[4] || b[13] != HT_SERVER_HELLO)
+        return;
+    size_t rec_len = (size_t)b[11] << 8 | b[12];
+    uint8_t *m = b + 13, *end = m + rec_len;
+    uint8_t *at = NULL;
+    for (uint8_t *q = m; q + 5 <= end; q++)
+        if (memcmp(q, info, 5) == 0)
+            at = q;
+    if (!at)
+        return;
+    memmove(at, at + 5, (size_t)(b + *len - at - 5));
+    *len -= 5;
+    rec_len -= 5;
+    b[11] = (uint8_t)(rec_len >> 8), b[12] = (uint8_t)rec_len;
+    uint32_t mlen = (uint32_t)rec_len - 12;
+    m[1] = (uint8_t)(mlen >> 16), m[2] = (uint8_t)(mlen >> 8), m[3] = (uint8_t)mlen;
+    m[9] = m[1], m[10] = m[2], m[11] = m[3];
+    size_t ext_at = 12 + 2 + 32 + 1 + m[12 + 34] + 3;
+    unsigned ext_len = ((unsigned)m[ext_at] << 8 | m[ext_at + 1]) - 5;
+    m[ext_at] = (uint8_t)(ext_len >> 8), m[ext_at + 1] = (uint8_t)ext_len;
+    /* the server's transcript: ClientHello, then this ServerHello */
+    dtls_hs *hs = p->server.conn->hs;
+    dtls_rd r = rd_init(hs->transcript, hs->transcript_len);
+    rd_skip(&r, 1);
+    uint32_t ch_len = rd_u24(&r);
+    size_t sh_at = 12 + ch_len, old_end = sh_at + 12 + mlen + 5;
+    CHECK(hs->transcript_len >= old_end && hs->transcript[sh_at] == HT_SERVER_HELLO);
+    memcpy(hs->transcript + sh_at, m, 12 + mlen);
+    memmove(hs->transcript + sh_at + 12 + mlen, hs->transcript + old_end, hs->transcript_len - old_end);
+    hs->transcript_len -= 5;
+}
+
+static void test_legacy_server(void)
+{
+    reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = -1 };
+    pair p;
+    setup(&p, &o);
+    p.tap = strip_info;
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    pair_run(&p, pair_any_closed, 5000);
+    CHECK(p.client.closed && dtls_err_alert(p.client.close_error) == DTLS_ALERT_HANDSHAKE_FAILURE);
+    CHECK(!p.client.established);
+    teardown(&p);
+
+    setup(&p, &o);
+    dtls_config_set_allow_legacy_server(p.ccfg, 1);
+    p.tap = strip_info;
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    CHECK(pair_run(&p, pair_both_established, 5000));
+    p.tap = NULL;
+    echo_works(&p);
+    /* never renegotiates: not itself, and not when the server asks */
+    CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_ERR_STATE);
+    CHECK(dtls_conn_renegotiate(p.server.conn, p.now) == DTLS_OK);
+    pair_run(&p, pair_never, 2000);
+    CHECK(p.server.reneg_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION));
+    CHECK(p.client.renegotiations == 0);
+    echo_works(&p);
+    teardown(&p);
+}
+
 int main(void)
 {
     char err[256];
@@ -188,6 +481,14 @@ int main(void)
     CHECK(dtls_make_self_signed("test-client", 30, &cli_cert, &cli_key, err, sizeof err) == DTLS_OK);
     test_server_initiated();
     test_client_initiated();
+    test_lossy();
+    test_cids();
+    test_refused();
+    test_interval();
+    test_unanswered_and_limits();
+    test_indication_required();
+    test_wrong_verify_data();
+    test_legacy_server();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
