@@ -220,8 +220,8 @@ local function start(k)
     end
     if renegotiate_after and not st.reneg_started and st.echoed >= renegotiate_after then
       st.reneg_started = true
-      local ok, e = c:renegotiate(function(err)
-        if err then fail(string.format("client %d: renegotiation failed: %s", k, tostring(err))) end
+      local ok, e = c:renegotiate(function(rerr)
+        if rerr then fail(string.format("client %d: renegotiation failed: %s", k, tostring(rerr))) end
         st.renegotiated = true
         if #st.buffer == #want then c:close() elseif pause then send_pending() end
       end)
@@ -249,8 +249,8 @@ local function start(k)
   end)
 
   c:on("session", function(s) session = s end)
-  c:on("renegotiated", function(err)
-    if not err then
+  c:on("renegotiated", function(rerr)
+    if not rerr then
       st.renegotiations = (st.renegotiations or 0) + 1
       print(string.format("renegotiated %d %s", k, tostring(c.cipher)))
     end
