@@ -14,6 +14,7 @@ typedef struct reneg_opts {
     uint64_t interval_ms;
     int cid_len;           /* -1: no CIDs */
     bool client_cert;
+    bool psk;
 } reneg_opts;
 
 static void setup(pair *p, const reneg_opts *o)
@@ -33,6 +34,12 @@ static void setup(pair *p, const reneg_opts *o)
     dtls_config_set_renegotiation(c, o->client_allows, o->interval_ms);
     dtls_config_set_connection_id(s, o->cid_len);
     dtls_config_set_connection_id(c, o->cid_len);
+    if (o->psk) {
+        static const uint8_t key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+        dtls_config_set_psk(c, (const uint8_t *)"client1", 7, key, sizeof key);
+        dtls_config_set_ciphers(c, "PSK-AES128-CCM8", err, sizeof err);
+        dtls_config_set_ciphers(s, "PSK-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256", err, sizeof err);
+    }
     pair_init(p, c, s, 7);
     dtls_conn_set_servername(p->client.conn, "localhost");
 }
@@ -176,6 +183,40 @@ static void test_client_initiated(void)
         renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
         renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 2);
         renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 3);
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* The new handshake's identity: a client certificate asked for again, a
+ * PSK identity. */
+static void test_identities(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .client_cert = true };
+    if (start(&p, &o)) {
+        free(p.server.conn->peer_cert_der); /* so that only the renegotiation can set it */
+        p.server.conn->peer_cert_der = NULL;
+        p.server.conn->peer_cert_der_len = 0;
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 1);
+        size_t len = 0;
+        CHECK(dtls_conn_peer_cert_der(p.server.conn, &len) && len > 0);
+        CHECK(dtls_conn_peer_cert_der(p.client.conn, &len) && len > 0);
+        check_all_data(&p);
+    }
+    teardown(&p);
+    sent_each_way = 0;
+    o = (reneg_opts){ .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                      .psk = true };
+    if (start(&p, &o)) {
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "PSK-AES128-CCM8") == 0);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        size_t len = 0;
+        const uint8_t *id = dtls_conn_psk_identity(p.server.conn, &len);
+        CHECK(id && len == 7 && memcmp(id, "client1", 7) == 0);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "PSK-AES128-CCM8") == 0);
         check_all_data(&p);
     }
     teardown(&p);
@@ -481,6 +522,7 @@ int main(void)
     CHECK(dtls_make_self_signed("test-client", 30, &cli_cert, &cli_key, err, sizeof err) == DTLS_OK);
     test_server_initiated();
     test_client_initiated();
+    test_identities();
     test_lossy();
     test_cids();
     test_refused();
