@@ -542,7 +542,7 @@ static bool post_handshake_message(dtls_conn *c, uint64_t now_ms, uint16_t epoch
     bool reneg = epoch > 0 && (c->role == DTLS_ROLE_SERVER ? type == HT_CLIENT_HELLO
                                                             : type == HT_HELLO_REQUEST);
     if (reneg)
-        return reneg_peer_request(c, now_ms, epoch, type, seq);
+        return reneg_peer_request(c, now_ms, epoch, seq);
     if (seq < c->next_recv_seq)
         retransmit_on_stale(c, now_ms);
     else

@@ -569,7 +569,7 @@ void epoch_write_advance(dtls_conn *c);
 void epoch_read_advance(dtls_conn *c);
 bool epoch_prev_read(dtls_conn *c, uint16_t epoch, dtls_aead **aead, replay_window **window);
 int reneg_start(dtls_conn *c, uint64_t now_ms);
-bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint8_t type, uint16_t seq);
+bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint16_t seq);
 bool reneg_drop_fragment(dtls_conn *c, uint16_t epoch, uint8_t type);
 void reneg_server_random_check(dtls_conn *c);
 void reneg_learn_seq(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t foff);

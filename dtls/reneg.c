@@ -196,9 +196,8 @@ int reneg_start(dtls_conn *c, uint64_t now_ms)
  * secure renegotiation (RFC 5746 4.2, 4.4: never the legacy kind); else
  * refused with a no_renegotiation warning (RFC 5246 7.2.2). True when a
  * server's new handshake should now take this ClientHello fragment. */
-bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint8_t type, uint16_t seq)
+bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint16_t seq)
 {
-    (void)type;
     if (epoch != c->read_epoch || c->closing)
         return false; /* a stale copy from an epoch we left */
     const char *why = NULL;
