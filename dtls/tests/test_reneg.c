@@ -222,6 +222,42 @@ static void test_identities(void)
     teardown(&p);
 }
 
+/* RFC 6347 4.1: after the epoch changed, a late record of the previous
+ * epoch is still read (once: its own replay window), for
+ * RENEG_PREV_EPOCH_KEEP_MS; after that it is dropped as from an old epoch. */
+static void test_late_old_epoch(void)
+{
+    pair p;
+    reneg_opts o = { .server_allows = true, .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        want_client_reneg = want_server_reneg = 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        CHECK(pair_run(&p, renegotiated_again, 5000));
+        dtls_conn *s = p.server.conn;
+        CHECK(s->write_epoch == 2 && p.client.conn->read_epoch == 2);
+        uint8_t dgram[256];
+        dtls_wr w = wr_init(dgram, sizeof dgram);
+        CHECK(record_write(s, &w, 1, CT_APPLICATION_DATA, (const uint8_t *)"late", 4));
+        size_t records = p.client.app_records;
+        const dtls_stats *st = dtls_conn_stats(p.client.conn);
+        uint64_t replays = st->dropped_replay, old = st->dropped_epoch;
+        dtls_conn_recv(p.client.conn, p.now, dgram, w.len);
+        CHECK(p.client.app_records == records + 1);
+        CHECK(memcmp(p.client.app + p.client.app_len - 4, "late", 4) == 0);
+        dtls_conn_recv(p.client.conn, p.now, dgram, w.len);
+        CHECK(p.client.app_records == records + 1 && st->dropped_replay == replays + 1);
+        p.now += RENEG_PREV_EPOCH_KEEP_MS;
+        dtls_conn_tick(p.client.conn, p.now);
+        dtls_conn_tick(p.server.conn, p.now);
+        w = wr_init(dgram, sizeof dgram);
+        CHECK(record_write(s, &w, 1, CT_APPLICATION_DATA, (const uint8_t *)"gone", 4));
+        dtls_conn_recv(p.client.conn, p.now, dgram, w.len);
+        CHECK(p.client.app_records == records + 1 && st->dropped_epoch == old + 1);
+        echo_works(&p);
+    }
+    teardown(&p);
+}
+
 /* Over a lossy network (drops, duplicates, reordering) both kinds still
  * complete, by the retransmission timers. */
 static void test_lossy(void)
@@ -523,6 +559,7 @@ int main(void)
     test_server_initiated();
     test_client_initiated();
     test_identities();
+    test_late_old_epoch();
     test_lossy();
     test_cids();
     test_refused();
