@@ -412,6 +412,7 @@ static void on_event(void *user, const dtls_event *ev)
                     dtls_alert_name(ev->alert_desc), ev->alert_sent ? "sent" : "received");
         break;
     case DTLS_EV_PEER_MOVED:
+    case DTLS_EV_RENEGOTIATED:
         break;
     case DTLS_EV_SESSION:
         /* --resume: the first session the server gives is offered by

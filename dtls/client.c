@@ -93,9 +93,7 @@ static int write_client_hello(dtls_conn *c)
         wr_u16(&w, EXT_ENCRYPT_THEN_MAC);
         wr_u16(&w, 0);
     }
-    wr_u16(&w, EXT_RENEGOTIATION_INFO); /* RFC 5746 3.4 */
-    wr_u16(&w, 1);
-    wr_u8(&w, 0);
+    reneg_write_info(c, &w); /* RFC 5746 3.4, 3.5 */
     if (c->cfg->tickets && c->cfg->ems) {
         /* RFC 5077 3.2: our ticket, or empty to ask for one. */
         size_t tlen = hs->resuming ? hs->resume.ticket_len : 0;
@@ -103,7 +101,7 @@ static int write_client_hello(dtls_conn *c)
         wr_u16(&w, (uint16_t)tlen);
         wr_bytes(&w, hs->resume.ticket, tlen);
     }
-    if (c->cfg->cid_len >= 0)
+    if (hs->reneg ? c->cid_on : c->cfg->cid_len >= 0)
         cid_write_extension(c, &w);
     wr_vec_end(&w, exts, 2);
     return flight_msg_end(c, HT_CLIENT_HELLO, &w);
@@ -126,10 +124,14 @@ int client_start(dtls_conn *c, uint64_t now_ms)
 {
     if (!config_public_random(c->cfg, c->hs->client_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
-    c->version = version_client_record(c->cfg);
-    client_check_offer(c, now_ms);
-    if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)
-        return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
+    /* A renegotiation keeps the negotiated record version (RFC 6347 4.1),
+     * offers no session and keeps our CID (reneg.c). */
+    if (!c->hs->reneg) {
+        c->version = version_client_record(c->cfg);
+        client_check_offer(c, now_ms);
+        if (c->cfg->cid_len >= 0 && cid_make_ours(c) != DTLS_OK)
+            return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
+    }
     return send_client_hello(c, now_ms);
 }
 
@@ -172,11 +174,10 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
         int bit;
         switch (type) {
         case EXT_RENEGOTIATION_INFO: {
-            bit = 0;
-            dtls_rd v = rd_vec(&data, 1);
-            if (!rd_done(&data) || v.len != 0) /* RFC 5746 3.4 */
-                return DTLS_ALERT_HANDSHAKE_FAILURE;
-            hs->peer_secure_reneg = true;
+            bit = 0; /* RFC 5746 3.4, 3.5 */
+            int alert = reneg_parse_info(c, data);
+            if (alert)
+                return alert;
             break;
         }
         case EXT_EXTENDED_MASTER_SECRET:
@@ -215,12 +216,16 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
             break;
         case EXT_CONNECTION_ID:
             bit = 5; /* RFC 9146 3: the CID the server wants on our records */
-            if (c->cfg->cid_len < 0)
+            if (c->cfg->cid_len < 0 || hs->suite->cbc != DTLS_CBC_NONE) /* CIDs with AEAD only */
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
+            int alert;
+            if (reneg_stage_cid(c, true, data, &alert)) {
+                if (alert)
+                    return alert;
+                break;
+            }
             if (!cid_parse_extension(c, data))
                 return DTLS_ALERT_DECODE_ERROR;
-            if (hs->suite->cbc != DTLS_CBC_NONE) /* we do CIDs with AEAD only */
-                return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             c->cid_on = true;
             break;
         default:
@@ -282,6 +287,10 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     int alert = parse_server_extensions(c, exts);
     if (alert)
         return conn_fail(c, alert, "bad ServerHello extensions");
+    int rc = reneg_check_hello(c, false);
+    if (rc != DTLS_OK)
+        return rc;
+    reneg_server_random_check(c);
     transcript_add_msg(hs, m);
     /* RFC 5246 7.4.1.3: our session ID echoed means "resumed". */
     if (hs->resuming && sid.len == hs->session_id_len

@@ -37,6 +37,9 @@ dtls_config *dtls_config_new(void)
     cfg->session_timeout_ms = DEFAULT_SESSION_TIMEOUT_MS;
     cfg->tickets = true;
     cfg->cid_len = -1;
+    /* docs/renegotiation.md: a hostile peer's handshakes cost no more
+     * than one reconnection a minute would */
+    cfg->reneg_interval_ms = DTLS_RENEG_INTERVAL_DEFAULT_MS;
     session_cache_init(&cfg->cache, DTLS_SESSION_CACHE_DEFAULT);
     return cfg;
 }

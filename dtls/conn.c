@@ -61,6 +61,7 @@ static void conn_closed(dtls_conn *c, int error)
     c->state = DTLS_STATE_CLOSED;
     if (c->error == DTLS_OK)
         c->error = error;
+    reneg_closing(c);
     conn_release(c);
     dtls_event ev = { .type = DTLS_EV_CLOSED, .error = c->error };
     conn_emit(c, &ev);
@@ -96,6 +97,7 @@ int conn_fail(dtls_conn *c, int alert, const char *why)
 
 void conn_established(dtls_conn *c, uint64_t now_ms)
 {
+    bool reneg = reneg_established(c, now_ms);
     c->state = DTLS_STATE_ESTABLISHED;
     c->was_established = true;
     dtls_hs *hs = c->hs;
@@ -123,9 +125,9 @@ void conn_established(dtls_conn *c, uint64_t now_ms)
          * (RFC 6347 4.2.4). */
         c->flight_expires = now_ms + FINAL_FLIGHT_KEEP_MS;
     }
-    conn_log(c, DTLS_LOG_INFO, "handshake done %s%s", c->suite ? c->suite->name : "",
-             resumed ? " (resumed)" : "");
-    dtls_event ev = { .type = DTLS_EV_HANDSHAKE_DONE };
+    conn_log(c, DTLS_LOG_INFO, "%s done %s%s", reneg ? "renegotiation" : "handshake",
+             c->suite ? c->suite->name : "", resumed ? " (resumed)" : "");
+    dtls_event ev = { .type = reneg ? DTLS_EV_RENEGOTIATED : DTLS_EV_HANDSHAKE_DONE };
     conn_emit(c, &ev);
     if (new_session && c->state == DTLS_STATE_ESTABLISHED) {
         dtls_event sev = { .type = DTLS_EV_SESSION };
@@ -167,6 +169,7 @@ void dtls_conn_free(dtls_conn *c)
     protect_cleanup(&c->rd_prot);
     protect_cleanup(&c->wr_prot);
     protect_cleanup(&c->pending_rd_prot);
+    reneg_free(c);
     free(c->peer_cert_der);
     free(c->servername);
     free(c->cid_tx);
@@ -196,6 +199,12 @@ int dtls_conn_set_servername(dtls_conn *c, const char *name)
     free(c->hs->servername);
     c->hs->servername = strdup(name);
     return c->hs->servername ? DTLS_OK : DTLS_ERR_INTERNAL;
+}
+
+int dtls_conn_renegotiate(dtls_conn *c, uint64_t now_ms)
+{
+    conn_enter(c);
+    return conn_leave(c, reneg_start(c, now_ms));
 }
 
 int dtls_conn_start(dtls_conn *c, uint64_t now_ms)
@@ -274,6 +283,8 @@ static void handle_alert(dtls_conn *c, uint16_t epoch, const uint8_t *p, size_t 
         conn_closed(c, c->error);
     } else {
         conn_log(c, DTLS_LOG_INFO, "peer sent warning alert %s", dtls_alert_name(desc));
+        if (desc == DTLS_ALERT_NO_RENEGOTIATION)
+            reneg_peer_refused(c);
     }
 }
 
@@ -285,7 +296,7 @@ static void handle_app_data(dtls_conn *c, uint16_t epoch, const uint8_t *p, size
         return;
     }
     /* The client has our final flight: it is talking to us in epoch 1. */
-    if (c->flight && !c->hs)
+    if (c->flight && !c->hs && reneg_data_acks_flight(c))
         flight_free(c);
     dtls_event ev = { .type = DTLS_EV_APP_DATA, .data = p, .len = len };
     conn_emit(c, &ev);
@@ -337,6 +348,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         return;
     }
     bool protected_epoch = rec->epoch > 0;
+    dtls_protect *prot = &c->rd_prot;
+    replay_window *window = &c->replay;
     if (rec->epoch == c->read_epoch) {
         /* the current epoch */
     } else if (c->hs && rec->epoch == c->read_epoch + 1) {
@@ -348,18 +361,20 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
         return;
     } else if (rec->epoch == 0 && rec->type == CT_HANDSHAKE) {
         /* The peer resending its epoch-0 messages: handshake.c decides. */
+    } else if (epoch_prev_read(c, rec->epoch, &prot, &window)) {
+        /* late records of the epoch a renegotiation left (RFC 6347 4.1) */
     } else {
         c->stats.dropped_epoch++;
         return;
     }
-    if (protected_epoch && !replay_check(&c->replay, rec->seq)) {
+    if (protected_epoch && !replay_check(window, rec->seq)) {
         c->stats.dropped_replay++;
         return;
     }
     const uint8_t *p;
     size_t n;
     uint8_t type;
-    if (!record_unprotect(c, &c->rd_prot, rec, &p, &n, &type)) {
+    if (!record_unprotect(c, prot, rec, &p, &n, &type)) {
         c->stats.dropped_auth++;
         /* Dropped (RFC 6347 4.1.2.7): anyone can forge a record, and late
          * ones from an earlier session on the same addresses are normal
@@ -392,8 +407,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     if (protected_epoch) {
         /* RFC 9146 6: only a record newer than all before may move the
          * peer's address; the host asks after the call. */
-        bool newest = !c->replay.any || rec->seq > c->replay.max_seq;
-        replay_update(&c->replay, rec->seq);
+        bool newest = window == &c->replay && (!c->replay.any || rec->seq > c->replay.max_seq);
+        replay_update(window, rec->seq);
         c->stats.records_authenticated++;
         if (newest) {
             c->recv_newest = true;
@@ -407,7 +422,8 @@ void conn_process_record(dtls_conn *c, uint64_t now_ms, const record *rec)
     /* A stateless server answered the first hello with the hello's own
      * record number (RFC 6347 4.2.1); continue from the one that created
      * us so that the client's replay window takes our ServerHello. */
-    if (c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO && rec->epoch == 0 && rec->seq > c->write_seq[0])
+    if (c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO && rec->epoch == 0 && c->write_epoch == 0
+        && rec->seq > c->write_seq[0])
         c->write_seq[0] = rec->seq;
     switch (type) {
     case CT_HANDSHAKE:
@@ -485,7 +501,7 @@ int dtls_conn_send(dtls_conn *c, uint64_t now_ms, const uint8_t *data, size_t le
         return DTLS_ERR_TOO_BIG;
     conn_enter(c);
     /* RFC 6347 4.1: close rather than wrap the sequence number. */
-    if (c->write_seq[c->write_epoch ? 1 : 0] >= MAX_RECORD_SEQ - 1) {
+    if (c->write_seq[c->write_epoch & 1] >= MAX_RECORD_SEQ - 1) {
         conn_log(c, DTLS_LOG_WARN, "record sequence numbers ran out: closing");
         c->error = DTLS_ERR_SEQ_EXHAUSTED;
         c->closing = true;
@@ -579,5 +595,5 @@ size_t dtls_conn_memory(const dtls_conn *c)
         n += sizeof *c->flight + c->flight->cap;
     if (c->hs)
         n += sizeof *c->hs + c->hs->transcript_cap + c->hs->reasm_bytes + c->hs->early_bytes;
-    return n;
+    return n + reneg_memory(c);
 }

@@ -56,6 +56,7 @@ void hs_free(dtls_conn *c)
         free(hs->early[i].bytes);
     session_clear(&hs->resume);
     free(hs->new_ticket);
+    protect_cleanup(&hs->pending_wr_prot);
     OPENSSL_cleanse(hs, sizeof *hs);
     free(hs);
     c->hs = NULL;
@@ -189,7 +190,7 @@ static flight_msg *flight_push(dtls_conn *c, uint8_t type, size_t len)
         return NULL;
     flight_msg *m = &f->msgs[f->nmsgs++];
     m->type = type;
-    m->epoch = (uint8_t)c->write_epoch;
+    m->epoch = c->write_epoch;
     m->off = (uint32_t)f->len;
     m->len = (uint32_t)len;
     f->len += len;
@@ -212,7 +213,7 @@ int flight_add_ccs(dtls_conn *c)
 {
     if (!flight_push(c, FLIGHT_CCS, 0))
         return DTLS_ERR_INTERNAL;
-    c->write_epoch = 1;
+    epoch_write_advance(c);
     return DTLS_OK;
 }
 
@@ -300,7 +301,8 @@ uint64_t hs_deadline(const dtls_conn *c)
     } else if (flight_count(c) && c->flight_expires) {
         d = c->flight_expires;
     }
-    return d;
+    uint64_t r = c->hs ? UINT64_MAX : reneg_deadline(c);
+    return r < d ? r : d;
 }
 
 void hs_tick(dtls_conn *c, uint64_t now_ms)
@@ -309,9 +311,12 @@ void hs_tick(dtls_conn *c, uint64_t now_ms)
     if (!hs) {
         if (flight_count(c) && c->flight_expires && now_ms >= c->flight_expires)
             flight_free(c);
+        reneg_tick(c, now_ms);
         return;
     }
     if (now_ms >= hs->give_up_at) {
+        if (reneg_abandon_on_timeout(c))
+            return;
         c->error = DTLS_ERR_TIMEOUT;
         conn_fail(c, -1, hs->auth_failures ? "handshake timed out (protected records did not "
                                              "authenticate: wrong key?)" : "handshake timed out");
@@ -341,9 +346,10 @@ int hs_dispatch_expected(dtls_conn *c, uint64_t now_ms, const hs_msg *m,
 
 static int dispatch(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
 {
-    /* Within the first handshake everything but Finished travels in epoch
-     * 0, and Finished only after ChangeCipherSpec (RFC 5246 7.4.9). */
-    if ((m->type == HT_FINISHED) != (m->epoch == 1))
+    /* Everything but Finished travels in the epoch the handshake began in
+     * (0 for the first), and Finished only after ChangeCipherSpec
+     * (RFC 5246 7.4.9). */
+    if ((m->type == HT_FINISHED) != (m->epoch == c->hs->base_epoch + 1))
         return conn_fail(c, DTLS_ALERT_UNEXPECTED_MESSAGE, "message in the wrong epoch");
     c->next_recv_seq = (uint16_t)(m->seq + 1);
     /* Part of the peer's next flight arrived: ours got through. */
@@ -507,7 +513,7 @@ static uint8_t *reasm_take_body(const reasm_msg *m)
 static int drain(dtls_conn *c, uint64_t now_ms)
 {
     reasm_msg *m;
-    while (c->hs && c->state == DTLS_STATE_HANDSHAKING
+    while (c->hs && c->state != DTLS_STATE_CLOSED
            && (m = reasm_find_complete(c->hs, c->next_recv_seq))) {
         /* Take the body out of the slots: the handler may free the whole
          * handshake state when it completes. */
@@ -526,23 +532,22 @@ static int drain(dtls_conn *c, uint64_t now_ms)
 }
 
 /* After the handshake: the peer either resends its last flight (we lost
- * our final one) or tries to renegotiate, which we refuse (RFC 5746 4.5
- * lets a server decline with a no_renegotiation warning). */
-static void post_handshake_message(dtls_conn *c, uint64_t now_ms, uint16_t epoch,
+ * our final one) or starts a renegotiation, which reneg.c accepts or
+ * refuses. True when a new handshake now takes this fragment. */
+static bool post_handshake_message(dtls_conn *c, uint64_t now_ms, uint16_t epoch,
                                    uint8_t type, uint16_t seq)
 {
     /* A new handshake numbers its messages from 0 again (RFC 6347 4.2.2),
      * so a renegotiation is recognised by type and epoch, not number. */
     bool reneg = epoch > 0 && (c->role == DTLS_ROLE_SERVER ? type == HT_CLIENT_HELLO
                                                             : type == HT_HELLO_REQUEST);
-    if (reneg) {
-        conn_log(c, DTLS_LOG_INFO, "renegotiation refused");
-        conn_send_alert(c, 1, DTLS_ALERT_NO_RENEGOTIATION);
-    } else if (seq < c->next_recv_seq) {
+    if (reneg)
+        return reneg_peer_request(c, now_ms, epoch, seq);
+    if (seq < c->next_recv_seq)
         retransmit_on_stale(c, now_ms);
-    } else {
+    else
         c->stats.dropped_unexpected++;
-    }
+    return false;
 }
 
 int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t *p, size_t len)
@@ -567,8 +572,10 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
             c->stats.dropped_epoch++;
             continue;
         }
-        if (!c->hs) {
-            post_handshake_message(c, now_ms, epoch, type, seq);
+        if (!c->hs && !post_handshake_message(c, now_ms, epoch, type, seq))
+            continue;
+        if (!c->hs || reneg_drop_fragment(c, epoch, type)) {
+            c->stats.dropped_unexpected++;
             continue;
         }
         if (mlen > MAX_HANDSHAKE_MESSAGE)
@@ -577,6 +584,7 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
          * (after a HelloVerifyRequest it is 1, RFC 6347 4.2.2). */
         if (c->hs->state == HS_S_WAIT_CLIENT_HELLO && type == HT_CLIENT_HELLO && foff == 0)
             c->next_recv_seq = seq;
+        reneg_learn_seq(c, epoch, type, seq, foff);
         if (seq < c->next_recv_seq) {
             if (c->hs->finished_failed_once && epoch == 0 && type == HT_CLIENT_KEY_EXCHANGE
                 && transcript_has(c->hs, type, seq, foff, frag, flen))
@@ -617,9 +625,7 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
 static int apply_ccs(dtls_conn *c, uint64_t now_ms)
 {
     dtls_hs *hs = c->hs;
-    protect_move(&c->rd_prot, &c->pending_rd_prot);
-    c->pending_rd_ready = false;
-    c->read_epoch = 1;
+    epoch_read_advance(c);
     hs->ccs_early = false;
     /* Fragments gathered in the old epoch for messages not yet due can only
      * be forgeries now: every later message comes protected. */

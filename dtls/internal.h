@@ -20,6 +20,7 @@
 #include "session_cache.h"
 #include "suite.h"
 #include "ticket.h"
+#include "reneg.h"
 
 #define DTLS1_2_VERSION 0xFEFD
 #define DTLS1_0_VERSION 0xFEFF
@@ -151,6 +152,12 @@ struct dtls_config {
     uint8_t cookie_master[64];
     size_t cookie_master_len;
     uint64_t cookie_period;     /* the period cookie_mac[0] belongs to */
+    /* renegotiation (RFC 5746, reneg.c): whether a peer may start one,
+     * how soon after the last handshake, and whether a client connects to
+     * a server without the secure renegotiation indication */
+    bool allow_reneg;
+    uint64_t reneg_interval_ms;
+    bool allow_legacy_server;
     /* public random values (hello randoms, session IDs) come from a pool
      * filled by one RAND_bytes call: libcrypto's per-call DRBG overhead was
      * 7 % of an abbreviated handshake. Never used for keys or nonces. */
@@ -178,7 +185,7 @@ typedef struct replay_window {
  * (RFC 6347 4.2.4). CCS is kept as a pseudo-message. */
 typedef struct flight_msg {
     uint8_t type;      /* handshake type, or 0xFF for ChangeCipherSpec */
-    uint8_t epoch;
+    uint16_t epoch;    /* past 255 after renegotiations */
     uint16_t seq;      /* message_seq */
     uint32_t off, len; /* body within flight.buf */
 } flight_msg;
@@ -306,6 +313,14 @@ typedef struct dtls_hs {
     bool peer_resent_flight;
     bool replaying_early;       /* processing records held back before CCS */
     uint8_t verify_data_client[12];
+    uint8_t verify_data_server[12];
+    /* renegotiation (reneg.c): this handshake runs on a live association
+     * whose epoch base_epoch it started in; our next-epoch write keys wait
+     * here until our ChangeCipherSpec; a server's HelloRequest is out */
+    bool reneg;
+    bool reneg_requested;
+    uint16_t base_epoch;
+    dtls_protect pending_wr_prot;
     uint8_t master_secret[48];
     /* the peer's transport address, for checking its cookie */
     uint8_t peer_addr[64];
@@ -371,6 +386,7 @@ struct dtls_conn {
     bool closing;              /* sending our last alert: no second close */
     bool was_established;      /* the handshake completed (for accessors after close) */
     uint8_t hello_tag[8];      /* server: start of the client_random that began us */
+    reneg_state reneg;         /* reneg.c: RFC 5746 state across handshakes */
 };
 
 /* ---- shared internal functions ---- */
@@ -459,7 +475,7 @@ uint64_t hs_deadline(const dtls_conn *c);
 int keys_master_secret(dtls_conn *c);
 void keys_log_master(dtls_conn *c);
 int keys_install(dtls_conn *c);
-int keys_finished(const dtls_conn *c, bool client, uint8_t out[12]);
+int keys_finished(dtls_conn *c, bool client, uint8_t out[12]);
 struct hs_msg;
 int keys_check_finished(dtls_conn *c, const struct hs_msg *m);
 /* The PRF hash for dtls_prf (NULL: the DTLS 1.0 MD5/SHA-1 PRF) and the
@@ -578,5 +594,31 @@ bool config_period_key(const uint8_t *secret, size_t secret_len, const char *lab
 /* cookie.c */
 bool cookie_check(dtls_config *cfg, const uint8_t *peer, size_t peer_len,
                   const client_hello *ch);
+
+/* reneg.c: renegotiation (RFC 5746, RFC 5246 7.4.1.1) and the epochs it
+ * moves through (RFC 6347 4.1) */
+dtls_protect *epoch_write_prot(dtls_conn *c, uint16_t epoch);
+size_t epoch_write_overhead(const dtls_conn *c, uint16_t epoch);
+void epoch_write_advance(dtls_conn *c);
+void epoch_read_advance(dtls_conn *c);
+bool epoch_prev_read(dtls_conn *c, uint16_t epoch, dtls_protect **prot, replay_window **window);
+int reneg_start(dtls_conn *c, uint64_t now_ms);
+bool reneg_peer_request(dtls_conn *c, uint64_t now_ms, uint16_t epoch, uint16_t seq);
+bool reneg_drop_fragment(dtls_conn *c, uint16_t epoch, uint8_t type);
+void reneg_server_random_check(dtls_conn *c);
+void reneg_learn_seq(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq, uint32_t foff);
+void reneg_write_info(const dtls_conn *c, dtls_wr *w);
+int reneg_parse_info(dtls_conn *c, dtls_rd data);
+int reneg_check_hello(dtls_conn *c, bool scsv);
+bool reneg_stage_cid(dtls_conn *c, bool offered, dtls_rd data, int *alert);
+bool reneg_established(dtls_conn *c, uint64_t now_ms);
+void reneg_peer_refused(dtls_conn *c);
+bool reneg_abandon_on_timeout(dtls_conn *c);
+void reneg_closing(dtls_conn *c);
+bool reneg_data_acks_flight(const dtls_conn *c);
+uint64_t reneg_deadline(const dtls_conn *c);
+void reneg_tick(dtls_conn *c, uint64_t now_ms);
+void reneg_free(dtls_conn *c);
+size_t reneg_memory(const dtls_conn *c);
 
 #endif

@@ -91,8 +91,9 @@ void keys_log_master(dtls_conn *c)
     OPENSSL_cleanse(line, sizeof line);
 }
 
-/* Derive the key block and key both directions: writes go out in epoch 1
- * once our ChangeCipherSpec is sent; reads wait in pending_rd_prot for the
+/* Derive the key block and key both directions: write keys wait in the
+ * handshake for our ChangeCipherSpec (the current ones stay in use until
+ * then during a renegotiation), read keys in pending_rd_prot for the
  * peer's. AEAD suites have no MAC keys, CBC suites no IVs (RFC 5246 6.3). */
 int keys_install(dtls_conn *c)
 {
@@ -109,7 +110,9 @@ int keys_install(dtls_conn *c)
     /* RFC 7366 3: Encrypt-then-MAC applies to CBC suites only, when both
      * hellos carried the extension. */
     c->etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
-    int ok = protect_init(&c->wr_prot, hs->suite, &mine, 1, c->etm) == 0
+    protect_cleanup(&hs->pending_wr_prot);
+    protect_cleanup(&c->pending_rd_prot);
+    int ok = protect_init(&hs->pending_wr_prot, hs->suite, &mine, 1, c->etm) == 0
           && protect_init(&c->pending_rd_prot, hs->suite, &theirs, 0, c->etm) == 0;
     OPENSSL_cleanse(block, sizeof block);
     if (!ok)
@@ -136,13 +139,19 @@ int keys_check_finished(dtls_conn *c, const hs_msg *m)
     return DTLS_OK;
 }
 
-int keys_finished(const dtls_conn *c, bool client, uint8_t out[12])
+/* Also kept in the handshake: the next handshake's renegotiation_info
+ * carries both (RFC 5746 3.1). */
+int keys_finished(dtls_conn *c, bool client, uint8_t out[12])
 {
     uint8_t hash[EVP_MAX_MD_SIZE];
     size_t n = 0;
     if (transcript_hash(c, hash, &n) != DTLS_OK)
         return DTLS_ERR_INTERNAL;
-    return dtls_prf(keys_prf_md(c->version, c->hs->suite), c->hs->master_secret, 48,
-                    client ? "client finished" : "server finished",
-                    hash, n, NULL, 0, out, 12) == 0 ? DTLS_OK : DTLS_ERR_INTERNAL;
+    if (dtls_prf(keys_prf_md(c->version, c->hs->suite), c->hs->master_secret, 48,
+                 client ? "client finished" : "server finished",
+                 hash, n, NULL, 0, out, 12) != 0)
+        return DTLS_ERR_INTERNAL;
+    if (out != c->hs->verify_data_client && out != c->hs->verify_data_server)
+        memcpy(client ? c->hs->verify_data_client : c->hs->verify_data_server, out, 12);
+    return DTLS_OK;
 }

@@ -156,20 +156,22 @@ static bool sends_cid(const dtls_conn *c, uint16_t epoch)
 
 size_t record_overhead(const dtls_conn *c, uint16_t epoch)
 {
-    size_t n = RECORD_HEADER_LEN + (epoch ? protect_overhead_max(&c->wr_prot) : 0);
+    size_t n = RECORD_HEADER_LEN + (epoch ? epoch_write_overhead(c, epoch) : 0);
     return sends_cid(c, epoch) ? n + c->cid_tx_len + 1 : n;
 }
 
 bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
                   const uint8_t *payload, size_t len)
 {
-    uint64_t *seq = &c->write_seq[epoch ? 1 : 0];
+    /* the two epochs in use (around a ChangeCipherSpec) differ in parity */
+    uint64_t *seq = &c->write_seq[epoch & 1];
+    dtls_protect *prot = epoch_write_prot(c, epoch);
     /* RFC 6347 4.1: the sequence number must not wrap. */
     if (*seq >= MAX_RECORD_SEQ)
         return false;
     bool cid = sends_cid(c, epoch);
-    size_t body = epoch ? protect_sealed_len(&c->wr_prot, len + cid) : len;
-    dtls_aead *aead = protect_aead(&c->wr_prot);
+    size_t body = epoch ? protect_sealed_len(prot, len + cid) : len;
+    dtls_aead *aead = protect_aead(prot);
     if (cid && !aead) { /* CIDs are never negotiated with CBC suites */
         w->err = true;
         return false;
@@ -207,7 +209,7 @@ bool record_write(dtls_conn *c, dtls_wr *w, uint16_t epoch, uint8_t type,
     } else {
         size_t n = 0;
         uint64_t epoch_seq = (uint64_t)epoch << 48 | *seq;
-        if (protect_seal(&c->wr_prot, epoch_seq, type, version, payload, len,
+        if (protect_seal(prot, epoch_seq, type, version, payload, len,
                          wr_ptr(w), &n) != 0 || n != body) {
             w->err = true;
             return false;

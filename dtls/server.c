@@ -94,13 +94,10 @@ static int parse_client_extensions(dtls_conn *c, dtls_rd exts, offer *o)
             hs->peer_etm = true;
             break;
         case EXT_RENEGOTIATION_INFO: {
-            /* RFC 5746 3.6: on an initial handshake it must be empty. */
-            dtls_rd v = rd_vec(&data, 1);
-            if (!rd_done(&data))
-                return DTLS_ALERT_DECODE_ERROR;
-            if (v.len != 0)
-                return DTLS_ALERT_HANDSHAKE_FAILURE;
-            hs->peer_secure_reneg = true;
+            /* RFC 5746 3.6, 3.7: empty, or the client's verify_data */
+            int alert = reneg_parse_info(c, data);
+            if (alert)
+                return alert;
             break;
         }
         case EXT_SESSION_TICKET:
@@ -223,11 +220,7 @@ static int write_server_hello(dtls_conn *c)
     wr_u16(&w, hs->suite->id);
     wr_u8(&w, 0);
     size_t exts = wr_vec_begin(&w, 2);
-    if (hs->peer_secure_reneg) {
-        wr_u16(&w, EXT_RENEGOTIATION_INFO);
-        wr_u16(&w, 1);
-        wr_u8(&w, 0);
-    }
+    reneg_write_info(c, &w);
     if (hs->peer_ems && c->cfg->ems) {
         wr_u16(&w, EXT_EXTENDED_MASTER_SECRET);
         wr_u16(&w, 0);
@@ -395,8 +388,9 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     client_hello ch;
     if (!client_hello_parse(m->body, m->len, &ch))
         return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed ClientHello");
-    /* A connection exists only for a verified cookie (RFC 6347 4.2.1). */
-    if (!cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
+    /* A connection exists only for a verified cookie (RFC 6347 4.2.1);
+     * a renegotiation comes over the association itself. */
+    if (!hs->reneg && !cookie_check(c->cfg, hs->peer_addr, hs->peer_addr_len, &ch))
         return conn_fail(c, -1, "ClientHello without a valid cookie");
     /* RFC 6347 4.1: the highest version both speak; older than our
      * minimum (DTLS 1.0 unless enabled) is refused, and so is a fallback
@@ -419,10 +413,14 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     int alert = parse_client_extensions(c, ch.extensions, &o);
     if (alert)
         return conn_fail(c, alert, "bad ClientHello extensions");
-    if (list16_has(ch.suites, DTLS_SCSV_RENEGOTIATION))
-        hs->peer_secure_reneg = true; /* RFC 5746 3.6 */
+    int rc = reneg_check_hello(c, list16_has(ch.suites, DTLS_SCSV_RENEGOTIATION));
+    if (rc != DTLS_OK)
+        return rc;
     /* RFC 9146 3: a CID each way when both sides want the extension. */
-    if (o.has_cid && c->cfg->cid_len >= 0) {
+    if (reneg_stage_cid(c, o.has_cid, o.cid, &alert)) {
+        if (alert)
+            return conn_fail(c, alert, "a renegotiation may keep Connection IDs, not drop them");
+    } else if (o.has_cid && c->cfg->cid_len >= 0) {
         if (!cid_parse_extension(c, o.cid))
             return conn_fail(c, DTLS_ALERT_DECODE_ERROR, "malformed connection_id extension");
         if (cid_make_ours(c) != DTLS_OK)
@@ -430,15 +428,19 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         c->cid_on = true;
     }
     memcpy(hs->client_random, ch.random, 32);
-    memcpy(c->hello_tag, ch.random, sizeof c->hello_tag);
+    if (!hs->reneg)
+        memcpy(c->hello_tag, ch.random, sizeof c->hello_tag);
     if (!config_public_random(c->cfg, hs->server_random, 32))
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     transcript_add_msg(hs, m);
-    /* Our numbering follows the client's (RFC 6347 4.2.2). */
-    hs->next_send_seq = m->seq;
+    /* Our numbering follows the client's (RFC 6347 4.2.2), or our
+     * HelloRequest's. */
+    if (!hs->reneg_requested)
+        hs->next_send_seq = m->seq;
     /* An unknown, expired, tampered or foreign ticket or ID is no error:
      * the handshake is simply a full one (RFC 5077 3.4). */
-    if (server_find_session(c, now_ms, &ch, o.ticket.p, o.ticket.len)) {
+    /* A renegotiation makes a new session: always a full handshake. */
+    if (!hs->reneg && server_find_session(c, now_ms, &ch, o.ticket.p, o.ticket.len)) {
         conn_log(c, DTLS_LOG_FINE, "ClientHello: resuming %s", hs->suite->name);
         suite_chosen(c);
         return send_resumed_flight(c, now_ms);
@@ -449,7 +451,7 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     suite_chosen(c);
     if (server_new_session(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
-    int rc = send_server_flight(c, now_ms);
+    rc = send_server_flight(c, now_ms);
     if (rc != DTLS_OK)
         return rc;
     hs->state = hs->cert_requested ? HS_S_WAIT_CERTIFICATE : HS_S_WAIT_CLIENT_KEY_EXCHANGE;

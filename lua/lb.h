@@ -148,6 +148,7 @@ typedef struct lb_socket {
     bool was_reused;   /* isSessionReused, kept past close */
     uint8_t *session;  /* client: getSession's blob, kept past close */
     size_t session_len;
+    int reneg_ref;     /* socket:renegotiate's callback, or LUA_NOREF */
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */
@@ -161,6 +162,9 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock);
 /* RFC 9146: the peer moved; 'rinfo' (new, old) and socket.rinfo follows. */
 void lb_socket_moved(lb_state *lb, lb_socket *sock, const rt_sockname *old);
 void lb_socket_keylog(lb_state *lb, lb_socket *sock, const char *line);
+/* A renegotiation ended (err 0: done; the socket's fields are the new
+ * handshake's): socket:renegotiate's callback, then 'renegotiated'. */
+void lb_socket_renegotiated(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg);
 /* Server side: a socket for an established connection, pushed on lb->L. */
 lb_socket *lb_socket_push_new(lb_state *lb, lb_server *srv, rt_conn *conn);
 /* Where errors raised in this socket's handlers go (server or socket). */

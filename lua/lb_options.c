@@ -26,12 +26,12 @@ static const char *const known_server[] = {
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
     "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", "ipv6Only",
     "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId",
-    "cookieSecret", "minVersion", "maxVersion", NULL };
+    "cookieSecret", "minVersion", "maxVersion", "allowRenegotiation", "renegotiationInterval", NULL };
 static const char *const known_client[] = {
     "type", "port", "address", "key", "cert", "ca", "servername", "rejectUnauthorized",
     "ciphers", "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk",
     "localAddress", "localPort", "idleTimeout", "checkServerIdentity", "session", "connectionId",
-    "minVersion", "maxVersion", NULL };
+    "minVersion", "maxVersion", "allowRenegotiation", "renegotiationInterval", "allowLegacyServer", NULL };
 
 static bool known(const char *const *names, const char *key)
 {
@@ -266,6 +266,13 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     if (get_count(L, t, "connectionId", 0, RT_CID_MAX_LEN, &n, err, errlen))
         return -1;
     out->tls.connection_id = (int)n;
+    /* docs/renegotiation.md */
+    if (get_bool(L, t, "allowRenegotiation", &out->tls.allow_renegotiation, err, errlen))
+        return -1;
+    n = -1;
+    if (get_count(L, t, "renegotiationInterval", 0, 7 * 24 * 3600, &n, err, errlen))
+        return -1;
+    out->tls.renegotiation_interval_ms = n < 0 ? -1 : (long long)n * 1000;
 
     if (server) {
         n = -1;
@@ -308,7 +315,8 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
     if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))
         return -1;
     int check_identity = 1;
-    if (get_bool(L, t, "checkServerIdentity", &check_identity, err, errlen) ||
+    if (get_bool(L, t, "allowLegacyServer", &out->tls.allow_legacy_server, err, errlen) ||
+        get_bool(L, t, "checkServerIdentity", &check_identity, err, errlen) ||
         get_string(L, t, "servername", &out->tls.servername, err, errlen) ||
         get_string(L, t, "address", &out->address, err, errlen) ||
         get_string(L, t, "localAddress", &out->tls.local_address, err, errlen))

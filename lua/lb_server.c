@@ -51,6 +51,14 @@ static void on_message(void *host, rt_conn *conn, const uint8_t *data, size_t le
         lb_socket_message(sock->lb, sock, data, len);
 }
 
+static void on_renegotiated(void *host, rt_conn *conn, int err, const char *msg)
+{
+    lb_socket *sock = rt_conn_user(conn);
+    (void)host;
+    if (sock)
+        lb_socket_renegotiated(sock->lb, sock, conn, err, msg);
+}
+
 static void on_error(void *host, rt_conn *conn, int err, const char *msg)
 {
     lb_server *srv = host;
@@ -180,7 +188,7 @@ static void on_keylog(void *host, rt_conn *conn, const char *line)
 static const rt_handlers server_handlers = {
     .conn_secure = on_secure, .conn_message = on_message, .conn_error = on_error,
     .conn_closed = on_closed, .psk_lookup = on_psk_lookup, .server_closed = on_server_closed,
-    .conn_moved = on_moved,
+    .conn_moved = on_moved, .conn_renegotiated = on_renegotiated,
     .keylog = on_keylog,
 };
 

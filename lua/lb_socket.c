@@ -56,6 +56,7 @@ static lb_socket *push_socket(lua_State *L, lb_state *lb)
         return NULL;
     sock->lb = lb;
     sock->self_ref = LUA_NOREF;
+    sock->reneg_ref = LUA_NOREF;
     sock->ud_alive = true;
     *box = sock;
     return sock;
@@ -248,6 +249,7 @@ void lb_socket_closed(lb_state *lb, lb_socket *sock)
     }
     sock->conn = NULL;
     sock->server = NULL;
+    lb_unref(lb->L, &sock->reneg_ref);
     if (lb_can_call(lb) && sock->ud_alive) {
         if (emit)
             lb_emit(lb, sock->self_ref, "close", 1, sock->self_ref, "a socket 'close' listener");
@@ -269,6 +271,40 @@ void lb_socket_moved(lb_state *lb, lb_socket *sock, const rt_sockname *old)
     lua_remove(L, -2);
     lb_push_sockname(L, old);
     lb_emit(lb, sock->self_ref, "rinfo", 2, lb_socket_error_target(sock), "a 'rinfo' listener");
+}
+
+void lb_socket_renegotiated(lb_state *lb, lb_socket *sock, rt_conn *conn, int err, const char *msg)
+{
+    lua_State *L = lb->L;
+    if (!lb_can_call(lb) || !sock->ud_alive || !lua_checkstack(L, 8))
+        return;
+    if (err == 0 && !sock->lazy_fields) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sock->self_ref);
+        lb_socket_fill_secure_fields(L, -1, conn);
+        lua_pop(L, 1);
+    }
+    /* The listeners first, then the callback (either may close the socket). */
+    int cb = sock->reneg_ref, target = lb_socket_error_target(sock);
+    sock->reneg_ref = LUA_NOREF;
+    if (err == 0)
+        lua_pushnil(L);
+    else
+        lb_push_error(L, conn, err, msg);
+    lb_emit(lb, sock->self_ref, "renegotiated", 1, target, "a 'renegotiated' listener");
+    if (cb == LUA_NOREF)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cb);
+    luaL_unref(L, LUA_REGISTRYINDEX, cb);
+    if (err == 0)
+        lua_pushnil(L);
+    else
+        lb_push_error(L, conn, err, msg);
+    lb_pcall(lb, 1, 0, "a renegotiate callback", target);
+}
+
+static void client_renegotiated(void *host, rt_conn *conn, int err, const char *msg)
+{
+    lb_socket_renegotiated(((lb_socket *)host)->lb, host, conn, err, msg);
 }
 
 /* The server issued a session or ticket: hand the opaque blob to Lua. */
@@ -313,6 +349,7 @@ static void client_keylog(void *host, rt_conn *conn, const char *line)
 static const rt_handlers client_handlers = {
     .conn_secure = client_secure, .conn_message = client_message, .conn_error = client_error,
     .conn_closed = client_closed, .conn_session = client_session, .keylog = client_keylog,
+    .conn_renegotiated = client_renegotiated,
 };
 
 /* ---- Lua API ---- */
@@ -510,6 +547,39 @@ static int socket_send(lua_State *L)
     return 1;
 }
 
+/* socket:renegotiate([cb]): a new handshake on the live session (a
+ * server sends HelloRequest); cb(nil) when done, cb(err) when not. */
+static int socket_renegotiate(lua_State *L)
+{
+    lb_socket *sock = check_socket(L, 1);
+    if (!lua_isnoneornil(L, 2))
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    const char *why = NULL;
+    if (sock->conn == NULL)
+        why = "socket is closed";
+    else if (!rt_conn_established(sock->conn))
+        why = "socket is not connected yet (wait for 'secureConnect')";
+    else if (sock->reneg_ref != LUA_NOREF)
+        why = "a renegotiation is already under way";
+    if (why) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+        return 2;
+    }
+    lua_State *saved = lb_enter(sock->lb, L);
+    int r = rt_conn_renegotiate(sock->conn, &why);
+    lb_leave(sock->lb, saved);
+    if (r < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+        return 2;
+    }
+    if (!lua_isnoneornil(L, 2))
+        sock->reneg_ref = lb_ref_value(L, 2);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int socket_close(lua_State *L)
 {
     lb_socket *sock = check_socket(L, 1);
@@ -626,6 +696,7 @@ void lb_socket_register(lua_State *L)
         { "send", socket_send },       { "close", socket_close },
         { "address", socket_address }, { "isClosed", socket_is_closed },
         { "isSessionReused", socket_is_session_reused }, { "getSession", socket_get_session },
+        { "renegotiate", socket_renegotiate },
         { "on", lb_on },               { "off", lb_off },
         { NULL, NULL },
     };
@@ -636,6 +707,6 @@ void lb_socket_register(lua_State *L)
     };
     lb_register_type(L, LB_SOCKET_MT, methods, meta);
     static const char *const events[] = { "secureConnect", "message", "error", "close", "keylog",
-                                          "session", "rinfo", NULL };
+                                          "session", "rinfo", "renegotiated", NULL };
     lb_set_events(L, LB_SOCKET_MT, events);
 }

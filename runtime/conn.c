@@ -105,6 +105,19 @@ static void on_closed(rt_conn *c, int error)
     finish(c);
 }
 
+static void on_renegotiated(rt_conn *c, int error)
+{
+    const char *msg = error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_NO_RENEGOTIATION)
+        ? "the peer refused to renegotiate (no_renegotiation)"
+        : error == DTLS_ERR_TIMEOUT ? "the peer did not answer the renegotiation" : dtls_strerror(error);
+    if (error == DTLS_OK)
+        RT_CONN_LOG(RT_LOG_FINE, c, "renegotiated %s", rt_conn_cipher(c) ? rt_conn_cipher(c) : "?");
+    else
+        RT_CONN_LOG(RT_LOG_INFO, c, "renegotiation failed: %s", msg);
+    if (host_ok(c) && c->handlers->conn_renegotiated)
+        c->handlers->conn_renegotiated(c->host, c, error, error == DTLS_OK ? NULL : msg);
+}
+
 static void engine_event(void *user, const dtls_event *ev)
 {
     rt_conn *c = user;
@@ -128,6 +141,9 @@ static void engine_event(void *user, const dtls_event *ev)
     case DTLS_EV_SESSION:
         if (host_ok(c) && c->handlers->conn_session)
             c->handlers->conn_session(c->host, c);
+        break;
+    case DTLS_EV_RENEGOTIATED:
+        on_renegotiated(c, ev->error);
         break;
     case DTLS_EV_PEER_MOVED:
         if (c->server && c->moving_to)
@@ -301,6 +317,17 @@ int rt_conn_send(rt_conn *c, const uint8_t *data, size_t len, rt_send_done done,
     if (done && !cap.attached)
         rt_loop_defer(c->loop, done, a, b, cap.status);
     return 0;
+}
+
+int rt_conn_renegotiate(rt_conn *c, const char **why)
+{
+    int rc = c->finished ? DTLS_ERR_CLOSED : dtls_conn_renegotiate(c->engine, rt_loop_now(c->loop));
+    if (!c->finished)
+        after_engine_call(c, rc, 0);
+    *why = rc == DTLS_ERR_STATE ? "cannot renegotiate now: a handshake is under way, or the peer "
+                                  "has no secure renegotiation (RFC 5746)"
+                                : rc < 0 ? dtls_strerror(rc) : NULL;
+    return rc;
 }
 
 size_t rt_conn_max_send(const rt_conn *c)

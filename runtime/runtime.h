@@ -178,6 +178,12 @@ typedef struct rt_tls_options {
      * with other processes and nodes, or NULL (random, per server) */
     const uint8_t *cookie_secret;
     size_t cookie_secret_len;
+    /* renegotiation (RFC 5746): let the peer start one, at most once per
+     * interval (ms; -1: the engine's default, 60 s); client: connect to a
+     * server without secure renegotiation (then never renegotiate) */
+    int allow_renegotiation;
+    long long renegotiation_interval_ms;
+    int allow_legacy_server;
 } rt_tls_options;
 
 /* Process-wide defaults for every server built afterwards that does not
@@ -221,8 +227,8 @@ int rt_secret_files_reload(rt_loop *loop, char *err, size_t errlen);
 #define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */
 #define RT_RETRANSMIT_RANGE_MAX_MS 600000u  /* ...and DTLS_RTO_MAX_MS */
 
-/* Sets the defaults (reject_unauthorized = 1, tickets = 1, session cache
- * and connection_id -1, everything else 0/NULL). */
+/* Sets the defaults (reject_unauthorized = 1, tickets = 1, session cache,
+ * connection_id and renegotiation_interval_ms -1, everything else 0/NULL). */
 void rt_tls_options_init(rt_tls_options *opt);
 
 /* ---- host callbacks ---------------------------------------------------------- */
@@ -257,6 +263,10 @@ typedef struct rt_handlers {
      * (no newline), for packet analysers. Key material: handle with care.
      * ($SSLKEYLOGFILE, when set, gets every line whatever the host does.) */
     void (*keylog)(void *host, rt_conn *conn, const char *line);
+    /* A renegotiation completed (err 0: new keys, session, peer identity)
+     * or one rt_conn_renegotiate started failed (err < 0; the connection
+     * goes on unless conn_closed follows). May be NULL. */
+    void (*conn_renegotiated)(void *host, rt_conn *conn, int err, const char *msg);
 } rt_handlers;
 
 /* ---- servers -------------------------------------------------------------- */
@@ -335,6 +345,10 @@ typedef void (*rt_send_done)(void *a, intptr_t b, int status);
  * later), or a negative DTLS_ERR_* / uv error (done is not called). */
 int rt_conn_send(rt_conn *conn, const uint8_t *data, size_t len,
                  rt_send_done done, void *a, intptr_t b);
+/* Start a renegotiation (a server sends HelloRequest); conn_renegotiated
+ * reports the outcome. 0, or a DTLS error code (one already under way, the
+ * peer has no secure renegotiation, closed). */
+int rt_conn_renegotiate(rt_conn *conn, const char **why);
 /* Largest payload rt_conn_send accepts now. */
 size_t rt_conn_max_send(const rt_conn *conn);
 /* close_notify, then conn_closed (synchronously). Idempotent. */

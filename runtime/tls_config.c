@@ -16,6 +16,7 @@ void rt_tls_options_init(rt_tls_options *opt)
     opt->tickets = 1;
     opt->session_cache_size = -1;
     opt->connection_id = -1;
+    opt->renegotiation_interval_ms = -1;
     opt->idle_timeout_ms = RT_IDLE_TIMEOUT_DEFAULT;
 }
 
@@ -233,6 +234,10 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
         goto fail;
     if (set_sessions(cfg, opt, role, err, errlen) != 0)
         goto fail;
+    dtls_config_set_renegotiation(cfg, opt->allow_renegotiation,
+                                  opt->renegotiation_interval_ms < 0 ? DTLS_RENEG_INTERVAL_DEFAULT_MS
+                                                                     : (uint64_t)opt->renegotiation_interval_ms);
+    dtls_config_set_allow_legacy_server(cfg, opt->allow_legacy_server);
     if (role == DTLS_ROLE_CLIENT && opt->psk_identity) {
         if (dtls_config_set_psk(cfg, opt->psk_identity, opt->psk_identity_len, opt->psk_key,
                                 opt->psk_key_len) != DTLS_OK) {

@@ -8,7 +8,9 @@
  *   after authentication is reached: alerts, application data,
  *   post-handshake handshake messages (renegotiation attempts, HelloRequest,
  *   resent Finished), the replay window, unknown inner content types;
- *   application data, clock advances and delivery of what the engines sent.
+ *   application data, renegotiations (allowed both ways, no interval:
+ *   dtls/reneg.c's epochs, held and late records, the indication checks),
+ *   clock advances and delivery of what the engines sent.
  * The suites include two CBC-HMAC ones (issue 10), one with Encrypt-then-MAC
  * and one MAC-then-encrypt, whose sealed records reach the padding and MAC
  * checks with the right keys (a server that chose CBC drops the CID).
@@ -47,6 +49,8 @@ static void configure(size_t v)
      * (and libFuzzer's leak check stays off the hot path). */
     dtls_config_set_session_cache(scfg[v], 0);
     dtls_config_set_tickets(scfg[v], 0);
+    dtls_config_set_renegotiation(scfg[v], 1, 0);
+    dtls_config_set_renegotiation(ccfg[v], 1, 0);
 }
 
 static void deliver(pair_side *to, const uint8_t *d, size_t len, bool moved)
@@ -69,7 +73,8 @@ static void sealed(fuzz_in *in, pair_side *from, pair_side *to, bool moved)
         uint8_t type = in_u8(in);
         uint8_t move = in_u8(in);
         uint16_t d = in_u16(in);
-        uint64_t *seq = &c->write_seq[1];
+        uint16_t epoch = c->write_epoch;
+        uint64_t *seq = &c->write_seq[epoch & 1];
         switch (move & 3) {
         case 1: *seq = *seq > d ? *seq - d : 0; break;          /* a replay, or old */
         case 2: *seq += d; break;                               /* far ahead */
@@ -79,8 +84,8 @@ static void sealed(fuzz_in *in, pair_side *from, pair_side *to, bool moved)
         const uint8_t *pt = in_bytes(in, in_u16(in) % 2048, &len);
         uint8_t copy[2048];
         memcpy(copy, pt, len);
-        /* epoch 1, or (move bit 2) plaintext in epoch 0 */
-        if (!record_write(c, &w, (move & 4) ? 0 : 1, type, copy, len))
+        /* the current epoch, or (move bit 2) plaintext in epoch 0 */
+        if (!record_write(c, &w, (move & 4) ? 0 : epoch, type, copy, len))
             w.err = false;
     }
     if (w.len)
@@ -112,7 +117,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (from->conn->state == DTLS_STATE_ESTABLISHED)
                 sealed(&in, from, to, moved);
             break;
-        case 2: { /* application data through the API */
+        case 2: { /* application data through the API, or a renegotiation */
+            if (op & 0x40) {
+                dtls_conn_renegotiate(from->conn, P.now);
+                break;
+            }
             size_t len;
             const uint8_t *d = in_bytes(&in, in_u8(&in), &len);
             dtls_conn_send(from->conn, P.now, d, len);

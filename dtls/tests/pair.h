@@ -38,6 +38,8 @@ typedef struct pair_side {
     size_t app_records;
     size_t sessions;       /* DTLS_EV_SESSION events */
     size_t moves;          /* DTLS_EV_PEER_MOVED events */
+    size_t renegotiations; /* DTLS_EV_RENEGOTIATED events... */
+    int reneg_error;       /* ...and the last one's error */
 } pair_side;
 
 typedef struct pair {
@@ -126,6 +128,10 @@ static void pair_event_cb(void *user, const dtls_event *ev)
         break;
     case DTLS_EV_SESSION:
         s->sessions++;
+        break;
+    case DTLS_EV_RENEGOTIATED:
+        s->renegotiations++;
+        s->reneg_error = ev->error;
         break;
     }
 }

@@ -22,9 +22,18 @@
 --       [connectionId=N]   RFC 9146: ask the server for N-byte CIDs
 --       [minVersion=DTLSv1|DTLSv1.2] [maxVersion=...]
 --       [timeout=MS]       give up after MS in all (default 20000)
+--       [renegotiate=N]    socket:renegotiate() once N lines are echoed, sending the
+--                          rest at once (while it runs); close only after its
+--                          callback, which must report success
+--       [pause=1]          with renegotiate=N: send the rest only after the callback
+--                          (OpenSSL 3.0 ends a session with unexpected_record when
+--                          application data comes while it renegotiates)
+--       [allowRenegotiation=0|1] [renegotiationInterval=S] [allowLegacyServer=0|1]
+--       [expectRenegotiated=1]  fail unless a renegotiation completed (e.g. one the
+--                          server asked for with a HelloRequest)
 -- Progress goes to stdout: "secure N CIPHER", "protocol N PROTOCOL" and
--- "etm N yes|no" per handshake, "error N MESSAGE"
--- per error, and a last line "ok ..." or "FAIL ...".
+-- "etm N yes|no" per handshake, "error N MESSAGE" per error, "renegotiated
+-- N CIPHER" per renegotiation, and a last line "ok ..." or "FAIL ...".
 local dtls = require "dtls"
 
 io.stdout:setvbuf("line")
@@ -91,6 +100,11 @@ base.mtu, base.handshakeTimeout = num("mtu"), num("handshakeTimeout")
 base.retransmitTimeout, base.maxRetransmitTimeout = num("retransmitTimeout"), num("maxRetransmitTimeout")
 base.connectionId = num("connectionId")
 base.minVersion, base.maxVersion = opt.minVersion, opt.maxVersion
+base.renegotiationInterval = num("renegotiationInterval")
+if opt.allowRenegotiation then base.allowRenegotiation = opt.allowRenegotiation == "1" end
+if opt.allowLegacyServer then base.allowLegacyServer = opt.allowLegacyServer == "1" end
+local renegotiate_after, expect_renegotiated = num("renegotiate"), opt.expectRenegotiated == "1"
+local pause = opt.pause == "1"
 if opt.psk then
   local identity, hexkey = opt.psk:match("^([^:]*):(.*)$")
   base.psk = { identity = identity, key = assert(dtls.hex(hexkey or "")) }
@@ -136,8 +150,20 @@ local function start(k)
   if not c then fail("dtls.connect: " .. tostring(err)) end
   st.socket = c
 
+  -- renegotiate=N: lines after the Nth wait until the renegotiation starts.
+  local function held(i)
+    return renegotiate_after and i > renegotiate_after
+      and not (pause and st.renegotiated or not pause and st.reneg_started)
+  end
+
+  local function maybe_close()
+    if renegotiate_after and not st.renegotiated then return end -- the callback closes
+    c:close()
+  end
+
   local function send_pending()
     for i, line in ipairs(st.lines) do
+      if held(i) then break end
       local p = st.pending[i]
       if p and serial and i > st.echoed + 1 then break end
       if p and not (resend == 0 and p.sent > 0) then
@@ -196,7 +222,17 @@ local function start(k)
       len = len + #line
       if len <= #st.buffer then st.echoed = st.echoed + 1 end
     end
-    if #st.buffer == #want then c:close() elseif serial then send_pending() end
+    if renegotiate_after and not st.reneg_started and st.echoed >= renegotiate_after then
+      st.reneg_started = true
+      local ok, e = c:renegotiate(function(rerr)
+        if rerr then fail(string.format("client %d: renegotiation failed: %s", k, tostring(rerr))) end
+        st.renegotiated = true
+        if #st.buffer == #want then c:close() elseif pause then send_pending() end
+      end)
+      if not ok then fail(string.format("client %d: renegotiate: %s", k, tostring(e))) end
+      send_pending()
+    end
+    if #st.buffer == #want then maybe_close() elseif serial then send_pending() end
   end)
 
   c:on("error", function(e)
@@ -217,6 +253,12 @@ local function start(k)
   end)
 
   c:on("session", function(s) session = s end)
+  c:on("renegotiated", function(rerr)
+    if not rerr then
+      st.renegotiations = (st.renegotiations or 0) + 1
+      print(string.format("renegotiated %d %s", k, tostring(c.cipher)))
+    end
+  end)
 
   c:on("close", function()
     if live[k] ~= st then return end
@@ -224,6 +266,10 @@ local function start(k)
       if not st.expected_error then fail(string.format("client %d: closed without the expected error", k)) end
     elseif st.echoed < #st.lines then
       fail(string.format("client %d: closed with %d of %d lines echoed", k, st.echoed, #st.lines))
+    elseif renegotiate_after and not st.renegotiated then
+      fail(string.format("client %d: closed before the renegotiation completed", k))
+    elseif expect_renegotiated and not st.renegotiations then
+      fail(string.format("client %d: closed without a renegotiation", k))
     end
     done(k)
   end)

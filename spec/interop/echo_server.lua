@@ -7,6 +7,8 @@
 --       [connectionId=N] [sessionCacheSize=N] [sessionTimeout=S] [tickets=0|1]
 --       [ticketKeys=FILE]  (a file of raw 48-byte keys)
 --       [minVersion=DTLSv1|DTLSv1.2] [maxVersion=DTLSv1|DTLSv1.2]
+--       [allowRenegotiation=0|1] [renegotiationInterval=S]
+--       [renegotiate=N]    start a renegotiation (HelloRequest) after the Nth message
 -- One line per event goes to stdout, so the tests can check what was
 -- negotiated and which alert ended a failed handshake:
 --   listening PORT
@@ -15,6 +17,8 @@
 --   resumed PORT                       (after "secure", for an abbreviated handshake)
 --   worker PORT N                      (after "secure": the worker serving it, dtlsrun --workers)
 --   moved OLDPORT NEWPORT              (RFC 9146: the peer's address changed)
+--   renegotiated PORT CIPHER           (a renegotiation completed)
+--   renegotiationFailed PORT MESSAGE
 --   clientError MESSAGE
 --   sendError PORT N bytes: MESSAGE
 --   error PORT MESSAGE
@@ -40,11 +44,14 @@ options.requestCert = opt.requestCert == "1" or nil
 options.ciphers = opt.ciphers
 options.minVersion, options.maxVersion = opt.minVersion, opt.maxVersion
 for _, name in ipairs({ "mtu", "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout",
-                        "connectionId", "sessionCacheSize", "sessionTimeout" }) do
+                        "connectionId", "sessionCacheSize", "sessionTimeout",
+                        "renegotiationInterval" }) do
   options[name] = opt[name] and (tonumber(opt[name]) or error(name .. ": expected a number"))
 end
 options.pskHint = opt.pskHint
 if opt.tickets then options.tickets = opt.tickets == "1" end
+if opt.allowRenegotiation then options.allowRenegotiation = opt.allowRenegotiation == "1" end
+local renegotiate_after = tonumber(opt.renegotiate)
 if opt.ticketKeys then
   local f = assert(io.open(opt.ticketKeys, "rb"))
   options.ticketKeys = f:read("a")
@@ -69,7 +76,20 @@ server:on("secureConnection", function(socket)
   print(string.format("worker %d %d", socket.rinfo.port, socket.worker))
   print(string.format("cookies %d %d", socket.rinfo.port, server:stats().helloVerifyRequests))
   socket:on("rinfo", function(new, old) print(string.format("moved %d %d", old.port, new.port)) end)
+  socket:on("renegotiated", function(err)
+    if err then
+      print(string.format("renegotiationFailed %d %s", socket.rinfo.port, tostring(err)))
+    else
+      print(string.format("renegotiated %d %s", socket.rinfo.port, tostring(socket.cipher)))
+    end
+  end)
+  local messages = 0
   socket:on("message", function(msg)
+    messages = messages + 1
+    if messages == renegotiate_after then
+      local ok, err = socket:renegotiate()
+      if not ok then print(string.format("renegotiationFailed %d %s", socket.rinfo.port, tostring(err))) end
+    end
     local ok, err = socket:send(msg)
     if not ok then print(string.format("sendError %d %d bytes: %s", socket.rinfo.port, #msg, tostring(err))) end
   end)

@@ -89,6 +89,11 @@ typedef enum {
                                    every one before; switch the peer's address
                                    now (RFC 9146 6), before its content is
                                    delivered and answered */
+    DTLS_EV_RENEGOTIATED,       /* a renegotiation completed (error DTLS_OK:
+                                   new keys, epoch, session and peer identity)
+                                   or, for one dtls_conn_renegotiate started,
+                                   failed (error says why; the association
+                                   goes on unless DTLS_EV_CLOSED follows) */
 } dtls_event_type;
 
 typedef struct dtls_event {
@@ -262,6 +267,25 @@ int dtls_conn_set_session(dtls_conn *conn, const uint8_t *blob, size_t len);
 int dtls_conn_get_session(const dtls_conn *conn, uint8_t **blob, size_t *len);
 /* Both roles: the handshake was an abbreviated one. */
 int dtls_conn_session_reused(const dtls_conn *conn);
+
+/* ---- renegotiation (RFC 5746) ------------------------------------------------ */
+/* Whether a peer may start a renegotiation (default 0: it gets a
+ * no_renegotiation warning), and how long after the last handshake it may
+ * (default DTLS_RENEG_INTERVAL_DEFAULT_MS; sooner gets the warning). Only
+ * secure renegotiation (RFC 5746) is ever done, in either role. */
+#define DTLS_RENEG_INTERVAL_DEFAULT_MS 60000u
+void dtls_config_set_renegotiation(dtls_config *cfg, int allow, uint64_t interval_ms);
+/* Client: connect to a server that does not send renegotiation_info
+ * (default 0: handshake_failure, as OpenSSL does); such an association
+ * never renegotiates. */
+void dtls_config_set_allow_legacy_server(dtls_config *cfg, int allow);
+/* Start a renegotiation on an established association: a server sends a
+ * HelloRequest, a client a new ClientHello. Data keeps flowing; the
+ * outcome is DTLS_EV_RENEGOTIATED. DTLS_ERR_STATE when one is under way,
+ * the peer has no secure renegotiation, or the epochs ran out. */
+int dtls_conn_renegotiate(dtls_conn *conn, uint64_t now_ms);
+/* A renegotiation is under way. */
+int dtls_conn_renegotiating(const dtls_conn *conn);
 
 /* ---- Connection IDs (RFC 9146) --------------------------------------------- */
 /* Ask peers to put a len-byte CID on every record they send us (0..20;
