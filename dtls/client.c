@@ -187,8 +187,8 @@ static int parse_server_extensions(dtls_conn *c, dtls_rd exts)
             hs->peer_ems = true;
             break;
         case EXT_ENCRYPT_THEN_MAC:
-            bit = 6; /* RFC 7366 3: only with a CBC suite, which made us offer it */
-            if (data.len != 0 || hs->suite->cbc == DTLS_CBC_NONE)
+            bit = 6; /* RFC 7366 3: only with a CBC suite, and only if we offered it */
+            if (data.len != 0 || hs->suite->cbc == DTLS_CBC_NONE || !c->cfg->etm)
                 return DTLS_ALERT_UNSUPPORTED_EXTENSION;
             hs->peer_etm = true;
             break;

@@ -10,6 +10,9 @@
 # GnuTLS has the SHA-256/384 PSK CBC suites for (D)TLS 1.2 only.
 set -euo pipefail
 : "${IT_ECHO_TIMEOUT:=10}"
+# About 90 cases of a second or two each (120 s on a quiet machine): use
+# most of ctest's 300 s before the watchdog ends the run.
+: "${IT_DEADLINE:=285}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init
 command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null \

@@ -14,6 +14,9 @@
 #   - a suite not named in ciphers is never chosen (handshake_failure).
 set -euo pipefail
 : "${IT_ECHO_TIMEOUT:=10}"
+# About 90 cases of a second or two each (120 s on a quiet machine): use
+# most of ctest's 300 s before the watchdog ends the run.
+: "${IT_DEADLINE:=285}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 it_init
 C=$DTLSRUN_CERTS
