@@ -30,6 +30,7 @@ dtls_config *dtls_config_new(void)
     cfg->handshake_timeout_ms = 60000;
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
     cfg->rto_max_ms = 60000;
+    cfg->key_park_ms = DTLS_KEY_PARK_DEFAULT_MS;
     cfg->ems = true;
     cfg->session_timeout_ms = DEFAULT_SESSION_TIMEOUT_MS;
     cfg->tickets = true;
@@ -226,6 +227,8 @@ int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, ui
     cfg->rto_max_ms = max_ms;
     return DTLS_OK;
 }
+
+void dtls_config_set_key_park(dtls_config *cfg, uint32_t ms) { cfg->key_park_ms = ms; }
 
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on) { cfg->ems = on != 0; }
 

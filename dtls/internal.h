@@ -111,6 +111,7 @@ struct dtls_config {
     uint64_t handshake_timeout_ms;
     uint32_t rto_initial_ms; /* flight retransmission timer: first value... */
     uint32_t rto_max_ms;     /* ...and the cap its doubling stops at */
+    uint32_t key_park_ms;    /* idle this long: cipher contexts freed (0: never) */
     bool ems;
     /* sessions (RFC 5246 7.3): a session-ID cache and stateless tickets
      * (RFC 5077); keys are name (16) | AES-256 key (32), first one seals */
@@ -331,6 +332,7 @@ struct dtls_conn {
     uint64_t flight_expires;    /* after the handshake: when to drop it */
     uint64_t last_retransmit_at;
     uint64_t last_triggered_at; /* last resend asked for by a peer's resend */
+    uint64_t last_io_ms;        /* the last recv or send: idle keys park after it */
     dtls_hs *hs;               /* NULL once the handshake is over */
     /* after the handshake */
     uint8_t *peer_cert_der;
