@@ -148,6 +148,7 @@ typedef struct lb_socket {
     bool was_reused;   /* isSessionReused, kept past close */
     uint8_t *session;  /* client: getSession's blob, kept past close */
     size_t session_len;
+    struct lb_closed_fields *closed; /* lazy fields of a closed socket, not yet made */
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */
