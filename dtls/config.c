@@ -53,6 +53,7 @@ void dtls_config_free(dtls_config *cfg)
     OPENSSL_cleanse(cfg->ticket_keys, sizeof cfg->ticket_keys);
     OPENSSL_cleanse(cfg->rand_pool, sizeof cfg->rand_pool);
     session_cache_free(&cfg->cache);
+    hs_spares_free(cfg);
     EVP_MAC_CTX_free(cfg->cookie_mac[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
     OPENSSL_cleanse(cfg->rbuf, sizeof cfg->rbuf);
