@@ -13,19 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dtls/dtls.h"
+#include "engine_pair.h"
 
-#define QCAP 8
-#define DGRAM_MAX 2048
-
-typedef struct queue {
-    uint8_t d[QCAP][DGRAM_MAX];
-    size_t len[QCAP];
-    int n;
-} queue;
-
-static queue to_server, to_client;
-static const uint8_t PSK_KEY[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 static uint8_t *session_blob;
 static size_t session_len;
 static double server_ns;
@@ -33,40 +22,7 @@ static unsigned long timed; /* intervals in server_ns, each paying one clock rea
 
 static void on_send(void *user, const uint8_t *dgram, size_t len)
 {
-    queue *q = user;
-    if (!q || q->n == QCAP || len > DGRAM_MAX)
-        return;
-    memcpy(q->d[q->n], dgram, len);
-    q->len[q->n++] = len;
-}
-
-static void on_event(void *user, const dtls_event *ev)
-{
-    (void)user;
-    (void)ev;
-}
-
-static int on_psk(void *user, const uint8_t *id, size_t id_len, uint8_t *key, size_t cap)
-{
-    (void)user;
-    if (id_len != 5 || memcmp(id, "bench", 5) != 0 || cap < sizeof PSK_KEY)
-        return -1;
-    memcpy(key, PSK_KEY, sizeof PSK_KEY);
-    return (int)sizeof PSK_KEY;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    if (buf && fread(buf, 1, (1 << 16) - 1, f) == 0) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
+    queue_push(user, dgram, len);
 }
 
 static double cpu_ns(void)

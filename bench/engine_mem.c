@@ -15,59 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtls/dtls.h"
-
-#define QCAP 8
-#define DGRAM_MAX 2048
-
-typedef struct queue {
-    uint8_t d[QCAP][DGRAM_MAX];
-    size_t len[QCAP];
-    int n;
-} queue;
+#include "engine_pair.h"
 
 typedef struct side {
     dtls_conn *conn;
     queue *out; /* where this side's datagrams go */
 } side;
 
-static queue to_server, to_client;
-static const uint8_t PSK_KEY[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-
 static void on_send(void *user, const uint8_t *dgram, size_t len)
 {
     side *s = user;
-    if (!s || s->out->n == QCAP || len > DGRAM_MAX)
-        return;
-    memcpy(s->out->d[s->out->n], dgram, len);
-    s->out->len[s->out->n++] = len;
-}
-
-static void on_event(void *user, const dtls_event *ev)
-{
-    (void)user;
-    (void)ev;
-}
-
-static int on_psk(void *user, const uint8_t *id, size_t id_len, uint8_t *key, size_t cap)
-{
-    (void)user;
-    if (id_len != 5 || memcmp(id, "bench", 5) != 0 || cap < sizeof PSK_KEY)
-        return -1;
-    memcpy(key, PSK_KEY, sizeof PSK_KEY);
-    return (int)sizeof PSK_KEY;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    if (buf)
-        fread(buf, 1, (1 << 16) - 1, f);
-    fclose(f);
-    return buf;
+    if (s)
+        queue_push(s->out, dgram, len);
 }
 
 /* One handshake; returns the established server connection or NULL. */
