@@ -5,7 +5,9 @@
  * engine's share of the benchmark's RSS-per-session figure from the rest.
  *   engine_mem CERT KEY [N [SUITE]]
  * Prints bytes per connection just after the handshake (the final flight
- * still kept for retransmission) and after the flight's retention expired.
+ * still kept for retransmission), once idle long enough for the record keys
+ * to be parked (DTLS_KEY_PARK_DEFAULT_MS; the flight still kept), and after
+ * the flight's retention expired.
  */
 #include <malloc.h>
 #include <stdbool.h>
@@ -13,63 +15,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtls/dtls.h"
-
-#define QCAP 8
-#define DGRAM_MAX 2048
-
-typedef struct queue {
-    uint8_t d[QCAP][DGRAM_MAX];
-    size_t len[QCAP];
-    int n;
-} queue;
+#include "engine_pair.h"
 
 typedef struct side {
     dtls_conn *conn;
     queue *out; /* where this side's datagrams go */
 } side;
 
-static queue to_server, to_client;
-static const uint8_t PSK_KEY[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
-
 static void on_send(void *user, const uint8_t *dgram, size_t len)
 {
     side *s = user;
-    if (!s || s->out->n == QCAP || len > DGRAM_MAX)
-        return;
-    memcpy(s->out->d[s->out->n], dgram, len);
-    s->out->len[s->out->n++] = len;
-}
-
-static void on_event(void *user, const dtls_event *ev)
-{
-    (void)user;
-    (void)ev;
-}
-
-static int on_psk(void *user, const uint8_t *id, size_t id_len, uint8_t *key, size_t cap)
-{
-    (void)user;
-    if (id_len != 5 || memcmp(id, "bench", 5) != 0 || cap < sizeof PSK_KEY)
-        return -1;
-    memcpy(key, PSK_KEY, sizeof PSK_KEY);
-    return (int)sizeof PSK_KEY;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    if (buf)
-        fread(buf, 1, (1 << 16) - 1, f);
-    fclose(f);
-    return buf;
+    if (s)
+        queue_push(s->out, dgram, len);
 }
 
 /* One handshake; returns the established server connection or NULL. */
-static dtls_conn *handshake(dtls_config *ccfg, dtls_config *scfg, unsigned i, bool expire)
+static dtls_conn *handshake(dtls_config *ccfg, dtls_config *scfg, unsigned i, uint64_t idle_ms)
 {
     side client = { NULL, &to_server }, server = { NULL, &to_client };
     uint8_t peer[6] = { 127, 0, 0, 1, (uint8_t)(i >> 8), (uint8_t)i };
@@ -112,19 +73,19 @@ static dtls_conn *handshake(dtls_config *ccfg, dtls_config *scfg, unsigned i, bo
         return NULL;
     }
     dtls_conn_set_user(server.conn, NULL); /* `server` is on this stack frame */
-    if (expire) /* past the final flight's retention (the handshake timeout) */
-        dtls_conn_tick(server.conn, 24 * 3600 * 1000ull);
+    if (idle_ms) /* time passes with nothing sent or received */
+        dtls_conn_tick(server.conn, idle_ms);
     return server.conn;
 }
 
-static int measure(dtls_config *ccfg, dtls_config *scfg, unsigned n, bool expire, double *per_conn,
+static int measure(dtls_config *ccfg, dtls_config *scfg, unsigned n, uint64_t idle_ms, double *per_conn,
                    size_t *accounted)
 {
     dtls_conn **keep = calloc(n, sizeof *keep);
     if (!keep)
         return -1;
     for (unsigned i = 0; i < 32; i++) { /* warm-up: lazy libcrypto state, malloc arenas */
-        dtls_conn *c = handshake(ccfg, scfg, 60000 + i, expire);
+        dtls_conn *c = handshake(ccfg, scfg, 60000 + i, idle_ms);
         if (!c) {
             free(keep);
             return -1;
@@ -135,7 +96,7 @@ static int measure(dtls_config *ccfg, dtls_config *scfg, unsigned n, bool expire
     size_t before = mallinfo2().uordblks;
     unsigned made = 0;
     for (; made < n; made++)
-        if (!(keep[made] = handshake(ccfg, scfg, made, expire)))
+        if (!(keep[made] = handshake(ccfg, scfg, made, idle_ms)))
             break;
     size_t after = mallinfo2().uordblks;
     *per_conn = made ? ((double)after - (double)before) / made : 0;
@@ -171,14 +132,19 @@ int main(int argc, char **argv)
           || dtls_config_set_ciphers(c, suite, err, sizeof err)
           || dtls_config_set_psk(c, (const uint8_t *)"bench", 5, PSK_KEY, sizeof PSK_KEY);
     }
-    double fresh = 0, expired = 0;
-    size_t acc_fresh = 0, acc_expired = 0;
+    double fresh = 0, idle = 0, expired = 0;
+    size_t acc_fresh = 0, acc_idle = 0, acc_expired = 0;
+    /* Idle: past the key park, within the flight's 2 MSL; expired: past
+     * the flight's retention too. */
     if (rc == 0)
-        rc = measure(c, s, n, false, &fresh, &acc_fresh) || measure(c, s, n, true, &expired, &acc_expired);
+        rc = measure(c, s, n, 0, &fresh, &acc_fresh)
+          || measure(c, s, n, DTLS_KEY_PARK_DEFAULT_MS + 1, &idle, &acc_idle)
+          || measure(c, s, n, 24 * 3600 * 1000ull, &expired, &acc_expired);
     if (rc == 0)
-        printf("RESULT mode=engine_mem suite=%s conns=%u heap_per_conn=%.0f heap_per_conn_flight_expired=%.0f"
-               " dtls_conn_memory=%zu dtls_conn_memory_flight_expired=%zu\n",
-               suite, n, fresh, expired, acc_fresh, acc_expired);
+        printf("RESULT mode=engine_mem suite=%s conns=%u heap_per_conn=%.0f heap_per_conn_idle=%.0f"
+               " heap_per_conn_flight_expired=%.0f"
+               " dtls_conn_memory=%zu dtls_conn_memory_idle=%zu dtls_conn_memory_flight_expired=%zu\n",
+               suite, n, fresh, idle, expired, acc_fresh, acc_idle, acc_expired);
     else
         fprintf(stderr, "engine_mem: set-up or handshake failed %s\n", err);
     dtls_config_free(s);

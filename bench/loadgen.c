@@ -851,6 +851,10 @@ static int run_hold(loadgen *g)
     size_t up = establish(g, g->hold, now_ns() + (uint64_t)(g->max_s * 1e9));
     double secs = secs_since(t);
     long rss1 = settle_rss(g, 0.5), self1 = proc_rss_kib((long)getpid());
+    /* Idle for longer: a dtlsrun server parks an idle session's cipher
+     * contexts after 1 s (DTLS_KEY_PARK_DEFAULT_MS); read RSS again once
+     * every session has been idle that long. */
+    long rss2 = settle_rss(g, 1.5);
     size_t held = up > base ? up - base : 0;
     size_t client_bytes = 0;
     for (size_t i = 0; i < g->nslots; i++)
@@ -858,10 +862,12 @@ static int run_hold(loadgen *g)
             client_bytes += dtls_conn_memory(g->sessions[i].conn);
     printf("RESULT mode=hold");
     print_common(g);
-    printf(" sessions=%zu baseline=%zu secs=%.3f rss0_kib=%ld rss1_kib=%ld bytes_per_session=%.0f"
+    printf(" sessions=%zu baseline=%zu secs=%.3f rss0_kib=%ld rss1_kib=%ld rss2_kib=%ld bytes_per_session=%.0f"
+           " bytes_per_idle_session=%.0f"
            " client_engine_bytes_per_session=%.0f client_rss_bytes_per_session=%.0f failures=%" PRIu64 "\n",
-           held, base, secs, rss0, rss1,
+           held, base, secs, rss0, rss1, rss2,
            rss0 >= 0 && rss1 >= 0 && held ? (double)(rss1 - rss0) * 1024.0 / (double)held : -1,
+           rss0 >= 0 && rss2 >= 0 && held ? (double)(rss2 - rss0) * 1024.0 / (double)held : -1,
            up ? (double)client_bytes / (double)up : 0,
            held ? (double)(self1 - self0) * 1024.0 / (double)held : 0, g->handshake_failures);
     fflush(stdout);
@@ -920,7 +926,8 @@ static void usage(FILE *out)
         "  echo       --sessions sessions, --window messages in flight each, of --size\n"
         "             bytes; every reply verified byte for byte\n"
         "  hold       establish --baseline sessions, read the server's RSS, establish\n"
-        "             --hold more, read it again: RSS growth per idle session\n"
+        "             --hold more, read it again 0.5 s and 2 s later: RSS growth per\n"
+        "             session, just established and idle\n"
         "  keygen     time ECDHE key generation (--group P-256|X25519), no server\n"
         "options:\n"
         "  --host ADDR          127.0.0.1 (default) or ::1\n"

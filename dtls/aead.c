@@ -76,25 +76,16 @@ static void put_be64(uint8_t *p, uint64_t v)
     }
 }
 
-int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
-                   const uint8_t *fixed_iv, int encrypt)
+/* A new libcrypto context keyed from a->key and a->fixed_iv. */
+static int aead_key_ctx(dtls_aead *a)
 {
-    const EVP_CIPHER *cipher = cipher_for(alg);
-
-    memset(a, 0, sizeof *a);
-    if (cipher == NULL || key == NULL || fixed_iv == NULL)
+    const EVP_CIPHER *cipher = cipher_for(a->alg);
+    const dtls_aead_alg alg = a->alg;
+    if (cipher == NULL)
         return -1;
-    a->alg = alg;
-    a->key_len = (uint8_t)dtls_aead_key_len(alg);
-    a->fixed_iv_len = (uint8_t)dtls_aead_fixed_iv_len(alg);
-    a->explicit_len = alg == DTLS_AEAD_CHACHA20_POLY1305 ? 0 : 8;
-    a->tag_len = alg == DTLS_AEAD_AES_128_CCM_8 ? 8 : 16;
-    a->encrypt = encrypt ? 1 : 0;
-    memcpy(a->fixed_iv, fixed_iv, a->fixed_iv_len);
-
     a->ctx = EVP_CIPHER_CTX_new();
     if (a->ctx == NULL)
-        goto fail;
+        return -1;
     /* The nonce length, and for CCM the tag length (which fixes the MAC's
      * first block), must be known before the key is set. */
     if (!EVP_CipherInit_ex2(a->ctx, cipher, NULL, NULL, a->encrypt, NULL) ||
@@ -102,7 +93,7 @@ int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
         goto fail;
     if (is_ccm(alg) && !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, NULL))
         goto fail;
-    if (!EVP_CipherInit_ex2(a->ctx, NULL, key, NULL, a->encrypt, NULL))
+    if (!EVP_CipherInit_ex2(a->ctx, NULL, a->key, NULL, a->encrypt, NULL))
         goto fail;
     /* The fixed part of every nonce, for the TLS record mode below: the
      * salt (GCM, CCM) or the whole IV (ChaCha20-Poly1305). A GCM sealing
@@ -120,8 +111,30 @@ int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
     a->gcm_next = UINT64_MAX; /* synced on the first record */
     return 0;
 fail:
-    dtls_aead_cleanup(a);
+    EVP_CIPHER_CTX_free(a->ctx);
+    a->ctx = NULL;
     return -1;
+}
+
+int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
+                   const uint8_t *fixed_iv, int encrypt)
+{
+    memset(a, 0, sizeof *a);
+    if (cipher_for(alg) == NULL || key == NULL || fixed_iv == NULL)
+        return -1;
+    a->alg = alg;
+    a->key_len = (uint8_t)dtls_aead_key_len(alg);
+    a->fixed_iv_len = (uint8_t)dtls_aead_fixed_iv_len(alg);
+    a->explicit_len = alg == DTLS_AEAD_CHACHA20_POLY1305 ? 0 : 8;
+    a->tag_len = alg == DTLS_AEAD_AES_128_CCM_8 ? 8 : 16;
+    a->encrypt = encrypt ? 1 : 0;
+    memcpy(a->key, key, a->key_len);
+    memcpy(a->fixed_iv, fixed_iv, a->fixed_iv_len);
+    if (aead_key_ctx(a) != 0) {
+        dtls_aead_cleanup(a);
+        return -1;
+    }
+    return 0;
 }
 
 void dtls_aead_cleanup(dtls_aead *a)
@@ -131,6 +144,22 @@ void dtls_aead_cleanup(dtls_aead *a)
     /* EVP_CIPHER_CTX_free cleanses the key schedule it holds. */
     EVP_CIPHER_CTX_free(a->ctx);
     OPENSSL_cleanse(a, sizeof *a);
+}
+
+void dtls_aead_park(dtls_aead *a)
+{
+    if (a->ctx == NULL)
+        return;
+    EVP_CIPHER_CTX_free(a->ctx);
+    a->ctx = NULL;
+    a->gcm_next = UINT64_MAX; /* a fresh context's counter is not synced */
+}
+
+/* A keyed direction's context, re-made when parked; false when unkeyed or
+ * libcrypto fails. */
+static inline int aead_ready(dtls_aead *a)
+{
+    return a->ctx != NULL || (a->alg != DTLS_AEAD_NONE && aead_key_ctx(a) == 0);
 }
 
 /* RFC 6347 4.1.2.1 with RFC 5246 6.2.3.3: epoch||seq, type, version, and a
@@ -193,7 +222,7 @@ int dtls_aead_seal(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t vers
     uint8_t aad[AEAD_AAD_LEN];
     size_t total = in_len + dtls_aead_overhead(a);
 
-    if (a->ctx == NULL || !a->encrypt || in_len > 0xffffu - a->explicit_len || (in == NULL && in_len))
+    if (!a->encrypt || in_len > 0xffffu - a->explicit_len || (in == NULL && in_len) || !aead_ready(a))
         return -1;
     if (is_gcm(a->alg) && a->gcm_next != epoch_seq && !gcm_sync_counter(a, epoch_seq))
         return -1;
@@ -216,7 +245,7 @@ int dtls_aead_open(dtls_aead *a, uint64_t epoch_seq, uint8_t type, uint16_t vers
     uint8_t aad[AEAD_AAD_LEN];
     size_t overhead = dtls_aead_overhead(a);
 
-    if (a->ctx == NULL || a->encrypt || in == NULL || in_len < overhead || in_len > 0xffff)
+    if (a->encrypt || in == NULL || in_len < overhead || in_len > 0xffff || !aead_ready(a))
         return -1;
     size_t plain_len = in_len - overhead;
     /* The record mode works in place: out becomes explicit nonce ||
@@ -279,7 +308,7 @@ int dtls_aead_seal_ad(dtls_aead *a, uint64_t epoch_seq, const uint8_t *ad, size_
                       const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
     uint8_t explicit_nonce[8], nonce[AEAD_NONCE_LEN];
-    if (a->ctx == NULL || !a->encrypt || in_len == 0 || in_len > 0xffffu - dtls_aead_overhead(a))
+    if (!a->encrypt || in_len == 0 || in_len > 0xffffu - dtls_aead_overhead(a) || !aead_ready(a))
         return -1;
     put_be64(explicit_nonce, epoch_seq);
     full_nonce(a, explicit_nonce, nonce);
@@ -300,7 +329,7 @@ int dtls_aead_open_ad(dtls_aead *a, const uint8_t *ad, size_t ad_len, uint64_t e
 {
     uint8_t explicit_nonce[8], nonce[AEAD_NONCE_LEN], tag[16];
     size_t overhead = dtls_aead_overhead(a);
-    if (a->ctx == NULL || a->encrypt || in == NULL || in_len <= overhead || in_len > 0xffff)
+    if (a->encrypt || in == NULL || in_len <= overhead || in_len > 0xffff || !aead_ready(a))
         return -1;
     size_t plain_len = in_len - overhead;
     if (a->explicit_len)

@@ -7,7 +7,9 @@
  * Additional data (RFC 6347 4.1.2.1): epoch||seq (8) || type || version ||
  * plaintext length (2).
  * The cipher context is keyed once; sealing and opening a record allocate
- * nothing. Keys are wiped by dtls_aead_cleanup.
+ * nothing. An idle direction may be parked: its libcrypto context (about
+ * 1.2 KB for AES-GCM) is freed and only the key and fixed IV stay, and the
+ * next record keys a fresh context. Keys are wiped by dtls_aead_cleanup.
  */
 #ifndef DTLS_AEAD_H
 #define DTLS_AEAD_H
@@ -26,8 +28,9 @@ typedef enum {
 } dtls_aead_alg;
 
 typedef struct dtls_aead {
-    EVP_CIPHER_CTX *ctx;
+    EVP_CIPHER_CTX *ctx;  /* NULL when unkeyed (alg NONE) or parked */
     dtls_aead_alg alg;
+    uint8_t key[32];      /* kept to re-key a parked context */
     uint8_t fixed_iv[12];
     uint8_t fixed_iv_len; /* 4 for GCM/CCM, 12 for ChaCha20-Poly1305 */
     uint8_t explicit_len; /* 8 for GCM/CCM, 0 for ChaCha20-Poly1305 */
@@ -47,6 +50,12 @@ int dtls_aead_init(dtls_aead *a, dtls_aead_alg alg, const uint8_t *key,
                    const uint8_t *fixed_iv, int encrypt);
 /* Free the context and wipe key material; safe on a zeroed struct. */
 void dtls_aead_cleanup(dtls_aead *a);
+/* Free the libcrypto context of a keyed direction, keeping the key: the
+ * next seal or open keys a new one (a few microseconds). No-op when
+ * unkeyed or already parked. */
+void dtls_aead_park(dtls_aead *a);
+/* Whether a keyed direction holds a live libcrypto context. */
+static inline int dtls_aead_live(const dtls_aead *a) { return a->ctx != NULL; }
 /* Bytes a record grows by: explicit nonce + tag. */
 static inline size_t dtls_aead_overhead(const dtls_aead *a)
 {

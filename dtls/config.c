@@ -31,6 +31,7 @@ dtls_config *dtls_config_new(void)
     cfg->handshake_timeout_ms = 60000;
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
     cfg->rto_max_ms = 60000;
+    cfg->key_park_ms = DTLS_KEY_PARK_DEFAULT_MS;
     cfg->ems = true;
     cfg->min_version = cfg->max_version = DTLS1_2_VERSION; /* 1.0 only when asked */
     cfg->etm = true;
@@ -59,6 +60,7 @@ void dtls_config_free(dtls_config *cfg)
     OPENSSL_cleanse(cfg->ticket_master, sizeof cfg->ticket_master);
     OPENSSL_cleanse(cfg->rand_pool, sizeof cfg->rand_pool);
     session_cache_free(&cfg->cache);
+    hs_spares_free(cfg);
     EVP_MAC_CTX_free(cfg->cookie_mac[0]);
     EVP_MAC_CTX_free(cfg->cookie_mac[1]);
     OPENSSL_cleanse(cfg->rbuf, sizeof cfg->rbuf);
@@ -228,6 +230,8 @@ int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, ui
     cfg->rto_max_ms = max_ms;
     return DTLS_OK;
 }
+
+void dtls_config_set_key_park(dtls_config *cfg, uint32_t ms) { cfg->key_park_ms = ms; }
 
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on) { cfg->ems = on != 0; }
 

@@ -19,7 +19,9 @@
 
 int hs_new(dtls_conn *c, uint64_t now_ms)
 {
-    dtls_hs *hs = calloc(1, sizeof *hs);
+    dtls_config *cfg = c->cfg;
+    /* A spare is all zeros (hs_free wiped it) but for its transcript buffer. */
+    dtls_hs *hs = cfg->nhs_spare ? cfg->hs_spare[--cfg->nhs_spare] : calloc(1, sizeof *hs);
     if (!hs)
         return DTLS_ERR_INTERNAL;
     hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_CLIENT_HELLO : HS_C_WAIT_SERVER_HELLO;
@@ -45,7 +47,6 @@ void hs_free(dtls_conn *c)
     dtls_hs *hs = c->hs;
     if (!hs)
         return;
-    free(hs->transcript);
     EVP_PKEY_free(hs->ecdhe);
     EVP_PKEY_free(hs->peer_key);
     dtls_chain_free(&hs->peer_chain);
@@ -57,9 +58,35 @@ void hs_free(dtls_conn *c)
     session_clear(&hs->resume);
     free(hs->new_ticket);
     protect_cleanup(&hs->pending_wr_prot);
+    uint8_t *transcript = hs->transcript;
+    size_t cap = hs->transcript_cap;
+    if (transcript) /* a poisoned length (SIZE_MAX) wipes the whole buffer */
+        OPENSSL_cleanse(transcript, hs->transcript_len < cap ? hs->transcript_len : cap);
     OPENSSL_cleanse(hs, sizeof *hs);
-    free(hs);
+    dtls_config *cfg = c->cfg;
     c->hs = NULL;
+    if (cfg->nhs_spare == HS_SPARE_MAX) {
+        free(transcript);
+        free(hs);
+        return;
+    }
+    if (cap > HS_SPARE_TRANSCRIPT_MAX) { /* a long chain's: not kept */
+        free(transcript);
+        transcript = NULL;
+        cap = 0;
+    }
+    hs->transcript = transcript;
+    hs->transcript_cap = cap;
+    cfg->hs_spare[cfg->nhs_spare++] = hs;
+}
+
+void hs_spares_free(dtls_config *cfg)
+{
+    while (cfg->nhs_spare) {
+        dtls_hs *hs = cfg->hs_spare[--cfg->nhs_spare];
+        free(hs->transcript);
+        free(hs);
+    }
 }
 
 /* ---- transcript (RFC 6347 4.2.6: hashed as if sent unfragmented) ---- */

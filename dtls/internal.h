@@ -84,6 +84,8 @@ enum {
 #define MAX_SUITES 32
 #define FINAL_FLIGHT_KEEP_MS (2 * 120 * 1000) /* RFC 6347 4.2.4: twice the TCP MSL */
 #define MAX_CID_LEN 20                  /* what we ask for; RFC 9146 allows 255 */
+#define HS_SPARE_MAX 16                 /* wiped handshake states kept per config... */
+#define HS_SPARE_TRANSCRIPT_MAX 8192    /* ...with transcript buffers up to this */
 #define DEFAULT_SESSION_TIMEOUT_MS (2 * 3600 * 1000)
 
 /* ---- configuration ---- */
@@ -114,6 +116,7 @@ struct dtls_config {
     uint64_t handshake_timeout_ms;
     uint32_t rto_initial_ms; /* flight retransmission timer: first value... */
     uint32_t rto_max_ms;     /* ...and the cap its doubling stops at */
+    uint32_t key_park_ms;    /* idle this long: cipher contexts freed (0: never) */
     bool ems;
     /* protocol versions we speak (wire values; DTLS counts down, so the
      * oldest is the largest): DTLS 1.2 only unless DTLS 1.0 is enabled */
@@ -163,6 +166,12 @@ struct dtls_config {
      * 7 % of an abbreviated handshake. Never used for keys or nonces. */
     uint8_t rand_pool[1024];
     size_t rand_left;
+    /* handshake states of finished handshakes, wiped, with their
+     * transcript buffers: the next handshake takes one instead of a 2.3 KB
+     * calloc and a 2-4 KB transcript allocation (large chunks, malloc's
+     * slow path). At most 16 x ~10 KB per config. */
+    struct dtls_hs *hs_spare[HS_SPARE_MAX];
+    size_t nhs_spare;
     /* scratch buffers, shared by every connection of this config (the
      * engine is single-threaded per config): decrypted records, and the
      * datagram being assembled for sending. */
@@ -361,6 +370,7 @@ struct dtls_conn {
     uint64_t flight_expires;    /* after the handshake: when to drop it */
     uint64_t last_retransmit_at;
     uint64_t last_triggered_at; /* last resend asked for by a peer's resend */
+    uint64_t last_io_ms;        /* the last recv or send: idle keys park after it */
     dtls_hs *hs;               /* NULL once the handshake is over */
     /* after the handshake */
     uint8_t *peer_cert_der;
@@ -450,6 +460,8 @@ void datagram_flush(dtls_conn *c, dtls_wr *w);
 /* handshake.c */
 int hs_new(dtls_conn *c, uint64_t now_ms);
 void hs_free(dtls_conn *c);
+/* Free the config's spare handshake states (dtls_config_free). */
+void hs_spares_free(dtls_config *cfg);
 void transcript_add(dtls_hs *hs, uint8_t type, uint16_t seq, const uint8_t *body, size_t len);
 int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len);
 /* Start a new flight (allocating it on first use). */

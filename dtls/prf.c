@@ -1,13 +1,22 @@
-/* prf.c — the TLS pseudo-random function on libcrypto's HMAC (EVP_MAC).
+/* prf.c — the TLS pseudo-random function on libcrypto's hashes.
  * Owns P_hash (RFC 5246 5) and the TLS 1.0/1.1 MD5 xor SHA-1 split
  * (RFC 2246 5). Holds no state beyond the fetched HMAC; never logs secrets.
  */
+/* P_SHA256 and P_SHA384 run HMAC (RFC 2104) over libcrypto's low-level
+ * SHA-2 contexts, deprecated in OpenSSL 3.0 but still part of libcrypto
+ * (cbc.c uses them too): plain structs, so the keyed inner and outer states
+ * are copied by assignment. Through EVP_MAC every copy of a digest state
+ * is a provider context allocated and freed, about 10 allocations per PRF
+ * run, which made one TLS 1.2 PRF run cost 3-8 us against well under 1 us
+ * of hashing (three runs per abbreviated handshake). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "prf.h"
 
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 /* HMAC contexts with their digest already set, one per PRF hash, made
  * once per process: each P_hash dups one and sets only the key, instead of
@@ -94,6 +103,118 @@ done:
     return ok ? 0 : -1;
 }
 
+/* ---- P_SHA256 / P_SHA384 on the low-level SHA-2 API ---- */
+
+typedef union sha2_state {
+    SHA256_CTX s256;
+    SHA512_CTX s512; /* SHA-384 runs on SHA-512's state */
+} sha2_state;
+
+typedef struct hmac_sha2 {
+    int sha384;
+    size_t block, md_len;   /* 64/32 or 128/48 */
+    sha2_state inner, outer; /* keyed: after the ipad / opad block */
+} hmac_sha2;
+
+static void sha2_init(int sha384, sha2_state *st)
+{
+    if (sha384)
+        SHA384_Init(&st->s512);
+    else
+        SHA256_Init(&st->s256);
+}
+
+static void sha2_update(int sha384, sha2_state *st, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (sha384)
+        SHA384_Update(&st->s512, p, n);
+    else
+        SHA256_Update(&st->s256, p, n);
+}
+
+static void sha2_final(int sha384, sha2_state *st, uint8_t *out)
+{
+    if (sha384)
+        SHA384_Final(out, &st->s512);
+    else
+        SHA256_Final(out, &st->s256);
+}
+
+/* RFC 2104 2: a key longer than the block is hashed first; the inner and
+ * outer states absorb key xor ipad / opad once per PRF run. */
+static void hmac_sha2_key(hmac_sha2 *h, int sha384, const uint8_t *key, size_t key_len)
+{
+    uint8_t pad[128], hashed[SHA384_DIGEST_LENGTH];
+    h->sha384 = sha384;
+    h->block = sha384 ? 128 : 64;
+    h->md_len = sha384 ? SHA384_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+    if (key_len > h->block) {
+        sha2_init(sha384, &h->inner);
+        sha2_update(sha384, &h->inner, key, key_len);
+        sha2_final(sha384, &h->inner, hashed);
+        key = hashed;
+        key_len = h->md_len;
+    }
+    memset(pad, 0x36, h->block);
+    for (size_t i = 0; i < key_len; i++)
+        pad[i] ^= key[i];
+    sha2_init(sha384, &h->inner);
+    sha2_update(sha384, &h->inner, pad, h->block);
+    memset(pad, 0x5c, h->block);
+    for (size_t i = 0; i < key_len; i++)
+        pad[i] ^= key[i];
+    sha2_init(sha384, &h->outer);
+    sha2_update(sha384, &h->outer, pad, h->block);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(hashed, sizeof hashed);
+}
+
+/* HMAC over up to four parts (prefix, then the seed's label, a, b). */
+static void hmac_sha2_run(const hmac_sha2 *h, const uint8_t *prefix, size_t prefix_len,
+                          const struct prf_seed *seed, uint8_t *out)
+{
+    sha2_state st = h->inner;
+    uint8_t inner[SHA384_DIGEST_LENGTH];
+    sha2_update(h->sha384, &st, prefix, prefix_len);
+    if (seed) {
+        sha2_update(h->sha384, &st, seed->label, seed->label_len);
+        sha2_update(h->sha384, &st, seed->a, seed->a_len);
+        sha2_update(h->sha384, &st, seed->b, seed->b_len);
+    }
+    sha2_final(h->sha384, &st, inner);
+    st = h->outer;
+    sha2_update(h->sha384, &st, inner, h->md_len);
+    sha2_final(h->sha384, &st, out);
+    OPENSSL_cleanse(&st, sizeof st);
+    OPENSSL_cleanse(inner, sizeof inner);
+}
+
+static int p_hash_sha2(int sha384, const uint8_t *secret, size_t secret_len,
+                       const struct prf_seed *seed, uint8_t *out, size_t out_len)
+{
+    hmac_sha2 h;
+    uint8_t a[SHA384_DIGEST_LENGTH], block[SHA384_DIGEST_LENGTH];
+    hmac_sha2_key(&h, sha384, secret, secret_len);
+    /* A(1) = HMAC(secret, seed) */
+    hmac_sha2_run(&h, NULL, 0, seed, a);
+    while (out_len > 0) {
+        hmac_sha2_run(&h, a, h.md_len, seed, block);
+        size_t n = h.md_len < out_len ? h.md_len : out_len;
+        memcpy(out, block, n);
+        out += n;
+        out_len -= n;
+        /* A(i+1) = HMAC(secret, A(i)) */
+        if (out_len > 0)
+            hmac_sha2_run(&h, a, h.md_len, NULL, a);
+    }
+    OPENSSL_cleanse(&h, sizeof h);
+    OPENSSL_cleanse(a, sizeof a);
+    OPENSSL_cleanse(block, sizeof block);
+    return 0;
+}
+
 /* RFC 2246 5: S1 and S2 are the two halves of the secret, each of
  * ceil(len/2) bytes, sharing the middle byte when the length is odd;
  * PRF = P_MD5(S1, seed) XOR P_SHA-1(S2, seed). */
@@ -132,8 +253,7 @@ int dtls_prf(const EVP_MD *md, const uint8_t *secret, size_t secret_len,
     int type = EVP_MD_get_type(md);
     if (type != NID_sha256 && type != NID_sha384)
         return -1;
-    return p_hash(type == NID_sha384 ? PRF_SHA384 : PRF_SHA256, secret, secret_len, &seed,
-                  out, out_len, 0);
+    return p_hash_sha2(type == NID_sha384, secret, secret_len, &seed, out, out_len);
 }
 
 enum { VERSION_DTLS_1_0 = 0xFEFF };

@@ -9,6 +9,7 @@
 #ifndef DTLS_PROTECT_H
 #define DTLS_PROTECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,21 @@ int protect_init(dtls_protect *p, const dtls_suite *s, const dtls_key_slices *k,
 void protect_cleanup(dtls_protect *p);
 /* Move src's keys into dst (dst cleaned first), leaving src empty. */
 void protect_move(dtls_protect *dst, dtls_protect *src);
+
+/* An idle direction gives back its libcrypto context and keeps the key;
+ * the next seal or open re-keys (aead.h). CBC states stay as they are:
+ * the legacy suites are rare enough not to need it. */
+static inline void protect_park(dtls_protect *p)
+{
+    if (p->kind == PROTECT_AEAD)
+        dtls_aead_park(&p->u.aead);
+}
+
+/* True while parking would free something. */
+static inline bool protect_parkable(const dtls_protect *p)
+{
+    return p->kind == PROTECT_AEAD && dtls_aead_live(&p->u.aead);
+}
 
 /* Heap bytes the state holds (the CBC state; an AEAD's is in the struct). */
 static inline size_t protect_memory(const dtls_protect *p)

@@ -149,6 +149,7 @@ typedef struct lb_socket {
     uint8_t *session;  /* client: getSession's blob, kept past close */
     size_t session_len;
     int reneg_ref;     /* socket:renegotiate's callback, or LUA_NOREF */
+    struct lb_closed_fields *closed; /* lazy fields of a closed socket, not yet made */
 } lb_socket;
 
 /* ---- sockets (lb_socket.c) ---- */

@@ -365,6 +365,35 @@ describe("pre-shared keys", function()
     assert.is_nil(seen[3])
   end)
 
+  it("fields first read after close come from the closed session", function()
+    local kept, seen, client_port = {}, {}, nil
+    local server, port
+    server, port = H.listen({ type = "udp4", psk = { device1 = key } }, function(s)
+      kept[1] = s -- read nothing now
+      s:on("close", function()
+        seen.in_close = s.pskIdentity
+        server:close()
+      end)
+    end)
+    local c, log = psk_client(port, "device1", key)
+    c:on("secureConnect", function() client_port = c:address().port; c:close() end)
+    assert.is_true(H.run(5000))
+    assert.same({ "secureConnect", "close" }, log.events)
+    local s = kept[1]
+    assert.is_true(s:isClosed())
+    assert.equal("device1", seen.in_close)
+    assert.equal("127.0.0.1", s.rinfo.address)
+    assert.equal(client_port, s.rinfo.port)
+    assert.equal("IPv4", s.rinfo.family)
+    assert.matches("PSK", s.cipher)
+    assert.equal("DTLSv1.2", s.protocol)
+    assert.equal("device1", s.pskIdentity)
+    assert.is_nil(s.servername)
+    assert.is_nil(s.peerCertificate)
+    assert.is_true(s.authorized)
+    assert.is_nil(s.authorizationError)
+  end)
+
   it("a PSK function gets identity and rinfo", function()
     local calls = {}
     local server, port = H.listen({ type = "udp4", psk = function(identity, rinfo)

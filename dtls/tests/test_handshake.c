@@ -96,6 +96,60 @@ static void test_all_suites(void)
         test_suite(psk_suites[i], true);
 }
 
+/* Idle record keys are parked (dtls_config_set_key_park) and re-keyed
+ * by the next record, in either direction, with and without CIDs; the
+ * deadline asks for the park only while contexts are live. */
+static void test_key_parking(const char *name, bool cid)
+{
+    dtls_config *s = server_config(name), *c = client_config(name);
+    if (cid) {
+        CHECK(dtls_config_set_connection_id(s, 4) == DTLS_OK);
+        CHECK(dtls_config_set_connection_id(c, 3) == DTLS_OK);
+    }
+    pair p;
+    pair_init(&p, c, s, 7);
+    CHECK(handshake_and_echo(&p, 5000));
+    for (int round = 0; round < 3; round++) {
+        p.now += DTLS_KEY_PARK_DEFAULT_MS + 1;
+        dtls_conn_tick(p.server.conn, p.now);
+        dtls_conn_tick(p.client.conn, p.now);
+        /* Parked: only the final flight's retention (or nothing) is left. */
+        CHECK(dtls_conn_deadline(p.server.conn) > p.now + DTLS_KEY_PARK_DEFAULT_MS);
+        CHECK(dtls_conn_deadline(p.client.conn) > p.now + DTLS_KEY_PARK_DEFAULT_MS);
+        size_t sa = p.server.app_len, ca = p.client.app_len;
+        const char *up = round & 1 ? "to the server first" : "x";
+        for (int k = 0; k < 3; k++) {
+            if (round & 1) {
+                CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)up, strlen(up)) == DTLS_OK);
+                CHECK(dtls_conn_send(p.server.conn, p.now, (const uint8_t *)"back", 4) == DTLS_OK);
+            } else {
+                CHECK(dtls_conn_send(p.server.conn, p.now, (const uint8_t *)"back", 4) == DTLS_OK);
+                CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)up, strlen(up)) == DTLS_OK);
+            }
+        }
+        pair_run(&p, pair_never, 10);
+        CHECK(p.server.app_len == sa + 3 * strlen(up) && memcmp(p.server.app + sa, up, strlen(up)) == 0);
+        CHECK(p.client.app_len == ca + 12 && memcmp(p.client.app + ca, "back", 4) == 0);
+        CHECK(!p.server.closed && !p.client.closed);
+        /* Busy: the deadline is the park, key_park ms after the last record. */
+        CHECK(dtls_conn_deadline(p.server.conn) <= p.now + DTLS_KEY_PARK_DEFAULT_MS);
+        CHECK(dtls_conn_deadline(p.client.conn) <= p.now + DTLS_KEY_PARK_DEFAULT_MS);
+    }
+    dtls_stats st = *dtls_conn_stats(p.server.conn);
+    CHECK(st.dropped_auth == 0 && st.dropped_replay == 0);
+    pair_free(&p);
+    /* Off: no park deadline, ever. */
+    dtls_config_set_key_park(s, 0);
+    dtls_config_set_key_park(c, 0);
+    pair_init(&p, c, s, 8);
+    CHECK(handshake_and_echo(&p, 5000));
+    CHECK(dtls_conn_deadline(p.server.conn) > p.now + 60000);
+    CHECK(dtls_conn_deadline(p.client.conn) == UINT64_MAX);
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
 static void test_client_certificate(void)
 {
     dtls_config *s = server_config(NULL), *c = client_config(NULL);
@@ -343,6 +397,10 @@ int main(void)
     CHECK(dtls_make_self_signed("localhost", 30, &srv_cert, &srv_key, err, sizeof err) == DTLS_OK);
     CHECK(dtls_make_self_signed("test-client", 30, &cli_cert, &cli_key, err, sizeof err) == DTLS_OK);
     test_all_suites();
+    test_key_parking("ECDHE-ECDSA-AES128-GCM-SHA256", false);
+    test_key_parking("ECDHE-ECDSA-AES128-GCM-SHA256", true);
+    test_key_parking("ECDHE-ECDSA-CHACHA20-POLY1305", false);
+    test_key_parking("ECDHE-ECDSA-AES128-CCM8", true);
     test_client_certificate();
     test_psk_failures();
     test_small_mtu();

@@ -143,12 +143,13 @@ static int kdf_tls1_prf(const char *digest, const uint8_t *secret, size_t secret
  * are not multiples of either hash's size; P_SHA256/P_SHA384 likewise. */
 static void test_against_openssl_kdf(void)
 {
-    uint8_t secret[100], seed[64], got[200], want[200];
+    uint8_t secret[160], seed[64], got[200], want[200];
     for (size_t i = 0; i < sizeof secret; i++)
         secret[i] = (uint8_t)(i * 37 + 11);
     for (size_t i = 0; i < sizeof seed; i++)
         seed[i] = (uint8_t)(0xc3 ^ i);
-    static const size_t secret_lens[] = { 1, 2, 3, 16, 47, 48, 49, 64, 65, 99, 100 };
+    /* up to and past both HMAC block sizes (64, 128): longer keys are hashed */
+    static const size_t secret_lens[] = { 1, 2, 3, 16, 47, 48, 49, 64, 65, 99, 100, 128, 129, 160 };
     static const size_t out_lens[] = { 1, 12, 16, 20, 36, 48, 104, 136, 200 };
     static const struct { const EVP_MD *(*md)(void); const char *name; } mds[] = {
         { NULL, "MD5-SHA1" }, { EVP_sha256, "SHA256" }, { EVP_sha384, "SHA384" },

@@ -62,6 +62,11 @@ int main(void)
     rt_loop *loop = rt_loop_new();
     rt_tls_options so;
     rt_test_psk_options(&so, NULL);
+    /* The stalled association must not resend its flight while the test
+     * sets up: the restarted client, on the same port, would take that
+     * ServerHello for its own (a loaded sanitizer run stalls > 1 s). */
+    so.retransmit_ms = 10000;
+    so.max_retransmit_ms = 10000;
     rt_handlers sh = { .conn_closed = server_conn_closed, .psk_lookup = rt_test_psk_lookup };
     int port = 0;
     server = rt_test_server(loop, &so, &sh, &port);

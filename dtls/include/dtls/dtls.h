@@ -196,6 +196,13 @@ void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
 #define DTLS_RTO_MIN_MS 10u
 #define DTLS_RTO_MAX_MS 600000u
 int dtls_config_set_retransmit_timeout(dtls_config *cfg, uint32_t initial_ms, uint32_t max_ms);
+/* An established association that sends and receives nothing for ms
+ * parks its record keys: libcrypto's two cipher contexts (about 2.3 KB for
+ * AES-GCM) are freed, the keys kept, and the next record re-keys (a few
+ * microseconds). Default DTLS_KEY_PARK_DEFAULT_MS; 0: never. The deadline
+ * (dtls_conn_deadline) includes it. */
+#define DTLS_KEY_PARK_DEFAULT_MS 1000u
+void dtls_config_set_key_park(dtls_config *cfg, uint32_t ms);
 /* RFC 7627 extended master secret: 1 offer/accept (default), 0 never. */
 void dtls_config_set_extended_master_secret(dtls_config *cfg, int on);
 /* The protocol versions to speak, oldest and newest (wire values, which
