@@ -150,6 +150,55 @@ static void test_key_parking(const char *name, bool cid)
     dtls_config_free(c);
 }
 
+/* The last datagram the client sent, for replaying it to the server. */
+static uint8_t last_client_dgram[2048];
+static size_t last_client_len;
+
+static void keep_client_send(pair *p, bool to_server, uint8_t *bytes, size_t *len)
+{
+    (void)p;
+    if (to_server && *len <= sizeof last_client_dgram) {
+        memcpy(last_client_dgram, bytes, *len);
+        last_client_len = *len;
+    }
+}
+
+/* A server whose keys are parked while it still keeps its final flight
+ * (RFC 6347 4.2.4) answers the client's resent last flight with that flight,
+ * sealed under re-made keys that the client accepts. */
+static void test_parked_final_flight(void)
+{
+    dtls_config *s = server_config("ECDHE-ECDSA-AES128-GCM-SHA256");
+    dtls_config *c = client_config("ECDHE-ECDSA-AES128-GCM-SHA256");
+    pair p;
+    pair_init(&p, c, s, 9);
+    p.tap = keep_client_send;
+    dtls_conn_set_servername(p.client.conn, "localhost");
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    CHECK(pair_run(&p, pair_both_established, 5000));
+    p.tap = NULL;
+    p.now += DTLS_KEY_PARK_DEFAULT_MS + 1;
+    dtls_conn_tick(p.server.conn, p.now);
+    dtls_conn_tick(p.client.conn, p.now);
+    /* Parked: the deadline left is the final flight's 2 MSL. */
+    CHECK(dtls_conn_deadline(p.server.conn) > p.now + DTLS_KEY_PARK_DEFAULT_MS);
+    uint64_t resent = dtls_conn_stats(p.server.conn)->retransmits;
+    pair_server_input(&p, last_client_dgram, last_client_len); /* the client's flight again */
+    CHECK(dtls_conn_stats(p.server.conn)->retransmits == resent + 1);
+    CHECK(p.client.inbox.n > 0);
+    pair_run(&p, pair_never, 10);
+    CHECK(!p.client.closed && !p.server.closed && p.client.nalerts == 0 && p.server.nalerts == 0);
+    CHECK(dtls_conn_stats(p.client.conn)->dropped_auth == 0);
+    CHECK(dtls_conn_send(p.client.conn, p.now, (const uint8_t *)"after", 5) == DTLS_OK);
+    CHECK(dtls_conn_send(p.server.conn, p.now, (const uint8_t *)"again", 5) == DTLS_OK);
+    pair_run(&p, pair_never, 10);
+    CHECK(p.server.app_len == 5 && memcmp(p.server.app, "after", 5) == 0);
+    CHECK(p.client.app_len == 5 && memcmp(p.client.app, "again", 5) == 0);
+    pair_free(&p);
+    dtls_config_free(s);
+    dtls_config_free(c);
+}
+
 static void test_client_certificate(void)
 {
     dtls_config *s = server_config(NULL), *c = client_config(NULL);
@@ -401,6 +450,7 @@ int main(void)
     test_key_parking("ECDHE-ECDSA-AES128-GCM-SHA256", true);
     test_key_parking("ECDHE-ECDSA-CHACHA20-POLY1305", false);
     test_key_parking("ECDHE-ECDSA-AES128-CCM8", true);
+    test_parked_final_flight();
     test_client_certificate();
     test_psk_failures();
     test_small_mtu();
