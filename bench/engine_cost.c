@@ -109,20 +109,9 @@ int main(int argc, char **argv)
     char *cert = read_file(argv[1]), *key = read_file(argv[2]);
     char err[256] = "";
     dtls_config *s = dtls_config_new(), *c = dtls_config_new();
-    dtls_callbacks cb = { .send = on_send, .event = on_event, .psk_lookup = on_psk };
-    int rc = cert && key && s && c ? 0 : -1;
-    if (rc == 0) {
-        dtls_config_set_callbacks(s, &cb);
-        dtls_config_set_callbacks(c, &cb);
-        dtls_config_set_verify_peer(c, 0);
-        if (strcmp(mode, "id") == 0)
-            dtls_config_set_tickets(c, 0);
-        rc = dtls_config_set_cert_chain_pem(s, cert, strlen(cert), err, sizeof err)
-          || dtls_config_set_key_pem(s, key, strlen(key), err, sizeof err)
-          || dtls_config_set_ciphers(s, suite, err, sizeof err)
-          || dtls_config_set_ciphers(c, suite, err, sizeof err)
-          || (psk && dtls_config_set_psk(c, (const uint8_t *)"bench", 5, PSK_KEY, sizeof PSK_KEY));
-    }
+    int rc = pair_configs(s, c, cert, key, suite, psk, err, sizeof err);
+    if (rc == 0 && strcmp(mode, "id") == 0)
+        dtls_config_set_tickets(c, 0);
     unsigned done = 0;
     for (unsigned i = 0; rc == 0 && i < 64; i++) /* warm-up; the first makes the session */
         rc = handshake(c, s, 60000 + i, resume) ? 0 : -1;

@@ -5,6 +5,7 @@
 #ifndef DTLSRUN_BENCH_ENGINE_PAIR_H
 #define DTLSRUN_BENCH_ENGINE_PAIR_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@ typedef struct queue {
 } queue;
 
 static queue to_server, to_client;
+/* Each tool's own: where a datagram an engine sent goes. */
+static void on_send(void *user, const uint8_t *dgram, size_t len);
 static const uint8_t PSK_KEY[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
 
 static inline void queue_push(queue *q, const uint8_t *dgram, size_t len)
@@ -60,6 +63,26 @@ static inline char *read_file(const char *path)
     }
     fclose(f);
     return buf;
+}
+
+/* A server config with the certificate and key, a client config that does
+ * not verify it, both offering only suite, the client with the PSK when
+ * psk is set. 0, or -1 with err. */
+static inline int pair_configs(dtls_config *s, dtls_config *c, const char *cert, const char *key,
+                               const char *suite, bool psk, char *err, size_t errlen)
+{
+    static const dtls_callbacks cb = { .send = on_send, .event = on_event, .psk_lookup = on_psk };
+    if (!cert || !key || !s || !c)
+        return -1;
+    dtls_config_set_callbacks(s, &cb);
+    dtls_config_set_callbacks(c, &cb);
+    dtls_config_set_verify_peer(c, 0);
+    return dtls_config_set_cert_chain_pem(s, cert, strlen(cert), err, errlen)
+        || dtls_config_set_key_pem(s, key, strlen(key), err, errlen)
+        || dtls_config_set_ciphers(s, suite, err, errlen)
+        || dtls_config_set_ciphers(c, suite, err, errlen)
+        || (psk && dtls_config_set_psk(c, (const uint8_t *)"bench", 5, PSK_KEY, sizeof PSK_KEY))
+        ? -1 : 0;
 }
 
 #endif
