@@ -275,6 +275,8 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         || !version_at_least(c->cfg->max_version, version)
         || (version != DTLS1_2_VERSION && version != DTLS1_0_VERSION))
         return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "server chose a version we do not speak");
+    if (hs->reneg && version != c->version)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "the renegotiation changes the version");
     c->version = version;
     const dtls_suite *offered[MAX_SUITES];
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, offered, MAX_SUITES);

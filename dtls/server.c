@@ -395,8 +395,13 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     /* RFC 6347 4.1: the highest version both speak; older than our
      * minimum (DTLS 1.0 unless enabled) is refused, and so is a fallback
      * retry when we could have done better (RFC 7507). */
-    int valert = version_server_choose(c->cfg, ch.version,
-                                       list16_has(ch.suites, DTLS_SCSV_FALLBACK), &c->version);
+    /* A renegotiation keeps the session's version, as OpenSSL does: a
+     * client_version below it is refused. */
+    int valert = hs->reneg ? (version_at_least(ch.version, c->version) && (ch.version >> 8) == 0xFE
+                              ? 0 : DTLS_ALERT_PROTOCOL_VERSION)
+                           : version_server_choose(c->cfg, ch.version,
+                                                   list16_has(ch.suites, DTLS_SCSV_FALLBACK),
+                                                   &c->version);
     if (valert)
         return conn_fail(c, valert, (ch.version >> 8) != 0xFE
                          ? "ClientHello version is not a DTLS version"

@@ -15,6 +15,9 @@ typedef struct reneg_opts {
     int cid_len;           /* -1: no CIDs */
     bool client_cert;
     bool psk;
+    const char *ciphers;   /* both sides, when set */
+    uint16_t min_version, max_version; /* both sides, when set */
+    bool no_etm;           /* Encrypt-then-MAC off on both sides */
 } reneg_opts;
 
 static void setup(pair *p, const reneg_opts *o)
@@ -40,6 +43,16 @@ static void setup(pair *p, const reneg_opts *o)
         dtls_config_set_ciphers(c, "PSK-AES128-CCM8", err, sizeof err);
         dtls_config_set_ciphers(s, "PSK-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256", err, sizeof err);
     }
+    if (o->ciphers) {
+        CHECK(dtls_config_set_ciphers(c, o->ciphers, err, sizeof err) == DTLS_OK);
+        CHECK(dtls_config_set_ciphers(s, o->ciphers, err, sizeof err) == DTLS_OK);
+    }
+    if (o->min_version) {
+        CHECK(dtls_config_set_versions(c, o->min_version, o->max_version) == DTLS_OK);
+        CHECK(dtls_config_set_versions(s, o->min_version, o->max_version) == DTLS_OK);
+    }
+    dtls_config_set_encrypt_then_mac(c, !o->no_etm);
+    dtls_config_set_encrypt_then_mac(s, !o->no_etm);
     pair_init(p, c, s, 7);
     dtls_conn_set_servername(p->client.conn, "localhost");
 }
@@ -551,6 +564,88 @@ static void test_legacy_server(void)
     teardown(&p);
 }
 
+/* Renegotiations on CBC-HMAC suites (RFC 7366 Encrypt-then-MAC on and
+ * off) and in DTLS 1.0, started by either side, data flowing both ways
+ * throughout; and ones that switch between an AEAD and a CBC suite, and
+ * between Encrypt-then-MAC and MAC-then-encrypt, where the old epoch's
+ * records must still be opened the old way. */
+/* Records on the wire in another version than the session's (RFC 6347
+ * 4.1: the record version is the negotiated one; OpenSSL drops others). */
+static uint16_t wire_version;
+static size_t wrong_versions;
+static void version_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    (void)to_server;
+    for (size_t off = 0; off + 13 <= *len;) {
+        uint16_t v = (uint16_t)(b[off + 1] << 8 | b[off + 2]);
+        if (wire_version && v != wire_version)
+            wrong_versions++;
+        off += 13 + (size_t)(b[off + 11] << 8 | b[off + 12]);
+    }
+}
+
+static void reneg_cbc_case(const char *ciphers, bool etm, uint16_t min, uint16_t max,
+                           uint16_t want_version)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = ciphers, .no_etm = !etm, .min_version = min, .max_version = max };
+    if (start(&p, &o)) {
+        CHECK(p.client.conn->version == want_version && p.server.conn->version == want_version);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) == etm);
+        wire_version = want_version;
+        wrong_versions = 0;
+        p.tap = version_tap;
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(p.client.conn->version == want_version && p.server.conn->version == want_version);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) == etm);
+        CHECK(dtls_conn_encrypt_then_mac(p.server.conn) == etm);
+        CHECK(wrong_versions == 0);
+        p.tap = NULL;
+        wire_version = 0;
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* A renegotiation keeps the session's version even when both could now
+ * speak a newer one (as OpenSSL does; RFC 6347 4.1 record versions). */
+static void test_version_kept(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = "ECDHE-ECDSA-AES128-SHA", .min_version = DTLS_VERSION_1_0,
+                     .max_version = DTLS_VERSION_1_2 };
+    setup(&p, &o);
+    CHECK(dtls_config_set_versions(p.scfg, DTLS_VERSION_1_0, DTLS_VERSION_1_0) == DTLS_OK);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    if (pair_run(&p, pair_both_established, 10000)) {
+        CHECK(p.server.conn->version == DTLS_VERSION_1_0);
+        CHECK(dtls_config_set_versions(p.scfg, DTLS_VERSION_1_0, DTLS_VERSION_1_2) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(p.client.conn->version == DTLS_VERSION_1_0 && p.server.conn->version == DTLS_VERSION_1_0);
+        check_all_data(&p);
+    } else {
+        CHECK(false);
+    }
+    teardown(&p);
+}
+
+static void test_cbc_suites(void)
+{
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", true, 0, 0, DTLS_VERSION_1_2);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", false, 0, 0, DTLS_VERSION_1_2);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA", true, DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+                   DTLS_VERSION_1_0);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA", false, DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+                   DTLS_VERSION_1_0);
+}
+
 int main(void)
 {
     char err[256];
@@ -568,6 +663,8 @@ int main(void)
     test_indication_required();
     test_wrong_verify_data();
     test_legacy_server();
+    test_cbc_suites();
+    test_version_kept();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
