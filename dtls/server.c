@@ -185,6 +185,11 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
         const dtls_suite *s = usable[i];
         if (!list16_has(ch->suites, s->id) || !version_suite_ok(c->version, s))
             continue;
+        /* A renegotiation keeps the CIDs in use, and those go with AEAD
+         * suites only (suite_chosen would turn them off under the running
+         * epoch). */
+        if (hs->reneg && c->cid_on && s->cbc != DTLS_CBC_NONE)
+            continue;
         uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
         if (dtls_suite_uses_ecdhe(s) && !group)
             continue;

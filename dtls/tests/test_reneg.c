@@ -636,6 +636,61 @@ static void test_version_kept(void)
     teardown(&p);
 }
 
+/* Renegotiations that switch the record protection: AEAD to CBC, EtM to
+ * MAC-then-encrypt and back, CBC to AEAD; the old epoch's late records
+ * are still opened the old way. The server's preference decides. */
+static void test_switch_protection(void)
+{
+    pair p;
+    sent_each_way = 0;
+    char err[256];
+    const char *both = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256";
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = both };
+    if (start(&p, &o)) {
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(dtls_config_set_ciphers(p.scfg, "ECDHE-ECDSA-AES128-SHA256", err, sizeof err) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-SHA256") == 0);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
+        dtls_config_set_encrypt_then_mac(p.scfg, 0);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn) && !dtls_conn_encrypt_then_mac(p.server.conn));
+        dtls_config_set_encrypt_then_mac(p.scfg, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 3);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
+        CHECK(dtls_config_set_ciphers(p.scfg, both, err, sizeof err) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 4);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* CIDs are in use (an AEAD suite) and the server now prefers a CBC one:
+ * a renegotiation may not drop the CIDs, so it keeps to an AEAD suite
+ * rather than turning CIDs off under the running epoch. */
+static void test_cids_keep_aead(void)
+{
+    pair p;
+    sent_each_way = 0;
+    char err[256];
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = 4,
+                     .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256" };
+    if (start(&p, &o)) {
+        CHECK(dtls_conn_cid_in_use(p.client.conn) && dtls_conn_cid_in_use(p.server.conn));
+        CHECK(dtls_config_set_ciphers(p.scfg, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+                                      err, sizeof err) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(dtls_conn_cid_in_use(p.client.conn) && dtls_conn_cid_in_use(p.server.conn));
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
 static void test_cbc_suites(void)
 {
     reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", true, 0, 0, DTLS_VERSION_1_2);
@@ -665,6 +720,8 @@ int main(void)
     test_legacy_server();
     test_cbc_suites();
     test_version_kept();
+    test_switch_protection();
+    test_cids_keep_aead();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
