@@ -691,6 +691,34 @@ static void test_cids_keep_aead(void)
     teardown(&p);
 }
 
+/* getSession() is the association's latest session: after a
+ * renegotiation whose session cannot be resumed (no extended master
+ * secret), not the one it replaced. */
+static void test_session_replaced(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        CHECK(dtls_conn_get_session(p.client.conn, &blob, &len) == DTLS_OK);
+        free(blob);
+        dtls_config_set_extended_master_secret(p.scfg, 0);
+        size_t sessions = p.client.sessions;
+        want_client_reneg = p.client.renegotiations + 1;
+        want_server_reneg = p.server.renegotiations + 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, renegotiated_again, 10000);
+        CHECK(renegotiated_again(&p) && p.client.reneg_error == DTLS_OK);
+        CHECK(p.client.sessions == sessions); /* nothing new to resume */
+        blob = NULL;
+        CHECK(dtls_conn_get_session(p.client.conn, &blob, &len) == DTLS_ERR_STATE);
+        free(blob);
+    }
+    teardown(&p);
+}
+
 static void test_cbc_suites(void)
 {
     reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", true, 0, 0, DTLS_VERSION_1_2);
@@ -722,6 +750,7 @@ int main(void)
     test_version_kept();
     test_switch_protection();
     test_cids_keep_aead();
+    test_session_replaced();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
