@@ -269,6 +269,16 @@ void reneg_server_random_check(dtls_conn *c)
     if (!hs->reneg || !c->reneg.randoms
         || CRYPTO_memcmp(hs->server_random, c->reneg.randoms + 32, 32) != 0)
         return;
+    /* Only where the new handshake still binds fresh keys without our new
+     * client_random: an ephemeral key exchange, and the extended master
+     * secret over a transcript with our new ClientHello. Otherwise (plain
+     * PSK or RSA key transport, or no EMS) the old randoms could give back
+     * the previous master secret; the handshake goes on with our random
+     * and fails if the server did sign or derive from the old one. */
+    if (!dtls_suite_uses_ecdhe(hs->suite) || hs->suite->kx == DTLS_KX_RSA
+        || !(hs->peer_ems && c->cfg->ems))
+        return;
+    hs->reneg_old_randoms = true;
     conn_log(c, DTLS_LOG_FINE, "the server answers from its last handshake's randoms "
                                "(OpenSSL with cookie exchange): going on with them");
     memcpy(hs->client_random, c->reneg.randoms, 32);
