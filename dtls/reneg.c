@@ -402,6 +402,14 @@ bool reneg_established(dtls_conn *c, uint64_t now_ms)
     free(c->peer_cert_der);
     c->peer_cert_der = NULL;
     c->peer_cert_der_len = 0;
+    /* A PSK handshake set its own identity (kx_keep_psk_identity); any
+     * other leaves none, not the last handshake's. */
+    if (!dtls_suite_uses_psk(hs->suite) && c->psk_identity) {
+        OPENSSL_cleanse(c->psk_identity, c->psk_identity_len);
+        free(c->psk_identity);
+        c->psk_identity = NULL;
+        c->psk_identity_len = 0;
+    }
     c->session_reused = hs->resumed;
     if (c->reneg.prev)
         c->reneg.prev->expires = now_ms + RENEG_PREV_EPOCH_KEEP_MS;

@@ -231,6 +231,17 @@ static void test_identities(void)
         const uint8_t *id = dtls_conn_psk_identity(p.server.conn, &len);
         CHECK(id && len == 7 && memcmp(id, "client1", 7) == 0);
         CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "PSK-AES128-CCM8") == 0);
+        /* From PSK to a certificate: the PSK identity is the last
+         * handshake's no more. */
+        char err[256];
+        CHECK(dtls_config_set_ciphers(p.ccfg, "ECDHE-ECDSA-AES128-GCM-SHA256", err, sizeof err)
+              == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 2);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        len = 0;
+        CHECK(dtls_conn_psk_identity(p.server.conn, &len) == NULL && len == 0);
+        CHECK(dtls_conn_psk_identity(p.client.conn, &len) == NULL && len == 0);
+        CHECK(dtls_conn_peer_cert_der(p.client.conn, &len) && len > 0);
         check_all_data(&p);
     }
     teardown(&p);
