@@ -642,6 +642,14 @@ static void test_version_kept(void)
         renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
         CHECK(p.client.conn->version == DTLS_VERSION_1_0 && p.server.conn->version == DTLS_VERSION_1_0);
         check_all_data(&p);
+        /* A server that answers a renegotiation in another version: the
+         * client refuses it. */
+        p.server.conn->version = DTLS_VERSION_1_2;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 5000);
+        CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_CLOSED);
+        CHECK(p.server.nalerts >= 1
+              && p.server.alerts_received[p.server.nalerts - 1] == DTLS_ALERT_PROTOCOL_VERSION);
     } else {
         CHECK(false);
     }
