@@ -285,11 +285,27 @@ static void test_late_old_epoch(void)
 
 /* Over a lossy network (drops, duplicates, reordering) both kinds still
  * complete, by the retransmission timers. */
+/* Over a lossy network (resends of messages framed in the old epoch, with
+ * its keys): on the default AEAD suite, on a CBC one with and without
+ * Encrypt-then-MAC, and in DTLS 1.0. */
+static void lossy_case(const reneg_opts *o);
 static void test_lossy(void)
 {
-    pair p;
     reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = -1 };
-    if (start(&p, &o)) {
+    lossy_case(&o);
+    o.ciphers = "ECDHE-ECDSA-AES128-SHA256";
+    lossy_case(&o);
+    o.no_etm = true;
+    lossy_case(&o);
+    o.ciphers = "ECDHE-ECDSA-AES128-SHA";
+    o.min_version = o.max_version = DTLS_VERSION_1_0;
+    lossy_case(&o);
+}
+
+static void lossy_case(const reneg_opts *o)
+{
+    pair p;
+    if (start(&p, o)) {
         for (int round = 0; round < 6; round++) {
             p.drop = 200, p.dup = 100, p.reorder = 200;
             want_client_reneg = p.client.renegotiations + 1;
