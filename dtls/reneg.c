@@ -411,6 +411,8 @@ bool reneg_established(dtls_conn *c, uint64_t now_ms)
         c->psk_identity_len = 0;
     }
     c->session_reused = hs->resumed;
+    c->suite = hs->suite;
+    c->etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
     if (c->reneg.prev)
         c->reneg.prev->expires = now_ms + RENEG_PREV_EPOCH_KEEP_MS;
     return true;

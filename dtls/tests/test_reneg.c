@@ -686,7 +686,18 @@ static void test_switch_protection(void)
     if (start(&p, &o)) {
         CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
         CHECK(dtls_config_set_ciphers(p.scfg, "ECDHE-ECDSA-AES128-SHA256", err, sizeof err) == DTLS_OK);
-        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        /* While it runs (new keys derived, not in use), the suite in use
+         * is still the old one. */
+        want_client_reneg = p.client.renegotiations + 1;
+        want_server_reneg = p.server.renegotiations + 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        for (int i = 0; i < 200 && !(p.client.conn->hs && p.client.conn->pending_rd_ready); i++)
+            step(&p);
+        CHECK(p.client.conn->hs && p.client.conn->pending_rd_ready);
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        CHECK(pair_run(&p, renegotiated_again, 10000));
+        CHECK(echo_works(&p));
         CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-SHA256") == 0);
         CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
         dtls_config_set_encrypt_then_mac(p.scfg, 0);
