@@ -275,6 +275,8 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         || !version_at_least(c->cfg->max_version, version)
         || (version != DTLS1_2_VERSION && version != DTLS1_0_VERSION))
         return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "server chose a version we do not speak");
+    if (hs->reneg && version != c->version)
+        return conn_fail(c, DTLS_ALERT_PROTOCOL_VERSION, "the renegotiation changes the version");
     c->version = version;
     const dtls_suite *offered[MAX_SUITES];
     size_t n = config_usable_suites(c->cfg, DTLS_ROLE_CLIENT, offered, MAX_SUITES);
@@ -312,6 +314,14 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         alert = DTLS_ALERT_DECODE_ERROR; /* RFC 5246 7.4.2: the server must send one */
     if (alert)
         return conn_fail(c, alert, "bad server Certificate");
+    /* A ServerKeyExchange signed over the last handshake's randoms shows
+     * only that key's holder signed once, for that handshake: no proof for
+     * a new identity (reneg_server_random_check). */
+    if (hs->reneg_old_randoms
+        && (!c->peer_cert_der || hs->peer_chain.der_len[0] != c->peer_cert_der_len
+            || memcmp(hs->peer_chain.der[0], c->peer_cert_der, c->peer_cert_der_len) != 0))
+        return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE,
+                         "the server answers from its last handshake's randoms with another certificate");
     int key_type = EVP_PKEY_get_base_id(hs->peer_key);
     if ((hs->suite->kx == DTLS_KX_ECDHE_ECDSA) != (key_type == EVP_PKEY_EC))
         return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE, "certificate key does not fit the suite");

@@ -457,7 +457,9 @@ int dtls_conn_recv(dtls_conn *c, uint64_t now_ms, const uint8_t *dgram, size_t l
         return c->error != DTLS_OK ? c->error : DTLS_ERR_CLOSED;
     arm_give_up(c, now_ms);
     c->last_io_ms = now_ms;
-    if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO)
+    /* Not in a renegotiation: the session's version stays (RFC 6347 4.1). */
+    if (c->role == DTLS_ROLE_SERVER && c->hs && c->hs->state == HS_S_WAIT_CLIENT_HELLO
+        && !c->hs->reneg)
         c->version = DTLS1_2_VERSION;
     conn_enter(c);
     c->recv_newest = false;

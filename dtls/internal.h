@@ -328,6 +328,7 @@ typedef struct dtls_hs {
      * here until our ChangeCipherSpec; a server's HelloRequest is out */
     bool reneg;
     bool reneg_requested;
+    bool reneg_old_randoms;     /* client: the server answers from its last randoms (reneg.c) */
     uint16_t base_epoch;
     dtls_protect pending_wr_prot;
     uint8_t master_secret[48];

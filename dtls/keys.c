@@ -109,16 +109,21 @@ int keys_install(dtls_conn *c)
     dtls_key_slices theirs = dtls_key_block_slices(&l, block, !client);
     /* RFC 7366 3: Encrypt-then-MAC applies to CBC suites only, when both
      * hellos carried the extension. */
-    c->etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
+    bool etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
     protect_cleanup(&hs->pending_wr_prot);
     protect_cleanup(&c->pending_rd_prot);
-    int ok = protect_init(&hs->pending_wr_prot, hs->suite, &mine, 1, c->etm) == 0
-          && protect_init(&c->pending_rd_prot, hs->suite, &theirs, 0, c->etm) == 0;
+    int ok = protect_init(&hs->pending_wr_prot, hs->suite, &mine, 1, etm) == 0
+          && protect_init(&c->pending_rd_prot, hs->suite, &theirs, 0, etm) == 0;
     OPENSSL_cleanse(block, sizeof block);
     if (!ok)
         return DTLS_ERR_INTERNAL;
     c->pending_rd_ready = true;
-    c->suite = hs->suite;
+    /* What the host sees as in use: in a renegotiation, the new suite only
+     * once it completes (reneg_established). */
+    if (!hs->reneg) {
+        c->suite = hs->suite;
+        c->etm = etm;
+    }
     return DTLS_OK;
 }
 

@@ -269,6 +269,16 @@ void reneg_server_random_check(dtls_conn *c)
     if (!hs->reneg || !c->reneg.randoms
         || CRYPTO_memcmp(hs->server_random, c->reneg.randoms + 32, 32) != 0)
         return;
+    /* Only where the new handshake still binds fresh keys without our new
+     * client_random: an ephemeral key exchange, and the extended master
+     * secret over a transcript with our new ClientHello. Otherwise (plain
+     * PSK or RSA key transport, or no EMS) the old randoms could give back
+     * the previous master secret; the handshake goes on with our random
+     * and fails if the server did sign or derive from the old one. */
+    if (!dtls_suite_uses_ecdhe(hs->suite) || hs->suite->kx == DTLS_KX_RSA
+        || !(hs->peer_ems && c->cfg->ems))
+        return;
+    hs->reneg_old_randoms = true;
     conn_log(c, DTLS_LOG_FINE, "the server answers from its last handshake's randoms "
                                "(OpenSSL with cookie exchange): going on with them");
     memcpy(hs->client_random, c->reneg.randoms, 32);
@@ -392,7 +402,17 @@ bool reneg_established(dtls_conn *c, uint64_t now_ms)
     free(c->peer_cert_der);
     c->peer_cert_der = NULL;
     c->peer_cert_der_len = 0;
+    /* A PSK handshake set its own identity (kx_keep_psk_identity); any
+     * other leaves none, not the last handshake's. */
+    if (!dtls_suite_uses_psk(hs->suite) && c->psk_identity) {
+        OPENSSL_cleanse(c->psk_identity, c->psk_identity_len);
+        free(c->psk_identity);
+        c->psk_identity = NULL;
+        c->psk_identity_len = 0;
+    }
     c->session_reused = hs->resumed;
+    c->suite = hs->suite;
+    c->etm = hs->peer_etm && hs->suite->cbc != DTLS_CBC_NONE;
     if (c->reneg.prev)
         c->reneg.prev->expires = now_ms + RENEG_PREV_EPOCH_KEEP_MS;
     return true;

@@ -323,6 +323,14 @@ void client_keep_session(dtls_conn *c, uint64_t now_ms, bool *is_new)
         session_clear(s);
         free(s);
         *is_new = false;
+        /* A renegotiation replaced the session: the one before it is no
+         * longer this association's to offer (nor its master secret to
+         * keep). */
+        if (hs->reneg && c->session) {
+            session_clear(c->session);
+            free(c->session);
+            c->session = NULL;
+        }
         return;
     }
     if (c->session) {

@@ -185,6 +185,11 @@ static const dtls_suite *choose_suite(dtls_conn *c, const client_hello *ch, cons
         const dtls_suite *s = usable[i];
         if (!list16_has(ch->suites, s->id) || !version_suite_ok(c->version, s))
             continue;
+        /* A renegotiation keeps the CIDs in use, and those go with AEAD
+         * suites only (suite_chosen would turn them off under the running
+         * epoch). */
+        if (hs->reneg && c->cid_on && s->cbc != DTLS_CBC_NONE)
+            continue;
         uint16_t group = dtls_suite_uses_ecdhe(s) ? choose_group(o) : 0;
         if (dtls_suite_uses_ecdhe(s) && !group)
             continue;
@@ -395,8 +400,13 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     /* RFC 6347 4.1: the highest version both speak; older than our
      * minimum (DTLS 1.0 unless enabled) is refused, and so is a fallback
      * retry when we could have done better (RFC 7507). */
-    int valert = version_server_choose(c->cfg, ch.version,
-                                       list16_has(ch.suites, DTLS_SCSV_FALLBACK), &c->version);
+    /* A renegotiation keeps the session's version, as OpenSSL does: a
+     * client_version below it is refused. */
+    int valert = hs->reneg ? (version_at_least(ch.version, c->version) && (ch.version >> 8) == 0xFE
+                              ? 0 : DTLS_ALERT_PROTOCOL_VERSION)
+                           : version_server_choose(c->cfg, ch.version,
+                                                   list16_has(ch.suites, DTLS_SCSV_FALLBACK),
+                                                   &c->version);
     if (valert)
         return conn_fail(c, valert, (ch.version >> 8) != 0xFE
                          ? "ClientHello version is not a DTLS version"

@@ -15,6 +15,9 @@ typedef struct reneg_opts {
     int cid_len;           /* -1: no CIDs */
     bool client_cert;
     bool psk;
+    const char *ciphers;   /* both sides, when set */
+    uint16_t min_version, max_version; /* both sides, when set */
+    bool no_etm;           /* Encrypt-then-MAC off on both sides */
 } reneg_opts;
 
 static void setup(pair *p, const reneg_opts *o)
@@ -40,6 +43,16 @@ static void setup(pair *p, const reneg_opts *o)
         dtls_config_set_ciphers(c, "PSK-AES128-CCM8", err, sizeof err);
         dtls_config_set_ciphers(s, "PSK-AES128-CCM8:ECDHE-ECDSA-AES128-GCM-SHA256", err, sizeof err);
     }
+    if (o->ciphers) {
+        CHECK(dtls_config_set_ciphers(c, o->ciphers, err, sizeof err) == DTLS_OK);
+        CHECK(dtls_config_set_ciphers(s, o->ciphers, err, sizeof err) == DTLS_OK);
+    }
+    if (o->min_version) {
+        CHECK(dtls_config_set_versions(c, o->min_version, o->max_version) == DTLS_OK);
+        CHECK(dtls_config_set_versions(s, o->min_version, o->max_version) == DTLS_OK);
+    }
+    dtls_config_set_encrypt_then_mac(c, !o->no_etm);
+    dtls_config_set_encrypt_then_mac(s, !o->no_etm);
     pair_init(p, c, s, 7);
     dtls_conn_set_servername(p->client.conn, "localhost");
 }
@@ -62,6 +75,7 @@ static bool start(pair *p, const reneg_opts *o)
 }
 
 static size_t want_client_reneg, want_server_reneg;
+static bool no_session_event; /* the new session is not one to resume (no EMS) */
 static bool renegotiated_again(pair *p)
 {
     return p->client.renegotiations >= want_client_reneg && p->server.renegotiations >= want_server_reneg;
@@ -146,7 +160,7 @@ static void renegotiate_with_data(pair *p, dtls_role role, size_t round)
     CHECK(!dtls_conn_renegotiating(p->client.conn) && !dtls_conn_renegotiating(p->server.conn));
     CHECK(p->client.conn->write_epoch == epoch + 1 && p->client.conn->read_epoch == epoch + 1);
     CHECK(p->server.conn->write_epoch == epoch + 1 && p->server.conn->read_epoch == epoch + 1);
-    CHECK(p->client.sessions == sessions + 1); /* a new session */
+    CHECK(p->client.sessions == sessions + !no_session_event); /* a new session */
     CHECK(sent > 2);
     pair_run(p, pair_never, 2000);
     echo_works(p);
@@ -217,6 +231,17 @@ static void test_identities(void)
         const uint8_t *id = dtls_conn_psk_identity(p.server.conn, &len);
         CHECK(id && len == 7 && memcmp(id, "client1", 7) == 0);
         CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "PSK-AES128-CCM8") == 0);
+        /* From PSK to a certificate: the PSK identity is the last
+         * handshake's no more. */
+        char err[256];
+        CHECK(dtls_config_set_ciphers(p.ccfg, "ECDHE-ECDSA-AES128-GCM-SHA256", err, sizeof err)
+              == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 2);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        len = 0;
+        CHECK(dtls_conn_psk_identity(p.server.conn, &len) == NULL && len == 0);
+        CHECK(dtls_conn_psk_identity(p.client.conn, &len) == NULL && len == 0);
+        CHECK(dtls_conn_peer_cert_der(p.client.conn, &len) && len > 0);
         check_all_data(&p);
     }
     teardown(&p);
@@ -260,11 +285,27 @@ static void test_late_old_epoch(void)
 
 /* Over a lossy network (drops, duplicates, reordering) both kinds still
  * complete, by the retransmission timers. */
+/* Over a lossy network (resends of messages framed in the old epoch, with
+ * its keys): on the default AEAD suite, on a CBC one with and without
+ * Encrypt-then-MAC, and in DTLS 1.0. */
+static void lossy_case(const reneg_opts *o);
 static void test_lossy(void)
 {
-    pair p;
     reneg_opts o = { .server_allows = true, .client_allows = true, .interval_ms = 0, .cid_len = -1 };
-    if (start(&p, &o)) {
+    lossy_case(&o);
+    o.ciphers = "ECDHE-ECDSA-AES128-SHA256";
+    lossy_case(&o);
+    o.no_etm = true;
+    lossy_case(&o);
+    o.ciphers = "ECDHE-ECDSA-AES128-SHA";
+    o.min_version = o.max_version = DTLS_VERSION_1_0;
+    lossy_case(&o);
+}
+
+static void lossy_case(const reneg_opts *o)
+{
+    pair p;
+    if (start(&p, o)) {
         for (int round = 0; round < 6; round++) {
             p.drop = 200, p.dup = 100, p.reorder = 200;
             want_client_reneg = p.client.renegotiations + 1;
@@ -551,6 +592,247 @@ static void test_legacy_server(void)
     teardown(&p);
 }
 
+/* Renegotiations on CBC-HMAC suites (RFC 7366 Encrypt-then-MAC on and
+ * off) and in DTLS 1.0, started by either side, data flowing both ways
+ * throughout; and ones that switch between an AEAD and a CBC suite, and
+ * between Encrypt-then-MAC and MAC-then-encrypt, where the old epoch's
+ * records must still be opened the old way. */
+/* Records on the wire in another version than the session's (RFC 6347
+ * 4.1: the record version is the negotiated one; OpenSSL drops others). */
+static uint16_t wire_version;
+static size_t wrong_versions;
+static void version_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
+{
+    (void)p;
+    (void)to_server;
+    for (size_t off = 0; off + 13 <= *len;) {
+        uint16_t v = (uint16_t)(b[off + 1] << 8 | b[off + 2]);
+        if (wire_version && v != wire_version)
+            wrong_versions++;
+        off += 13 + (size_t)(b[off + 11] << 8 | b[off + 12]);
+    }
+}
+
+static void reneg_cbc_case(const char *ciphers, bool etm, uint16_t min, uint16_t max,
+                           uint16_t want_version)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = ciphers, .no_etm = !etm, .min_version = min, .max_version = max };
+    if (start(&p, &o)) {
+        CHECK(p.client.conn->version == want_version && p.server.conn->version == want_version);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) == etm);
+        wire_version = want_version;
+        wrong_versions = 0;
+        p.tap = version_tap;
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(p.client.conn->version == want_version && p.server.conn->version == want_version);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) == etm);
+        CHECK(dtls_conn_encrypt_then_mac(p.server.conn) == etm);
+        CHECK(wrong_versions == 0);
+        p.tap = NULL;
+        wire_version = 0;
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* A renegotiation keeps the session's version even when both could now
+ * speak a newer one (as OpenSSL does; RFC 6347 4.1 record versions). */
+static void test_version_kept(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = "ECDHE-ECDSA-AES128-SHA", .min_version = DTLS_VERSION_1_0,
+                     .max_version = DTLS_VERSION_1_2 };
+    setup(&p, &o);
+    CHECK(dtls_config_set_versions(p.scfg, DTLS_VERSION_1_0, DTLS_VERSION_1_0) == DTLS_OK);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    if (pair_run(&p, pair_both_established, 10000)) {
+        CHECK(p.server.conn->version == DTLS_VERSION_1_0);
+        CHECK(dtls_config_set_versions(p.scfg, DTLS_VERSION_1_0, DTLS_VERSION_1_2) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(p.client.conn->version == DTLS_VERSION_1_0 && p.server.conn->version == DTLS_VERSION_1_0);
+        check_all_data(&p);
+        /* A server that answers a renegotiation in another version: the
+         * client refuses it. */
+        p.server.conn->version = DTLS_VERSION_1_2;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 5000);
+        CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_CLOSED);
+        CHECK(p.server.nalerts >= 1
+              && p.server.alerts_received[p.server.nalerts - 1] == DTLS_ALERT_PROTOCOL_VERSION);
+    } else {
+        CHECK(false);
+    }
+    teardown(&p);
+}
+
+/* Renegotiations that switch the record protection: AEAD to CBC, EtM to
+ * MAC-then-encrypt and back, CBC to AEAD; the old epoch's late records
+ * are still opened the old way. The server's preference decides. */
+static void test_switch_protection(void)
+{
+    pair p;
+    sent_each_way = 0;
+    char err[256];
+    const char *both = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256";
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = both };
+    if (start(&p, &o)) {
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(dtls_config_set_ciphers(p.scfg, "ECDHE-ECDSA-AES128-SHA256", err, sizeof err) == DTLS_OK);
+        /* While it runs (new keys derived, not in use), the suite in use
+         * is still the old one. */
+        want_client_reneg = p.client.renegotiations + 1;
+        want_server_reneg = p.server.renegotiations + 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        for (int i = 0; i < 200 && !(p.client.conn->hs && p.client.conn->pending_rd_ready); i++)
+            step(&p);
+        CHECK(p.client.conn->hs && p.client.conn->pending_rd_ready);
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        CHECK(pair_run(&p, renegotiated_again, 10000));
+        CHECK(echo_works(&p));
+        CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-SHA256") == 0);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
+        dtls_config_set_encrypt_then_mac(p.scfg, 0);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn) && !dtls_conn_encrypt_then_mac(p.server.conn));
+        dtls_config_set_encrypt_then_mac(p.scfg, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 3);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
+        CHECK(dtls_config_set_ciphers(p.scfg, both, err, sizeof err) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 4);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* CIDs are in use (an AEAD suite) and the server now prefers a CBC one:
+ * a renegotiation may not drop the CIDs, so it keeps to an AEAD suite
+ * rather than turning CIDs off under the running epoch. */
+static void test_cids_keep_aead(void)
+{
+    pair p;
+    sent_each_way = 0;
+    char err[256];
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = 4,
+                     .ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA256" };
+    if (start(&p, &o)) {
+        CHECK(dtls_conn_cid_in_use(p.client.conn) && dtls_conn_cid_in_use(p.server.conn));
+        CHECK(dtls_config_set_ciphers(p.scfg, "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+                                      err, sizeof err) == DTLS_OK);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
+        CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        CHECK(dtls_conn_cid_in_use(p.client.conn) && dtls_conn_cid_in_use(p.server.conn));
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* getSession() is the association's latest session: after a
+ * renegotiation whose session cannot be resumed (no extended master
+ * secret), not the one it replaced. */
+static void test_session_replaced(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1 };
+    if (start(&p, &o)) {
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        CHECK(dtls_conn_get_session(p.client.conn, &blob, &len) == DTLS_OK);
+        free(blob);
+        dtls_config_set_extended_master_secret(p.scfg, 0);
+        size_t sessions = p.client.sessions;
+        want_client_reneg = p.client.renegotiations + 1;
+        want_server_reneg = p.server.renegotiations + 1;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, renegotiated_again, 10000);
+        CHECK(renegotiated_again(&p) && p.client.reneg_error == DTLS_OK);
+        CHECK(p.client.sessions == sessions); /* nothing new to resume */
+        blob = NULL;
+        CHECK(dtls_conn_get_session(p.client.conn, &blob, &len) == DTLS_ERR_STATE);
+        free(blob);
+    }
+    teardown(&p);
+}
+
+/* The client's workaround for a server that answers a renegotiation from
+ * its last handshake's randoms (reneg_server_random_check) only where the
+ * handshake still binds fresh material: an ephemeral key exchange and the
+ * extended master secret. A plain-PSK server without it that merely
+ * repeats its server_random must not make the client derive the previous
+ * master secret (same premaster, same randoms: no new keys at all). */
+static void test_repeated_server_random(void)
+{
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .psk = true };
+    setup(&p, &o);
+    dtls_config_set_extended_master_secret(p.ccfg, 0);
+    dtls_config_set_extended_master_secret(p.scfg, 0);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    if (pair_run(&p, pair_both_established, 10000) && p.client.conn->reneg.randoms) {
+        /* the server's next random is its last server_random */
+        memcpy(p.scfg->rand_pool, p.client.conn->reneg.randoms + 32, 32);
+        p.scfg->rand_left = sizeof p.scfg->rand_pool;
+        no_session_event = true;
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        no_session_event = false;
+        CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_ESTABLISHED);
+        check_all_data(&p);
+    } else {
+        CHECK(false);
+    }
+    teardown(&p);
+}
+
+/* A server answering from its last randoms with another certificate:
+ * the old-randoms signature proves nothing for the new identity, so the
+ * client stops at the Certificate (before the signature check). */
+static void test_repeated_random_new_cert(void)
+{
+    pair p;
+    char err[256], *cert2 = NULL, *key2 = NULL;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1 };
+    CHECK(dtls_make_self_signed("localhost", 30, &cert2, &key2, err, sizeof err) == DTLS_OK);
+    if (start(&p, &o) && p.client.conn->reneg.randoms) {
+        dtls_config_add_ca_pem(p.ccfg, cert2, strlen(cert2), err, sizeof err);
+        dtls_config_set_cert_chain_pem(p.scfg, cert2, strlen(cert2), err, sizeof err);
+        dtls_config_set_key_pem(p.scfg, key2, strlen(key2), err, sizeof err);
+        memcpy(p.scfg->rand_pool, p.client.conn->reneg.randoms + 32, 32);
+        p.scfg->rand_left = sizeof p.scfg->rand_pool;
+        CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+        pair_run(&p, pair_never, 5000);
+        CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_CLOSED);
+        CHECK(p.server.nalerts >= 1
+              && p.server.alerts_received[p.server.nalerts - 1] == DTLS_ALERT_HANDSHAKE_FAILURE);
+    }
+    teardown(&p);
+    free(cert2);
+    free(key2);
+}
+
+static void test_cbc_suites(void)
+{
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", true, 0, 0, DTLS_VERSION_1_2);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA256", false, 0, 0, DTLS_VERSION_1_2);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA", true, DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+                   DTLS_VERSION_1_0);
+    reneg_cbc_case("ECDHE-ECDSA-AES128-SHA", false, DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+                   DTLS_VERSION_1_0);
+}
+
 int main(void)
 {
     char err[256];
@@ -568,6 +850,13 @@ int main(void)
     test_indication_required();
     test_wrong_verify_data();
     test_legacy_server();
+    test_cbc_suites();
+    test_version_kept();
+    test_switch_protection();
+    test_cids_keep_aead();
+    test_session_replaced();
+    test_repeated_server_random();
+    test_repeated_random_new_cert();
     free(srv_cert);
     free(srv_key);
     free(cli_cert);
