@@ -229,6 +229,23 @@ static void test_version_negotiation(void)
     negotiate(&o, NULL, NULL, DTLS_ALERT_PROTOCOL_VERSION, false);
 }
 
+/* RFC 5246 7.4.7.1: the premaster's version is the one the client offered
+ * (ClientHello.client_version), not the one negotiated, and the server
+ * checks it against the offer. A client that speaks 1.0 and 1.2 meets a
+ * 1.0-only server: the premaster says 1.2 and the handshake completes in
+ * 1.0 (a server checking against the negotiated version would take it for
+ * a rollback and go on with a random premaster). The same client with a
+ * server that keeps the default range gets 1.2, its DTLS 1.0 record
+ * version on the ClientHello notwithstanding (RFC 6347 4.1). */
+static void test_offered_version_in_premaster(void)
+{
+    opts o = { "AES128-SHA", DTLS_VERSION_1_0, DTLS_VERSION_1_2, DTLS_VERSION_1_0, DTLS_VERSION_1_0,
+               1, 1, false, true };
+    negotiate(&o, "DTLSv1", "AES128-SHA", 0, false);
+    o.smin = o.smax = DTLS_VERSION_1_2;
+    negotiate(&o, "DTLSv1.2", "AES128-SHA", 0, false);
+}
+
 /* A man in the middle rewriting the client's offered version to 1.0 when
  * both could speak 1.2: the handshake fails at the client's Finished. With
  * the extended master secret the keys themselves depend on the hellos, so
@@ -560,6 +577,7 @@ int main(void)
     make_rsa(NULL, &rsa2_key);
     test_all_legacy_suites();
     test_version_negotiation();
+    test_offered_version_in_premaster();
     test_dtls10_client_certificate();
     test_downgrade_by_rewriting();
     test_fallback_scsv();
