@@ -290,6 +290,8 @@ static int on_server_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     if (alert)
         return conn_fail(c, alert, "bad ServerHello extensions");
     int rc = reneg_check_hello(c, false);
+    if (rc == DTLS_OK)
+        rc = reneg_check_etm(c);
     if (rc != DTLS_OK)
         return rc;
     reneg_server_random_check(c);

@@ -623,6 +623,7 @@ void reneg_learn_seq(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_t seq, u
 void reneg_write_info(const dtls_conn *c, dtls_wr *w);
 int reneg_parse_info(dtls_conn *c, dtls_rd data);
 int reneg_check_hello(dtls_conn *c, bool scsv);
+int reneg_check_etm(dtls_conn *c);
 bool reneg_stage_cid(dtls_conn *c, bool offered, dtls_rd data, int *alert);
 bool reneg_established(dtls_conn *c, uint64_t now_ms);
 void reneg_peer_refused(dtls_conn *c);

@@ -344,6 +344,20 @@ int reneg_check_hello(dtls_conn *c, bool scsv)
     return DTLS_OK;
 }
 
+/* RFC 7366 3.1: once Encrypt-then-MAC is in use, a renegotiation must not
+ * go back to MAC-then-encrypt, i.e. choose a CBC suite without it (an
+ * AEAD suite has no MAC-then-encrypt to fall back to). The server checks
+ * its own choice, the client the server's. Returns DTLS_OK or the error
+ * after failing the connection with handshake_failure. */
+int reneg_check_etm(dtls_conn *c)
+{
+    const dtls_hs *hs = c->hs;
+    if (!hs->reneg || !c->etm || hs->suite->cbc == DTLS_CBC_NONE || hs->peer_etm)
+        return DTLS_OK;
+    return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE,
+                     "the renegotiation drops Encrypt-then-MAC (RFC 7366 3.1)");
+}
+
 /* RFC 9146 in a renegotiation: CIDs stay in use if they were, and never
  * start; ours stays the same (hosts route by it), the peer may choose a
  * new one for our records, which takes effect with the new epoch. False

@@ -459,6 +459,8 @@ static int on_client_hello(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     if (!hs->suite)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "no cipher suite in common");
     suite_chosen(c);
+    if ((rc = reneg_check_etm(c)) != DTLS_OK)
+        return rc;
     if (server_new_session(c) != DTLS_OK)
         return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "no randomness");
     rc = send_server_flight(c, now_ms);

@@ -700,16 +700,57 @@ static void test_switch_protection(void)
         CHECK(echo_works(&p));
         CHECK(strcmp(dtls_conn_cipher_name(p.client.conn), "ECDHE-ECDSA-AES128-SHA256") == 0);
         CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
-        dtls_config_set_encrypt_then_mac(p.scfg, 0);
-        renegotiate_with_data(&p, DTLS_ROLE_SERVER, 2);
-        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn) && !dtls_conn_encrypt_then_mac(p.server.conn));
-        dtls_config_set_encrypt_then_mac(p.scfg, 1);
-        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 3);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 3); /* CBC with EtM again */
         CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
         CHECK(dtls_config_set_ciphers(p.scfg, both, err, sizeof err) == DTLS_OK);
         renegotiate_with_data(&p, DTLS_ROLE_SERVER, 4);
         CHECK(strcmp(dtls_conn_cipher_name(p.server.conn), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
         CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        check_all_data(&p);
+    }
+    teardown(&p);
+}
+
+/* RFC 7366 3.1: with Encrypt-then-MAC in use, a renegotiation to a CBC
+ * suite without it is a downgrade: handshake_failure, the association
+ * ends. The server catches its own choice; a client catches a server that
+ * does not (here the server's record of EtM is cleared so that it lets its
+ * EtM-less choice through, as a server without the rule would). From
+ * MAC-then-encrypt up to EtM is allowed. */
+static void test_etm_not_dropped(void)
+{
+    for (int catcher = 0; catcher < 2; catcher++) {
+        pair p;
+        reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                         .ciphers = "ECDHE-ECDSA-AES128-SHA256" };
+        if (start(&p, &o)) {
+            CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
+            dtls_config_set_encrypt_then_mac(p.scfg, 0);
+            if (catcher == 1)
+                p.server.conn->etm = false;
+            CHECK(dtls_conn_renegotiate(p.client.conn, p.now) == DTLS_OK);
+            pair_run(&p, pair_never, 5000);
+            CHECK(dtls_conn_state(p.client.conn) == DTLS_STATE_CLOSED);
+            CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_CLOSED);
+            /* The catcher sent the alert; its peer received it. */
+            pair_side *to = catcher == 0 ? &p.client : &p.server;
+            CHECK(to->nalerts == 1 && to->alerts_received[0] == DTLS_ALERT_HANDSHAKE_FAILURE);
+        }
+        teardown(&p);
+    }
+    /* Upwards: MAC-then-encrypt, then a renegotiation with EtM. */
+    pair p;
+    sent_each_way = 0;
+    reneg_opts o = { .client_allows = true, .server_allows = true, .interval_ms = 0, .cid_len = -1,
+                     .ciphers = "ECDHE-ECDSA-AES128-SHA256" };
+    setup(&p, &o);
+    dtls_config_set_encrypt_then_mac(p.scfg, 0);
+    CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
+    if (pair_run(&p, pair_both_established, 10000)) {
+        CHECK(!dtls_conn_encrypt_then_mac(p.client.conn));
+        dtls_config_set_encrypt_then_mac(p.scfg, 1);
+        renegotiate_with_data(&p, DTLS_ROLE_CLIENT, 1);
+        CHECK(dtls_conn_encrypt_then_mac(p.client.conn) && dtls_conn_encrypt_then_mac(p.server.conn));
         check_all_data(&p);
     }
     teardown(&p);
@@ -853,6 +894,7 @@ int main(void)
     test_cbc_suites();
     test_version_kept();
     test_switch_protection();
+    test_etm_not_dropped();
     test_cids_keep_aead();
     test_session_replaced();
     test_repeated_server_random();
