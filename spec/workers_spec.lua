@@ -10,13 +10,7 @@ local H = require "helpers"
 
 local q = H.q
 
-local function script(text)
-  local path = H.tmpname() .. ".lua"
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-  return path
-end
+local script = H.script
 
 -- Every message is answered with who served it: "worker=N reused=BOOL",
 -- and "pid" with the worker's process id.
