@@ -53,6 +53,7 @@ typedef struct session {
     int close_error;
     uint32_t id;
     uint64_t start_ns;
+    bool offered;           /* --resume: this handshake offers the session */
     /* echo */
     uint32_t next_seq;
     unsigned outstanding;
@@ -529,7 +530,8 @@ static int session_open(loadgen *g, session *s)
     }
     if (g->ca_file)
         dtls_conn_set_servername(s->conn, "localhost");
-    if (g->session_blob)
+    s->offered = g->session_blob != NULL;
+    if (s->offered)
         dtls_conn_set_session(s->conn, g->session_blob, g->session_len);
     s->state = S_HANDSHAKING;
     if (dtls_conn_start(s->conn, s->start_ns / 1000000u) != DTLS_OK && s->state == S_HANDSHAKING)
@@ -672,9 +674,24 @@ static window window_start(const loadgen *g)
 {
     window w = { 0 };
     w.measure_at = now_ns() + (uint64_t)(g->warmup_s * 1e9);
-    w.end_at = w.measure_at + (uint64_t)(g->duration_s * 1e9);
     w.cpu0 = w.cpu1 = w.sys0 = w.sys1 = -1;
     return w;
+}
+
+/* --resume: every handshake still in flight offers the session. Those
+ * begun before the first session came are full handshakes, and belong to
+ * the warm-up however long it takes (a loaded machine can take longer
+ * than --warmup to finish the first one). */
+static bool resume_ready(const loadgen *g)
+{
+    if (!g->resume)
+        return true;
+    if (!g->session_blob)
+        return false;
+    for (size_t i = 0; i < g->nslots; i++)
+        if (g->sessions[i].state == S_HANDSHAKING && !g->sessions[i].offered)
+            return false;
+    return true;
 }
 
 /* Call once per loop turn: opens and closes the interval (g->measuring
@@ -682,9 +699,10 @@ static window window_start(const loadgen *g)
 static bool window_step(loadgen *g, window *w)
 {
     uint64_t t = now_ns();
-    if (!g->measuring && w->t_measure == 0 && t >= w->measure_at) {
+    if (!g->measuring && w->t_measure == 0 && t >= w->measure_at && resume_ready(g)) {
         g->measuring = true;
         w->t_measure = t;
+        w->end_at = t + (uint64_t)(g->duration_s * 1e9);
         w->cpu0 = server_cpu_us(g, &w->sys0);
     }
     if (g->measuring && t >= w->end_at) {
