@@ -348,6 +348,14 @@ done:
     return alert;
 }
 
+int dtls_cert_key_usage_allows(X509 *cert, int usage)
+{
+    /* UINT32_MAX without the extension; 0 when the extensions do not parse */
+    uint32_t ku = X509_get_key_usage(cert);
+    ERR_clear_error();
+    return (ku & (usage == DTLS_KU_ENCIPHER ? KU_KEY_ENCIPHERMENT : KU_DIGITAL_SIGNATURE)) != 0;
+}
+
 /* ---- signatures --------------------------------------------------------- */
 
 enum sig_kind { SIG_NONE, SIG_ECDSA, SIG_RSA_PKCS1, SIG_RSA_PSS };

@@ -46,6 +46,14 @@ int dtls_key_matches_cert(EVP_PKEY *key, X509 *cert);
 /* Add every certificate in pem to store. Returns the count added, or -1. */
 int dtls_store_add_pem(X509_STORE *store, const char *pem, size_t len, char *err, size_t errlen);
 
+/* RFC 5246 7.4.2 (a server's certificate) and 7.4.6 (a client's): the key
+ * usage extension, when present, must allow what the suite does with the
+ * key: sign (ECDHE_ECDSA, ECDHE_RSA, CertificateVerify: digitalSignature)
+ * or decrypt the premaster (RSA key transport: keyEncipherment). 1 when it
+ * does or the certificate has no key usage extension. */
+enum { DTLS_KU_SIGN = 1, DTLS_KU_ENCIPHER = 2 };
+int dtls_cert_key_usage_allows(X509 *cert, int usage);
+
 /* What the verified certificate is for (its extended key usage, as libssl
  * checks it): a server's certificate, a client's, or no check. */
 enum { DTLS_PURPOSE_ANY = 0, DTLS_PURPOSE_SERVER, DTLS_PURPOSE_CLIENT };

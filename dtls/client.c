@@ -327,6 +327,15 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     int key_type = EVP_PKEY_get_base_id(hs->peer_key);
     if ((hs->suite->kx == DTLS_KX_ECDHE_ECDSA) != (key_type == EVP_PKEY_EC))
         return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE, "certificate key does not fit the suite");
+    /* RFC 5246 7.4.2: RSA key transport encrypts to the key, the others
+     * verify its signature; the key usage extension must allow that. */
+    if (hs->suite->kx == DTLS_KX_RSA
+            ? !dtls_cert_key_usage_allows(hs->peer_chain.certs[0], DTLS_KU_ENCIPHER)
+            : !dtls_cert_key_usage_allows(hs->peer_chain.certs[0], DTLS_KU_SIGN))
+        return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE,
+                         hs->suite->kx == DTLS_KX_RSA
+                             ? "the server certificate's key usage does not allow keyEncipherment"
+                             : "the server certificate's key usage does not allow digitalSignature");
     if (c->cfg->verify_peer) {
         char why[160];
         if (!c->cfg->ca)

@@ -84,6 +84,8 @@ int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len
     }
     dtls_chain_free(&cfg->chain);
     cfg->chain = chain;
+    cfg->leaf_signs = chain.n && dtls_cert_key_usage_allows(chain.certs[0], DTLS_KU_SIGN);
+    cfg->leaf_enciphers = chain.n && dtls_cert_key_usage_allows(chain.certs[0], DTLS_KU_ENCIPHER);
     return DTLS_OK;
 }
 
@@ -343,12 +345,14 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
             ok = have_psk;
         else if (role == DTLS_ROLE_CLIENT)
             ok = !cfg->psk_key_len || cfg->ciphers_set; /* a PSK client offers PSK only unless told */
+        /* RFC 5246 7.4.2: and only what the certificate's key usage allows */
         else if (s->kx == DTLS_KX_ECDHE_ECDSA)
-            ok = key_type == EVP_PKEY_EC && cfg->chain.n;
+            ok = key_type == EVP_PKEY_EC && cfg->chain.n && cfg->leaf_signs;
         else if (s->kx == DTLS_KX_RSA) /* decrypts: a plain RSA key, not RSA-PSS */
-            ok = key_type == EVP_PKEY_RSA && cfg->chain.n;
+            ok = key_type == EVP_PKEY_RSA && cfg->chain.n && cfg->leaf_enciphers;
         else
-            ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n;
+            ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n
+                 && cfg->leaf_signs;
         if (ok)
             out[n++] = s;
     }
@@ -382,9 +386,17 @@ int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t 
     }
     const dtls_suite *usable[MAX_SUITES];
     if (config_usable_suites(cfg, role, usable, MAX_SUITES) == 0) {
-        set_err(err, errlen, role == DTLS_ROLE_SERVER
-                ? "no usable cipher suite: give a certificate and key, or psk"
-                : "no usable cipher suite for the given ciphers and credentials");
+        if (role == DTLS_ROLE_SERVER && cfg->key && !cfg->leaf_signs)
+            set_err(err, errlen, cfg->leaf_enciphers
+                    ? "no usable cipher suite: the certificate's key usage does not allow "
+                      "digitalSignature, which ECDHE suites need (RFC 5246 7.4.2); with an RSA "
+                      "key, RSA key transport suites (ciphers) could use it"
+                    : "no usable cipher suite: the certificate's key usage allows neither "
+                      "digitalSignature (ECDHE suites) nor keyEncipherment (RSA key transport)");
+        else
+            set_err(err, errlen, role == DTLS_ROLE_SERVER
+                    ? "no usable cipher suite: give a certificate and key, or psk"
+                    : "no usable cipher suite for the given ciphers and credentials");
         return DTLS_ERR_ARG;
     }
     return DTLS_OK;

@@ -13,6 +13,7 @@
 #include "unit.h"
 #include "pair.h"
 #include "cbc_ref.h"
+#include "test_certs.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -24,30 +25,10 @@ static char *ec_cert, *ec_key, *rsa_cert, *rsa_key, *rsa2_key;
 static void make_rsa(char **cert_pem, char **key_pem)
 {
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    X509 *x = X509_new();
-    CHECK(key && x);
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
-    X509_set_issuer_name(x, name);
-    X509_set_pubkey(x, key);
-    CHECK(X509_sign(x, key, EVP_sha256()) > 0);
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data;
-    if (cert_pem) {
-        PEM_write_bio_X509(b, x);
-        long n = BIO_get_mem_data(b, &data);
-        *cert_pem = strndup(data, (size_t)n);
-        (void)BIO_reset(b);
-    }
-    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
-    long n = BIO_get_mem_data(b, &data);
-    *key_pem = strndup(data, (size_t)n);
-    BIO_free(b);
-    X509_free(x);
+    CHECK(key != NULL);
+    if (cert_pem)
+        *cert_pem = test_cert_pem(key, NULL);
+    *key_pem = test_key_pem(key);
     EVP_PKEY_free(key);
 }
 
