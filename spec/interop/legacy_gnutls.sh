@@ -8,6 +8,10 @@
 #   - dtlsrun server (minVersion=DTLSv1, the legacy suites named) <- gnutls-cli;
 #   - dtlsrun client (minVersion=DTLSv1) -> gnutls-serv --echo.
 # GnuTLS has the SHA-256/384 PSK CBC suites for (D)TLS 1.2 only.
+# And RFC 5246 7.4.2's key usage rule, both roles, with certificates for
+# server-rsa.key that allow signing only or key encipherment only: the
+# server picks the suite its certificate allows; the client refuses a
+# gnutls-serv told to ignore the rule (%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS).
 set -euo pipefail
 : "${IT_ECHO_TIMEOUT:=10}"
 # About 90 cases of a second or two each (120 s on a quiet machine): use
@@ -42,6 +46,20 @@ RSA_NAMES=$(join AES128-SHA AES256-SHA AES128-SHA256 AES256-SHA256 ECDHE-RSA-AES
 EC_NAMES=$(join ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA384)
 PSK_NAMES=$(join PSK-AES128-CBC-SHA256 PSK-AES256-CBC-SHA384)
 
+# ku_cert NAME KEY_USAGE: $IT_TMP/NAME.pem, a "localhost" certificate for
+# server-rsa.key from the test CA, whose key usage is KEY_USAGE alone.
+ku_cert() {
+  printf '[ext]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, %s\n%s\n' "$2" \
+    "extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1" >"$IT_TMP/$1.cnf"
+  openssl req -new -key "$C/server-rsa.key" -subj /CN=localhost -out "$IT_TMP/$1.csr" 2>/dev/null
+  openssl x509 -req -sha256 -days 2 -in "$IT_TMP/$1.csr" -CA "$C/ca.pem" -CAkey "$C/ca.key" \
+    -set_serial "0x$(openssl rand -hex 8)" -extfile "$IT_TMP/$1.cnf" -extensions ext \
+    -out "$IT_TMP/$1.pem" 2>/dev/null
+}
+ku_cert sign_only digitalSignature
+ku_cert encipher_only keyEncipherment
+
 # priority SUITE VERSION(1.0|1.2) [EXTRA]: only that suite and version.
 priority() {
   local kx cipher mac _
@@ -56,6 +74,9 @@ dtlsrun_server rsa cert="$C/server-rsa.pem" key="$C/server-rsa.key" minVersion=D
 dtlsrun_server ec cert="$C/server-ec256.pem" key="$C/server-ec256.key" minVersion=DTLSv1 ciphers="$EC_NAMES"
 dtlsrun_server psk psk="device1:$KEY" ciphers="$PSK_NAMES"
 dtlsrun_server rsa_only cert="$C/server-rsa.pem" key="$C/server-rsa.key" ciphers=AES128-SHA
+# Prefers RSA key transport, which its certificate does not allow.
+dtlsrun_server sign_only cert="$IT_TMP/sign_only.pem" key="$C/server-rsa.key" \
+  ciphers=AES128-SHA:ECDHE-RSA-AES128-SHA
 
 # ic_last_port SERVER: the client port of the last "secure" line.
 ic_last_port() { awk '$1 == "secure" { p = $2 } END { print p }' "$IT_TMP/$1.out"; }
@@ -107,6 +128,12 @@ refused_server_case() {
   ic_server_saw rsa_only "clientError protocol_version" || ic_fail "dtlsrun did not report protocol_version"
 }
 ic_case "AES128-SHA (DTLS 1.0 to a DTLS 1.2-only server: protocol_version)" no refused_server_case
+
+# The client offers both; the server's first choice needs keyEncipherment.
+ic_case "ECDHE-RSA-AES128-SHA (certificate for signing only; AES128-SHA preferred but not allowed)" no \
+  server_case sign_only ECDHE-RSA-AES128-SHA 1.2 yes \
+  "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+RSA:+ECDHE-RSA:-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA1" \
+  --x509cafile "$C/ca.pem"
 
 # ==== dtlsrun as the client ==========================================================
 ic_begin "gnutls-serv --udp (legacy)" client
@@ -172,5 +199,18 @@ refused_client_case() {
     ciphers=AES128-SHA
 }
 ic_case "AES128-SHA (DTLS 1.2-only client, DTLS 1.0-only gnutls-serv: protocol_version)" no refused_client_case
+
+# key_usage_client_case SUITE CERT: gnutls-serv uses CERT for SUITE though
+# its key usage forbids it; the client refuses with unsupported_certificate.
+key_usage_client_case() {
+  ic_gnutls_server "$IC_C-gs" --x509certfile "$IT_TMP/$2.pem" --x509keyfile "$C/server-rsa.key" \
+    --priority "$(priority "$1" 1.2 :%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS)"
+  ic_dtlsrun_refused "${IT_PORT[$IC_C-gs]}" "unsupported_certificate" ca="$C/ca.pem" servername=localhost \
+    ciphers="$1"
+}
+ic_case "ECDHE-RSA-AES128-SHA (server certificate for key encipherment only: unsupported_certificate)" no \
+  key_usage_client_case ECDHE-RSA-AES128-SHA encipher_only
+ic_case "AES128-SHA (server certificate for signing only: unsupported_certificate)" no \
+  key_usage_client_case AES128-SHA sign_only
 
 ic_end
