@@ -348,12 +348,32 @@ done:
     return alert;
 }
 
-int dtls_cert_key_usage_allows(X509 *cert, int usage)
+int dtls_cert_key_usage(X509 *cert)
 {
-    /* UINT32_MAX without the extension; 0 when the extensions do not parse */
+    ERR_set_mark(); /* parsing the extensions may queue errors: not ours to keep */
+    uint32_t flags = X509_get_extension_flags(cert);
     uint32_t ku = X509_get_key_usage(cert);
-    ERR_clear_error();
-    return (ku & (usage == DTLS_KU_ENCIPHER ? KU_KEY_ENCIPHERMENT : KU_DIGITAL_SIGNATURE)) != 0;
+    ERR_pop_to_mark();
+    if (flags & EXFLAG_INVALID)
+        return DTLS_KU_INVALID;
+    if (!(flags & EXFLAG_KUSAGE))
+        return DTLS_KU_SIGN | DTLS_KU_ENCIPHER;
+    return (ku & KU_DIGITAL_SIGNATURE ? DTLS_KU_SIGN : 0)
+           | (ku & KU_KEY_ENCIPHERMENT ? DTLS_KU_ENCIPHER : 0);
+}
+
+int dtls_cert_key_usage_alert(X509 *cert, int usage, const char **why)
+{
+    int ku = dtls_cert_key_usage(cert);
+    if (ku & DTLS_KU_INVALID) {
+        *why = "the certificate's extensions do not parse";
+        return DTLS_ALERT_BAD_CERTIFICATE;
+    }
+    if (ku & usage)
+        return 0;
+    *why = usage == DTLS_KU_ENCIPHER ? "the certificate's key usage does not allow keyEncipherment"
+                                     : "the certificate's key usage does not allow digitalSignature";
+    return DTLS_ALERT_UNSUPPORTED_CERTIFICATE;
 }
 
 /* ---- signatures --------------------------------------------------------- */

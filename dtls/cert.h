@@ -49,10 +49,16 @@ int dtls_store_add_pem(X509_STORE *store, const char *pem, size_t len, char *err
 /* RFC 5246 7.4.2 (a server's certificate) and 7.4.6 (a client's): the key
  * usage extension, when present, must allow what the suite does with the
  * key: sign (ECDHE_ECDSA, ECDHE_RSA, CertificateVerify: digitalSignature)
- * or decrypt the premaster (RSA key transport: keyEncipherment). 1 when it
- * does or the certificate has no key usage extension. */
-enum { DTLS_KU_SIGN = 1, DTLS_KU_ENCIPHER = 2 };
-int dtls_cert_key_usage_allows(X509 *cert, int usage);
+ * or decrypt the premaster (RSA key transport: keyEncipherment).
+ * dtls_cert_key_usage says, for each usage, whether the certificate allows
+ * it (a certificate without the extension allows both), or
+ * DTLS_KU_INVALID when its extensions do not parse (libcrypto then knows no
+ * key usage, right or wrong). */
+enum { DTLS_KU_SIGN = 1, DTLS_KU_ENCIPHER = 2, DTLS_KU_INVALID = 4 };
+int dtls_cert_key_usage(X509 *cert);
+/* The alert for a peer certificate that does not allow usage (0 if it
+ * does), with the reason in *why. */
+int dtls_cert_key_usage_alert(X509 *cert, int usage, const char **why);
 
 /* What the verified certificate is for (its extended key usage, as libssl
  * checks it): a server's certificate, a client's, or no check. */

@@ -325,17 +325,10 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE,
                          "the server answers from its last handshake's randoms with another certificate");
     int key_type = EVP_PKEY_get_base_id(hs->peer_key);
-    if ((hs->suite->kx == DTLS_KX_ECDHE_ECDSA) != (key_type == EVP_PKEY_EC))
+    /* RSA key transport encrypts to a plain RSA key (not RSA-PSS). */
+    if ((hs->suite->kx == DTLS_KX_ECDHE_ECDSA) != (key_type == EVP_PKEY_EC)
+        || (hs->suite->kx == DTLS_KX_RSA && key_type != EVP_PKEY_RSA))
         return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE, "certificate key does not fit the suite");
-    /* RFC 5246 7.4.2: RSA key transport encrypts to the key, the others
-     * verify its signature; the key usage extension must allow that. */
-    if (hs->suite->kx == DTLS_KX_RSA
-            ? !dtls_cert_key_usage_allows(hs->peer_chain.certs[0], DTLS_KU_ENCIPHER)
-            : !dtls_cert_key_usage_allows(hs->peer_chain.certs[0], DTLS_KU_SIGN))
-        return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE,
-                         hs->suite->kx == DTLS_KX_RSA
-                             ? "the server certificate's key usage does not allow keyEncipherment"
-                             : "the server certificate's key usage does not allow digitalSignature");
     if (c->cfg->verify_peer) {
         char why[160];
         if (!c->cfg->ca)
@@ -350,6 +343,14 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         if (alert)
             return conn_fail(c, alert, why);
     }
+    /* RFC 5246 7.4.2: RSA key transport encrypts to the key, the others
+     * verify its signature; the key usage must allow that, verified or not. */
+    const char *ku_why;
+    alert = dtls_cert_key_usage_alert(hs->peer_chain.certs[0],
+                                      hs->suite->kx == DTLS_KX_RSA ? DTLS_KU_ENCIPHER : DTLS_KU_SIGN,
+                                      &ku_why);
+    if (alert)
+        return conn_fail(c, alert, ku_why);
     transcript_add_msg(hs, m);
     /* RSA key transport: no ServerKeyExchange (RFC 5246 7.4.3). */
     hs->state = hs->suite->kx == DTLS_KX_RSA ? HS_C_WAIT_CERT_REQUEST_OR_DONE
@@ -437,13 +438,16 @@ static int on_certificate_request(dtls_conn *c, uint64_t now_ms, const hs_msg *m
     dtls_hs *hs = c->hs;
     hs->cert_requested = true;
     /* Our key must be of a type the server asked for (RFC 5246 7.4.4:
-     * rsa_sign 1, ecdsa_sign 64); else we answer with no certificate. */
+     * rsa_sign 1, ecdsa_sign 64), and our certificate must let it sign
+     * (7.4.6); else we answer with no certificate. */
     int key_type = c->cfg->key ? EVP_PKEY_get_base_id(c->cfg->key) : EVP_PKEY_NONE;
     bool type_ok = false;
     while (rd_left(&types) > 0) {
         uint8_t t = rd_u8(&types);
         type_ok |= (t == 64 && key_type == EVP_PKEY_EC) || (t == 1 && key_type == EVP_PKEY_RSA);
     }
+    if (!(c->cfg->leaf_key_usage & DTLS_KU_SIGN))
+        type_ok = false;
     /* The scheme for our CertificateVerify: ours in order, theirs. */
     hs->sig_scheme = dtls10 && type_ok ? SIG_DTLS10 : 0;
     size_t n;

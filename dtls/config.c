@@ -84,8 +84,7 @@ int dtls_config_set_cert_chain_pem(dtls_config *cfg, const char *pem, size_t len
     }
     dtls_chain_free(&cfg->chain);
     cfg->chain = chain;
-    cfg->leaf_signs = chain.n && dtls_cert_key_usage_allows(chain.certs[0], DTLS_KU_SIGN);
-    cfg->leaf_enciphers = chain.n && dtls_cert_key_usage_allows(chain.certs[0], DTLS_KU_ENCIPHER);
+    cfg->leaf_key_usage = chain.n ? dtls_cert_key_usage(chain.certs[0]) : 0;
     return DTLS_OK;
 }
 
@@ -324,8 +323,11 @@ bool config_public_random(dtls_config *cfg, uint8_t *out, size_t len)
     return true;
 }
 
-size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
-                            const dtls_suite **out, size_t cap)
+/* The suites config_usable_suites gives, and in *blocked the key usages
+ * (DTLS_KU_*) that the ones left out for the certificate's key usage alone
+ * would need. */
+static size_t usable_suites(const dtls_config *cfg, dtls_role role, const dtls_suite **out,
+                            size_t cap, int *blocked)
 {
     size_t count = 0, n = 0;
     const dtls_suite *const *all = cfg->ciphers_set ? cfg->suites : dtls_suite_defaults(&count);
@@ -333,9 +335,11 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
         count = cfg->nsuites;
     int key_type = cfg->key ? EVP_PKEY_get_base_id(cfg->key) : EVP_PKEY_NONE;
     bool have_psk = role == DTLS_ROLE_SERVER ? cfg->cb.psk_lookup != NULL : cfg->psk_key_len > 0;
+    *blocked = 0;
     for (size_t i = 0; i < count && n < cap; i++) {
         const dtls_suite *s = all[i];
         bool ok;
+        int needs = 0; /* the key usage a certificate suite needs */
         /* Only suites some version we speak can carry (AEAD and the
          * SHA-256/384 CBC suites need DTLS 1.2). Legacy ones are here only
          * when named in the ciphers option: they are never defaults. */
@@ -345,18 +349,33 @@ size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
             ok = have_psk;
         else if (role == DTLS_ROLE_CLIENT)
             ok = !cfg->psk_key_len || cfg->ciphers_set; /* a PSK client offers PSK only unless told */
-        /* RFC 5246 7.4.2: and only what the certificate's key usage allows */
-        else if (s->kx == DTLS_KX_ECDHE_ECDSA)
-            ok = key_type == EVP_PKEY_EC && cfg->chain.n && cfg->leaf_signs;
-        else if (s->kx == DTLS_KX_RSA) /* decrypts: a plain RSA key, not RSA-PSS */
-            ok = key_type == EVP_PKEY_RSA && cfg->chain.n && cfg->leaf_enciphers;
-        else
-            ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n
-                 && cfg->leaf_signs;
+        else if (s->kx == DTLS_KX_ECDHE_ECDSA) {
+            ok = key_type == EVP_PKEY_EC && cfg->chain.n;
+            needs = DTLS_KU_SIGN;
+        } else if (s->kx == DTLS_KX_RSA) { /* decrypts: a plain RSA key, not RSA-PSS */
+            ok = key_type == EVP_PKEY_RSA && cfg->chain.n;
+            needs = DTLS_KU_ENCIPHER;
+        } else {
+            ok = (key_type == EVP_PKEY_RSA || key_type == EVP_PKEY_RSA_PSS) && cfg->chain.n;
+            needs = DTLS_KU_SIGN;
+        }
+        /* RFC 5246 7.4.2: a server uses its key only as its certificate's
+         * key usage allows. */
+        if (ok && needs && role == DTLS_ROLE_SERVER && !(cfg->leaf_key_usage & needs)) {
+            *blocked |= needs;
+            ok = false;
+        }
         if (ok)
             out[n++] = s;
     }
     return n;
+}
+
+size_t config_usable_suites(const dtls_config *cfg, dtls_role role,
+                            const dtls_suite **out, size_t cap)
+{
+    int blocked;
+    return usable_suites(cfg, role, out, cap, &blocked);
 }
 
 /* Whether any signature scheme we speak can use this key. */
@@ -384,15 +403,25 @@ int dtls_config_check(const dtls_config *cfg, dtls_role role, char *err, size_t 
         set_err(err, errlen, "key type not supported: use ECDSA P-256 or P-384, or RSA");
         return DTLS_ERR_ARG;
     }
+    if (role == DTLS_ROLE_SERVER && cfg->key && (cfg->leaf_key_usage & DTLS_KU_INVALID)) {
+        set_err(err, errlen, "the certificate's extensions do not parse");
+        return DTLS_ERR_ARG;
+    }
     const dtls_suite *usable[MAX_SUITES];
-    if (config_usable_suites(cfg, role, usable, MAX_SUITES) == 0) {
-        if (role == DTLS_ROLE_SERVER && cfg->key && !cfg->leaf_signs)
-            set_err(err, errlen, cfg->leaf_enciphers
-                    ? "no usable cipher suite: the certificate's key usage does not allow "
-                      "digitalSignature, which ECDHE suites need (RFC 5246 7.4.2); with an RSA "
-                      "key, RSA key transport suites (ciphers) could use it"
-                    : "no usable cipher suite: the certificate's key usage allows neither "
-                      "digitalSignature (ECDHE suites) nor keyEncipherment (RSA key transport)");
+    int blocked;
+    if (usable_suites(cfg, role, usable, MAX_SUITES, &blocked) == 0) {
+        /* RFC 5246 7.4.2: name what the certificate would have to allow. */
+        if (blocked == (DTLS_KU_SIGN | DTLS_KU_ENCIPHER))
+            set_err(err, errlen, "no usable cipher suite: the certificate's key usage allows "
+                    "neither digitalSignature (ECDHE suites) nor keyEncipherment (RSA key "
+                    "transport suites)");
+        else if (blocked == DTLS_KU_SIGN)
+            set_err(err, errlen, "no usable cipher suite: the certificate's key usage does not "
+                    "allow digitalSignature, which the ECDHE suites named need (RFC 5246 7.4.2)");
+        else if (blocked == DTLS_KU_ENCIPHER)
+            set_err(err, errlen, "no usable cipher suite: the certificate's key usage does not "
+                    "allow keyEncipherment, which the RSA key transport suites named need "
+                    "(RFC 5246 7.4.2)");
         else
             set_err(err, errlen, role == DTLS_ROLE_SERVER
                     ? "no usable cipher suite: give a certificate and key, or psk"

@@ -96,8 +96,7 @@ struct dtls_config {
     /* certificate authentication */
     dtls_chain chain;
     EVP_PKEY *key;
-    bool leaf_signs;         /* the leaf's key usage allows signing... */
-    bool leaf_enciphers;     /* ...and key encipherment (cert.h) */
+    int leaf_key_usage;      /* DTLS_KU_* of the leaf (cert.h) */
     X509_STORE *ca;
     bool verify_peer;        /* client: check the server's chain... */
     bool check_name;         /* ...and its name (default on, RFC 6125 6) */

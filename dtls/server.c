@@ -482,10 +482,6 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
         return conn_fail(c, alert, "bad client Certificate");
     if (empty && c->cfg->require_cert)
         return conn_fail(c, DTLS_ALERT_HANDSHAKE_FAILURE, "client sent no certificate");
-    /* RFC 5246 7.4.6: the client signs CertificateVerify with this key. */
-    if (!empty && !dtls_cert_key_usage_allows(hs->peer_chain.certs[0], DTLS_KU_SIGN))
-        return conn_fail(c, DTLS_ALERT_UNSUPPORTED_CERTIFICATE,
-                         "the client certificate's key usage does not allow digitalSignature");
     if (!empty && c->cfg->ca) {
         char why[160];
         alert = dtls_chain_verify(c->cfg->ca, &hs->peer_chain, NULL, DTLS_PURPOSE_CLIENT,
@@ -495,6 +491,10 @@ static int on_certificate(dtls_conn *c, uint64_t now_ms, const hs_msg *m)
     } else if (!empty && c->cfg->require_cert) {
         return conn_fail(c, DTLS_ALERT_UNKNOWN_CA, "no CA configured to verify client certificates");
     }
+    /* RFC 5246 7.4.6: the client signs CertificateVerify with this key. */
+    const char *ku_why;
+    if (!empty && (alert = dtls_cert_key_usage_alert(hs->peer_chain.certs[0], DTLS_KU_SIGN, &ku_why)))
+        return conn_fail(c, alert, ku_why);
     hs->peer_sent_cert = !empty;
     transcript_add_msg(hs, m);
     hs->state = HS_S_WAIT_CLIENT_KEY_EXCHANGE;

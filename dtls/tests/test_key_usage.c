@@ -12,7 +12,10 @@
  *     otherwise; the client answers unsupported_certificate before sending
  *     anything of its own (without the check the handshake would go on and
  *     fail only at Finished, with another alert);
- *   - the server refuses a client certificate that may not sign.
+ *   - a client whose certificate may not sign sends none when asked
+ *     (RFC 5246 7.4.6), and a server refuses one that may not sign;
+ *   - a certificate whose extensions do not parse (two subjectAltName) is
+ *     refused as a server's own, and as a peer's with bad_certificate.
  */
 #include "internal.h"
 #include "unit.h"
@@ -106,12 +109,28 @@ static void test_config_refused(void)
     char *enc_only = test_cert_pem(rsa_key, "critical,keyEncipherment");
     dtls_config *s = server_config(rsa_key, enc_only, NULL); /* default suites: ECDHE only */
     CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_ERR_ARG);
-    CHECK(strstr(err, "digitalSignature") != NULL && strstr(err, "RSA key transport") != NULL);
+    CHECK(strstr(err, "does not allow digitalSignature") != NULL);
     dtls_config_free(s);
+    char *sign_only = test_cert_pem(rsa_key, "critical,digitalSignature");
+    s = server_config(rsa_key, sign_only, "AES128-SHA");
+    CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_ERR_ARG);
+    CHECK(strstr(err, "does not allow keyEncipherment") != NULL);
+    dtls_config_free(s);
+    char *rsa_agree = test_cert_pem(rsa_key, "critical,keyAgreement");
+    s = server_config(rsa_key, rsa_agree, "AES128-SHA:ECDHE-RSA-AES128-SHA");
+    CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_ERR_ARG);
+    CHECK(strstr(err, "neither digitalSignature") != NULL);
+    dtls_config_free(s);
+    /* an EC key: RSA key transport is not a question */
     char *agree_only = test_cert_pem(ec_key, "critical,keyAgreement");
     s = server_config(ec_key, agree_only, NULL);
     CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_ERR_ARG);
-    CHECK(strstr(err, "neither") != NULL);
+    CHECK(strstr(err, "does not allow digitalSignature") != NULL && strstr(err, "keyEncipherment") == NULL);
+    dtls_config_free(s);
+    char *broken = test_cert_pem_ext(ec_key, NULL, true);
+    s = server_config(ec_key, broken, NULL);
+    CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_ERR_ARG);
+    CHECK(strstr(err, "extensions do not parse") != NULL);
     dtls_config_free(s);
     /* the same key without the extension is fine */
     char *plain = test_cert_pem(ec_key, NULL);
@@ -119,8 +138,32 @@ static void test_config_refused(void)
     CHECK(dtls_config_check(s, DTLS_ROLE_SERVER, err, sizeof err) == DTLS_OK);
     dtls_config_free(s);
     free(enc_only);
+    free(sign_only);
+    free(rsa_agree);
     free(agree_only);
+    free(broken);
     free(plain);
+}
+
+/* A peer certificate whose extensions do not parse: bad_certificate, not a
+ * key usage verdict. */
+static void test_invalid_extensions(void)
+{
+    char *broken = test_cert_pem_ext(ec_key, "critical,digitalSignature", true);
+    char *fine = test_cert_pem(ec_key, "critical,digitalSignature");
+    const char *why = NULL;
+    for (int i = 0; i < 2; i++) {
+        BIO *b = BIO_new_mem_buf(i ? broken : fine, -1);
+        X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        CHECK(x != NULL);
+        int alert = x ? dtls_cert_key_usage_alert(x, DTLS_KU_SIGN, &why) : -1;
+        CHECK(alert == (i ? DTLS_ALERT_BAD_CERTIFICATE : 0));
+        X509_free(x);
+        BIO_free(b);
+    }
+    CHECK(why != NULL && strstr(why, "do not parse") != NULL);
+    free(broken);
+    free(fine);
 }
 
 /* Swaps one certificate's DER for another of the same length in the
@@ -140,14 +183,27 @@ static void swap_tap(pair *p, bool to_server, uint8_t *b, size_t *len)
         }
 }
 
-static void client_refuses(const char *suite, const char *served_ku, const char *shown_ku)
+static void client_refuses(EVP_PKEY *key, const char *suite, const char *served_ku,
+                           const char *shown_ku)
 {
-    char *served = test_cert_pem(rsa_key, served_ku), *shown = test_cert_pem(rsa_key, shown_ku);
-    size_t a_len, b_len;
-    uint8_t *a = cert_der(served, &a_len), *b = cert_der(shown, &b_len);
+    char *served = NULL, *shown = NULL;
+    size_t a_len = 0, b_len = 1;
+    uint8_t *a = NULL, *b = NULL;
+    /* ECDSA signatures vary in length by a byte or two: try again until
+     * the two certificates match (RSA ones always do). */
+    for (int tries = 0; tries < 64 && a_len != b_len; tries++) {
+        free(served);
+        free(shown);
+        OPENSSL_free(a);
+        OPENSSL_free(b);
+        served = test_cert_pem(key, served_ku);
+        shown = test_cert_pem(key, shown_ku);
+        a = cert_der(served, &a_len);
+        b = cert_der(shown, &b_len);
+    }
     CHECK(a_len > 0 && a_len == b_len && memcmp(a, b, a_len) != 0);
     for (int swap = 0; swap < 2; swap++) {
-        dtls_config *s = server_config(rsa_key, served, suite);
+        dtls_config *s = server_config(key, served, suite);
         dtls_config *c = client_config(suite);
         pair p;
         pair_init(&p, c, s, 11);
@@ -181,43 +237,69 @@ static void client_refuses(const char *suite, const char *served_ku, const char 
 static void test_client_refuses_server_certificate(void)
 {
     /* ECDHE_RSA: the ServerKeyExchange is signed, so digitalSignature. */
-    client_refuses("ECDHE-RSA-AES128-SHA", "critical,digitalSignature", "critical,keyEncipherment");
+    client_refuses(rsa_key, "ECDHE-RSA-AES128-SHA", "critical,digitalSignature", "critical,keyEncipherment");
     /* RSA key transport: the premaster is encrypted, so keyEncipherment. */
-    client_refuses("AES128-SHA", "critical,keyEncipherment", "critical,digitalSignature");
+    client_refuses(rsa_key, "AES128-SHA", "critical,keyEncipherment", "critical,digitalSignature");
+    /* ECDHE_ECDSA: signed too; keyAgreement alone is not signing (RFC 8422 5.3). */
+    client_refuses(ec_key, "ECDHE-ECDSA-AES128-GCM-SHA256", "critical,digitalSignature",
+                   "critical,keyAgreement");
 }
 
-/* A client certificate whose key may not sign: refused even when the
- * server takes client certificates unverified (requested, no CA). */
-static void test_server_refuses_client_certificate(void)
+/* A client certificate whose key may not sign. Asked for one, our client
+ * sends none (RFC 5246 7.4.6): a server that only requests goes on
+ * without, one that requires fails with handshake_failure. And a server
+ * refuses one, even unverified (requested, no CA): our client is made to
+ * send it by marking its certificate as one that signs. */
+static void test_client_certificate(void)
 {
     char *server_cert = test_cert_pem(ec_key, NULL);
-    const char *kus[] = { "critical,digitalSignature", "critical,keyAgreement" };
-    for (int i = 0; i < 2; i++) {
+    char *signs = test_cert_pem(ec_key, "critical,digitalSignature");
+    char *agrees = test_cert_pem(ec_key, "critical,keyAgreement");
+    enum { SENT_FINE, NOT_SENT, NOT_SENT_REQUIRED, FORCED } kinds[] = { SENT_FINE, NOT_SENT,
+                                                                       NOT_SENT_REQUIRED, FORCED };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const char *client_cert = kinds[i] == SENT_FINE ? signs : agrees;
         dtls_config *s = server_config(ec_key, server_cert, NULL);
-        dtls_config_set_request_cert(s, 1, 0);
-        char *client_cert = test_cert_pem(ec_key, kus[i]), *kp = test_key_pem(ec_key), err[256];
+        char *kp = test_key_pem(ec_key), err[256];
+        if (kinds[i] == NOT_SENT_REQUIRED)
+            CHECK(dtls_config_add_ca_pem(s, client_cert, strlen(client_cert), err, sizeof err) == DTLS_OK);
+        dtls_config_set_request_cert(s, 1, kinds[i] == NOT_SENT_REQUIRED);
         dtls_config *c = client_config("ECDHE-ECDSA-AES128-GCM-SHA256");
         CHECK(dtls_config_set_cert_chain_pem(c, client_cert, strlen(client_cert), err, sizeof err) == DTLS_OK);
         CHECK(dtls_config_set_key_pem(c, kp, strlen(kp), err, sizeof err) == DTLS_OK);
+        if (kinds[i] == FORCED)
+            c->leaf_key_usage |= DTLS_KU_SIGN;
         pair p;
         pair_init(&p, c, s, 13);
         CHECK(dtls_conn_start(p.client.conn, p.now) == DTLS_OK);
         bool up = pair_run(&p, pair_both_established, 5000);
-        if (i == 0) {
-            CHECK(up);
-        } else {
+        size_t len = 0;
+        switch (kinds[i]) {
+        case SENT_FINE:
+            CHECK(up && dtls_conn_peer_cert_der(p.server.conn, &len) != NULL && len > 0);
+            break;
+        case NOT_SENT:
+            CHECK(up && dtls_conn_peer_cert_der(p.server.conn, &len) == NULL);
+            break;
+        case NOT_SENT_REQUIRED:
+            CHECK(!up && p.server.closed
+                  && p.server.close_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_HANDSHAKE_FAILURE));
+            break;
+        case FORCED:
             CHECK(!up && p.server.closed
                   && p.server.close_error == DTLS_ERR_FROM_ALERT(DTLS_ALERT_UNSUPPORTED_CERTIFICATE));
             CHECK(p.client.nalerts == 1
                   && p.client.alerts_received[0] == DTLS_ALERT_UNSUPPORTED_CERTIFICATE);
+            break;
         }
         pair_free(&p);
         dtls_config_free(c);
         dtls_config_free(s);
-        free(client_cert);
         free(kp);
     }
     free(server_cert);
+    free(signs);
+    free(agrees);
 }
 
 int main(void)
@@ -228,7 +310,8 @@ int main(void)
     test_server_picks_allowed_suites();
     test_config_refused();
     test_client_refuses_server_certificate();
-    test_server_refuses_client_certificate();
+    test_invalid_extensions();
+    test_client_certificate();
     EVP_PKEY_free(rsa_key);
     EVP_PKEY_free(ec_key);
     return unit_report();
