@@ -168,17 +168,20 @@ describe("idleTimeout", function()
     end)
     local c = assert(dtls.connect(H.client_options(port)))
     local echoes, closed_early = 0, false
+    -- a ping every 50 ms for 16 echoes: the association lives over 2.5
+    -- idle timeouts, each gap a sixth of one, so the loop may run up to
+    -- 250 ms late on a loaded machine before the idle timer could pass a ping
     c:on("secureConnect", function()
-      dtls.setInterval(100, function(t)
-        if echoes >= 8 then dtls.clearTimer(t); c:close(); server:close() return end
+      dtls.setInterval(50, function(t)
+        if echoes >= 16 then dtls.clearTimer(t); c:close(); server:close() return end
         c:send("ping")
       end)
     end)
     c:on("message", function() echoes = echoes + 1 end)
-    c:on("close", function() closed_early = echoes < 8 end)
+    c:on("close", function() closed_early = echoes < 16 end)
     assert.is_true(H.run(5000))
     assert.is_false(closed_early)
-    assert.is_true(echoes >= 8)
+    assert.is_true(echoes >= 16)
   end)
 end)
 
