@@ -32,6 +32,7 @@ dtls_config *dtls_config_new(void)
     cfg->rto_initial_ms = 1000; /* RFC 6347 4.2.4.1 */
     cfg->rto_max_ms = 60000;
     cfg->key_park_ms = DTLS_KEY_PARK_DEFAULT_MS;
+    cfg->max_reasm = DTLS_REASSEMBLY_DEFAULT;
     cfg->ems = true;
     cfg->min_version = cfg->max_version = DTLS1_2_VERSION; /* 1.0 only when asked */
     cfg->etm = true;
@@ -215,6 +216,17 @@ int dtls_config_set_mtu(dtls_config *cfg, size_t mtu)
     if (mtu < 256 || mtu > MAX_DATAGRAM)
         return DTLS_ERR_ARG;
     cfg->mtu = mtu;
+    return DTLS_OK;
+}
+
+/* One association's worst case must fit in any server's budget. */
+_Static_assert(MAX_REASM_BYTES <= DTLS_REASSEMBLY_MIN, "reassembly budgets");
+
+int dtls_config_set_max_reassembly(dtls_config *cfg, size_t bytes)
+{
+    if (bytes < DTLS_REASSEMBLY_MIN)
+        return DTLS_ERR_ARG;
+    cfg->max_reasm = bytes;
     return DTLS_OK;
 }
 

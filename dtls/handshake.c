@@ -33,12 +33,22 @@ int hs_new(dtls_conn *c, uint64_t now_ms)
 
 #define REASM_CHUNK_ALLOC (REASM_CHUNK + REASM_CHUNK / 8) /* body, then its bitmap */
 
-static void reasm_clear(dtls_hs *hs, reasm_msg *m)
+/* Reassembly memory is counted three ways: per message, per association
+ * (hs->reasm_bytes) and per config (every handshake of a server). */
+static void reasm_account(dtls_conn *c, reasm_msg *m, size_t n)
+{
+    m->bytes += (uint32_t)n;
+    c->hs->reasm_bytes += n;
+    c->cfg->reasm_in_use += n;
+}
+
+static void reasm_clear(dtls_conn *c, reasm_msg *m)
 {
     for (uint32_t i = 0; i < m->nchunks; i++)
         free(m->chunks[i].data);
     free(m->chunks);
-    hs->reasm_bytes -= m->nchunks * (size_t)REASM_CHUNK_ALLOC + m->chunk_cap * sizeof *m->chunks;
+    c->hs->reasm_bytes -= m->bytes;
+    c->cfg->reasm_in_use -= m->bytes;
     memset(m, 0, sizeof *m);
 }
 
@@ -52,7 +62,7 @@ void hs_free(dtls_conn *c)
     dtls_chain_free(&hs->peer_chain);
     free(hs->servername);
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
-        reasm_clear(hs, &hs->reasm[i]);
+        reasm_clear(c, &hs->reasm[i]);
     for (size_t i = 0; i < hs->nearly; i++)
         free(hs->early[i].bytes);
     session_clear(&hs->resume);
@@ -394,26 +404,51 @@ static reasm_msg *reasm_find_complete(dtls_hs *hs, uint16_t seq)
     return NULL;
 }
 
-static void reasm_drop_seq(dtls_hs *hs, uint16_t seq)
+static void reasm_drop_seq(dtls_conn *c, uint16_t seq)
 {
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
-        if (hs->reasm[i].used && hs->reasm[i].seq == seq)
-            reasm_clear(hs, &hs->reasm[i]);
+        if (c->hs->reasm[i].used && c->hs->reasm[i].seq == seq)
+            reasm_clear(c, &c->hs->reasm[i]);
 }
 
 /* Make room for the next expected message by giving up the one furthest
  * ahead (it will be resent with its flight, RFC 6347 4.2.4). */
-static bool reasm_evict_furthest(dtls_hs *hs, const reasm_msg *keep)
+static bool reasm_evict_furthest(dtls_conn *c, const reasm_msg *keep)
 {
     reasm_msg *victim = NULL;
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
-        reasm_msg *m = &hs->reasm[i];
+        reasm_msg *m = &c->hs->reasm[i];
         if (m->used && m != keep && (!victim || m->seq > victim->seq))
             victim = m;
     }
     if (victim)
-        reasm_clear(hs, victim);
+        reasm_clear(c, victim);
     return victim != NULL;
+}
+
+size_t reasm_future_bytes(const dtls_conn *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        if (c->hs->reasm[i].used && c->hs->reasm[i].seq != c->next_recv_seq)
+            n += c->hs->reasm[i].bytes;
+    return n;
+}
+
+/* Whether m may take need more bytes: within the association's budget and
+ * the config's, and for a message not yet due within the share of those
+ * (MAX_FUTURE_REASM_BYTES). Only the next expected message makes room, by
+ * evicting later ones of its own association; never another's. */
+static bool reasm_make_room(dtls_conn *c, const reasm_msg *m, size_t need)
+{
+    bool due = m->seq == c->next_recv_seq;
+    if (!due && reasm_future_bytes(c) + need > MAX_FUTURE_REASM_BYTES)
+        return false;
+    while (c->hs->reasm_bytes + need > MAX_REASM_BYTES
+           || c->cfg->reasm_in_use + need > c->cfg->max_reasm)
+        if (!due || !reasm_evict_furthest(c, m))
+            return false;
+    return true;
 }
 
 /* Slot for a fragment. Fragments of one message agree on its type, length
@@ -443,12 +478,12 @@ static reasm_msg *reasm_slot(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_
             weakest = m;
     }
     if (whole && rivals) {
-        reasm_drop_seq(hs, seq);
+        reasm_drop_seq(c, seq);
         rivals = 0;
         free_slot = NULL;
     }
     if (rivals >= REASM_CANDIDATES) {
-        reasm_clear(hs, weakest);
+        reasm_clear(c, weakest);
         free_slot = weakest;
     }
     if (!free_slot) {
@@ -456,7 +491,7 @@ static reasm_msg *reasm_slot(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_
             if (!hs->reasm[i].used)
                 free_slot = &hs->reasm[i];
     }
-    if (!free_slot && seq == c->next_recv_seq && reasm_evict_furthest(hs, NULL))
+    if (!free_slot && seq == c->next_recv_seq && reasm_evict_furthest(c, NULL))
         return reasm_slot(c, epoch, type, seq, len, whole);
     if (!free_slot)
         return NULL;
@@ -469,30 +504,27 @@ static reasm_msg *reasm_slot(dtls_conn *c, uint16_t epoch, uint8_t type, uint16_
 }
 
 /* The chunk of m holding body offset index * REASM_CHUNK, allocated on
- * first use within the association's budget (MAX_REASM_BYTES). */
+ * first use within the budgets (reasm_make_room). */
 static uint8_t *reasm_chunk_at(dtls_conn *c, reasm_msg *m, uint32_t index)
 {
-    dtls_hs *hs = c->hs;
     for (uint32_t i = 0; i < m->nchunks; i++)
         if (m->chunks[i].index == index)
             return m->chunks[i].data;
     size_t grow = m->nchunks == m->chunk_cap ? (m->chunk_cap ? m->chunk_cap : 4) : 0;
-    size_t need = REASM_CHUNK_ALLOC + grow * sizeof *m->chunks;
-    while (hs->reasm_bytes + need > MAX_REASM_BYTES)
-        if (m->seq != c->next_recv_seq || !reasm_evict_furthest(hs, m))
-            return NULL;
+    if (!reasm_make_room(c, m, REASM_CHUNK_ALLOC + grow * sizeof *m->chunks))
+        return NULL;
     if (grow) {
         reasm_chunk *more = realloc(m->chunks, (m->chunk_cap + grow) * sizeof *more);
         if (!more)
             return NULL;
         m->chunks = more;
         m->chunk_cap += (uint32_t)grow;
-        hs->reasm_bytes += grow * sizeof *more;
+        reasm_account(c, m, grow * sizeof *more);
     }
     uint8_t *data = calloc(1, REASM_CHUNK_ALLOC);
     if (!data)
         return NULL;
-    hs->reasm_bytes += REASM_CHUNK_ALLOC;
+    reasm_account(c, m, REASM_CHUNK_ALLOC);
     m->chunks[m->nchunks].index = index;
     m->chunks[m->nchunks].data = data;
     m->nchunks++;
@@ -546,7 +578,7 @@ static int drain(dtls_conn *c, uint64_t now_ms)
          * handshake state when it completes. */
         hs_msg msg = { m->type, m->seq, m->epoch, NULL, m->len };
         uint8_t *body = reasm_take_body(m);
-        reasm_drop_seq(c->hs, msg.seq);
+        reasm_drop_seq(c, msg.seq);
         if (!body)
             return conn_fail(c, DTLS_ALERT_INTERNAL_ERROR, "out of memory");
         msg.body = body;
@@ -626,7 +658,7 @@ int hs_recv_record(dtls_conn *c, uint64_t now_ms, uint16_t epoch, const uint8_t 
         bool whole = foff == 0 && flen == mlen;
         if (seq == c->next_recv_seq && whole) {
             /* Unfragmented and due: it decides, whatever was gathered. */
-            reasm_drop_seq(c->hs, seq);
+            reasm_drop_seq(c, seq);
             hs_msg m = { type, seq, epoch, frag, mlen };
             int rc = dispatch(c, now_ms, &m);
             if (rc != DTLS_OK)
@@ -658,7 +690,7 @@ static int apply_ccs(dtls_conn *c, uint64_t now_ms)
      * be forgeries now: every later message comes protected. */
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
         if (hs->reasm[i].used && hs->reasm[i].epoch < c->read_epoch)
-            reasm_clear(hs, &hs->reasm[i]);
+            reasm_clear(c, &hs->reasm[i]);
     hs->state = c->role == DTLS_ROLE_SERVER ? HS_S_WAIT_FINISHED : HS_C_WAIT_FINISHED;
     /* Records of the new epoch that came before the CCS, in arrival order. */
     size_t n = hs->nearly;

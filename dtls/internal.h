@@ -72,9 +72,13 @@ enum {
  * the length a fragment claims; all of an association's reassembly buffers
  * together stay under MAX_REASM_BYTES (64 KiB: the largest message we
  * accept, a 32 KiB certificate chain, with room for the rest of its flight
- * and a rival candidate). The next expected message may evict later ones. */
+ * and a rival candidate). The next expected message may evict later ones.
+ * Messages not yet due share MAX_FUTURE_REASM_BYTES of that: buffering them
+ * only saves the peer a resend (RFC 6347 4.2.4), so a peer scattering
+ * fragments over many future messages gets little for it. */
 #define REASM_CHUNK 512
 #define MAX_REASM_BYTES (64 * 1024)
+#define MAX_FUTURE_REASM_BYTES (8 * 1024)
 #define REASM_CANDIDATES 2              /* rival versions kept per message_seq */
 #define MAX_EARLY_RECORDS 8             /* next-epoch records held before CCS */
 #define MAX_EARLY_BYTES 8192
@@ -173,6 +177,9 @@ struct dtls_config {
      * slow path). At most 16 x ~10 KB per config. */
     struct dtls_hs *hs_spare[HS_SPARE_MAX];
     size_t nhs_spare;
+    /* reassembly memory of all this config's handshakes, and its cap
+     * (dtls_config_set_max_reassembly) */
+    size_t reasm_in_use, max_reasm;
     /* scratch buffers, shared by every connection of this config (the
      * engine is single-threaded per config): decrypted records, and the
      * datagram being assembled for sending. */
@@ -223,6 +230,7 @@ typedef struct reasm_msg {
     uint16_t seq;
     uint32_t len;
     uint32_t have;     /* bytes received so far (without overlaps) */
+    uint32_t bytes;    /* allocated for this message: chunks and their index */
     reasm_chunk *chunks; /* only the chunks some fragment touched */
     uint32_t nchunks, chunk_cap;
 } reasm_msg;
@@ -464,6 +472,8 @@ int hs_new(dtls_conn *c, uint64_t now_ms);
 void hs_free(dtls_conn *c);
 /* Free the config's spare handshake states (dtls_config_free). */
 void hs_spares_free(dtls_config *cfg);
+/* Reassembly memory held for messages that are not due yet. */
+size_t reasm_future_bytes(const dtls_conn *c);
 void transcript_add(dtls_hs *hs, uint8_t type, uint16_t seq, const uint8_t *body, size_t len);
 int transcript_hash(const dtls_conn *c, uint8_t *out, size_t *out_len);
 /* Start a new flight (allocating it on first use). */

@@ -24,7 +24,8 @@ int lb_family_from_type(const char *type)
 static const char *const known_server[] = {
     "type", "key", "cert", "ca", "requestCert", "rejectUnauthorized", "ciphers", "mtu",
     "handshakeTimeout", "retransmitTimeout", "maxRetransmitTimeout", "psk", "pskHint",
-    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "idleTimeout", "ipv6Only",
+    "maxConnections", "maxHandshakes", "maxHandshakesPerAddress", "maxReassemblyBytes",
+    "idleTimeout", "ipv6Only",
     "sessionCacheSize", "sessionTimeout", "ticketKeys", "tickets", "connectionId",
     "cookieSecret", "minVersion", "maxVersion", "allowRenegotiation", "renegotiationInterval", NULL };
 static const char *const known_client[] = {
@@ -310,6 +311,11 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
         if (get_count(L, t, "maxHandshakesPerAddress", 1, 65535, &n, err, errlen))
             return -1;
         out->tls.max_handshakes_per_address = (size_t)n;
+        n = 0;
+        if (get_count(L, t, "maxReassemblyBytes", RT_MIN_REASSEMBLY_BYTES, (lua_Integer)1 << 40, &n,
+                      err, errlen))
+            return -1;
+        out->tls.max_reassembly_bytes = (size_t)n;
         return 0;
     }
     if (get_bytes(L, t, "session", &out->tls.session, &out->tls.session_len, err, errlen))

@@ -158,6 +158,9 @@ typedef struct rt_tls_options {
     size_t max_handshakes;   /* default RT_DEFAULT_MAX_HANDSHAKES */
     size_t max_handshakes_per_address; /* per IPv4 address or IPv6 /64;
                                           default RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS */
+    size_t max_reassembly_bytes; /* fragmented handshake messages being
+                                    reassembled, all handshakes together;
+                                    default DTLS_REASSEMBLY_DEFAULT */
     /* sessions (RFC 5246 7.3, RFC 5077). Server: cache entries (-1: the
      * default for this machine, 0: no cache), lifetime (0: 2 hours),
      * tickets on/off, and shared ticket keys (48 bytes each, or NULL). */
@@ -222,6 +225,7 @@ int rt_secret_files_reload(rt_loop *loop, char *err, size_t errlen);
 /* Handshakes last a round trip or two: 64 at once leaves room for a NAT
  * full of clients, and keeps one address to 64 of the 10,000 slots. */
 #define RT_DEFAULT_MAX_HANDSHAKES_PER_ADDRESS 64u
+#define RT_MIN_REASSEMBLY_BYTES 65536u     /* the engine's DTLS_REASSEMBLY_MIN */
 #define RT_DEFAULT_RETRANSMIT_MS 1000u     /* RFC 6347 4.2.4.1 */
 #define RT_DEFAULT_MAX_RETRANSMIT_MS 60000u
 #define RT_RETRANSMIT_RANGE_MIN_MS 10u      /* the engine's DTLS_RTO_MIN_MS... */

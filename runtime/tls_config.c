@@ -145,6 +145,7 @@ static int set_default_credentials(dtls_config *cfg, char *err, size_t errlen)
 }
 
 _Static_assert(RT_CID_MAX_LEN == DTLS_CID_MAX_LEN, "the CID length range the binding checks is the engine's");
+_Static_assert(RT_MIN_REASSEMBLY_BYTES == DTLS_REASSEMBLY_MIN, "the reassembly range the binding checks is the engine's");
 _Static_assert(RT_RETRANSMIT_RANGE_MIN_MS == DTLS_RTO_MIN_MS && RT_RETRANSMIT_RANGE_MAX_MS == DTLS_RTO_MAX_MS,
                "the option range the binding checks is the engine's");
 
@@ -230,6 +231,12 @@ dtls_config *rt_tls_config_build(const rt_tls_options *opt, dtls_role role,
     }
     if (opt->handshake_timeout_ms)
         dtls_config_set_handshake_timeout(cfg, opt->handshake_timeout_ms);
+    if (opt->max_reassembly_bytes
+        && dtls_config_set_max_reassembly(cfg, opt->max_reassembly_bytes) != DTLS_OK) {
+        rt_errf(err, errlen, "maxReassemblyBytes: %zu is below %u", opt->max_reassembly_bytes,
+                RT_MIN_REASSEMBLY_BYTES);
+        goto fail;
+    }
     if (set_retransmit_timeout(cfg, opt, err, errlen) != 0)
         goto fail;
     if (set_sessions(cfg, opt, role, err, errlen) != 0)

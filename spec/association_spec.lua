@@ -136,6 +136,36 @@ describe("maxHandshakesPerAddress", function()
   end)
 end)
 
+describe("maxReassemblyBytes", function()
+  -- What the cap does when spent (fragments dropped, their peers resend,
+  -- nobody else's memory taken) is shown by the engine's test_hostile
+  -- (test_reassembly_server_budget); here: the option and a real
+  -- fragmented handshake through a server at the minimum.
+  it("is checked: at least 65536 bytes, an integer", function()
+    local bad, err = dtls.createServer(H.server_options({ maxReassemblyBytes = 65535 }))
+    assert.is_nil(bad)
+    assert.matches("maxReassemblyBytes: 65535 is out of range (65536-", err, 1, true)
+    bad, err = dtls.createServer(H.server_options({ maxReassemblyBytes = "1M" }))
+    assert.is_nil(bad)
+    assert.matches("maxReassemblyBytes: expected an integer", err, 1, true)
+  end)
+
+  it("at its minimum still takes a client certificate sent in fragments", function()
+    local server_socket
+    local server, port = H.listen(H.server_options({ maxReassemblyBytes = 65536, requestCert = true,
+                                                     ca = H.cert("ca.pem") }),
+      function(s) server_socket = s end)
+    -- at MTU 256 the client's Certificate (a 423-byte certificate) comes in fragments
+    local c = assert(dtls.connect(H.client_options(port, { mtu = 256, cert = H.cert("client.pem"),
+                                                           key = H.cert("client.key") })))
+    c:on("secureConnect", function() c:close(); server:close() end)
+    assert.is_true(H.run(5000))
+    assert.is_not_nil(server_socket, "the handshake did not complete")
+    assert.is_true(server_socket.authorized)
+    assert.equal("CN=dtlsrun-test-client", server_socket.peerCertificate.subject)
+  end)
+end)
+
 describe("idleTimeout", function()
   it("takes 0 for never (the server default is 10 minutes), not a negative", function()
     local never = assert(dtls.createServer(H.server_options({ idleTimeout = 0 })))

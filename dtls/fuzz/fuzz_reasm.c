@@ -4,10 +4,12 @@
  * fields the input chooses (type, message length, message_seq around the
  * expected one, offset, fragment length, bytes or a fill pattern, a
  * fragment_length field that may lie). After every datagram the
- * per-association bounds are checked: reassembly within MAX_REASM_BYTES,
- * early records within MAX_EARLY_BYTES, and the whole association (as
- * dtls_conn_memory counts it) within the ~150 KB docs/security.md states —
- * a violation aborts, which the fuzzer reports as a crash.
+ * per-association bounds are checked: reassembly within MAX_REASM_BYTES
+ * (messages not yet due within MAX_FUTURE_REASM_BYTES of it, and the
+ * config's count equal to the association's), early records within
+ * MAX_EARLY_BYTES, and the whole association (as dtls_conn_memory counts
+ * it) within the ~150 KB docs/security.md states — a violation aborts,
+ * which the fuzzer reports as a crash.
  * Byte 0 picks the server: certificates with a CertificateRequest, or PSK. */
 #include "fuzz_pair.h"
 #include "internal.h"
@@ -52,6 +54,11 @@ static void discard(pair *p, bool to_server, uint8_t *b, size_t *len)
 static void check_bounds(const dtls_conn *c)
 {
     if (c->hs && c->hs->reasm_bytes > MAX_REASM_BYTES)
+        abort();
+    /* the only handshake of its config: the server's count is this one's */
+    if (c->cfg->reasm_in_use != (c->hs ? c->hs->reasm_bytes : 0))
+        abort();
+    if (c->hs && reasm_future_bytes(c) > MAX_FUTURE_REASM_BYTES)
         abort();
     if (c->hs && c->hs->early_bytes > MAX_EARLY_BYTES)
         abort();

@@ -590,41 +590,154 @@ static void test_own_hello(void)
 }
 
 
-/* Issue 12.1: after the cookie, one datagram of 1-byte fragments of nine
- * messages each claiming 32 KiB must not make the server allocate what they
- * claim: at most 20 KB per association (dtls_conn_memory counts the
- * reassembly buffers). */
+/* One epoch-0 record of 1-byte fragments of ClientKeyExchange messages
+ * claiming mlen bytes: nmsgs messages from first_seq on, per_msg fragments
+ * each, stride bytes apart from offset base (modulo mlen). Returns the
+ * datagram's length. */
+static size_t one_byte_fragments(uint8_t *out, size_t cap, uint64_t rseq, uint16_t first_seq,
+                                 uint32_t mlen, unsigned nmsgs, unsigned per_msg, uint32_t stride,
+                                 uint32_t base)
+{
+    dtls_wr w = wr_init(out, cap);
+    wr_u8(&w, CT_HANDSHAKE);
+    wr_u16(&w, DTLS1_2_VERSION);
+    wr_u16(&w, 0);
+    wr_u48(&w, rseq);
+    wr_u16(&w, (uint16_t)(nmsgs * per_msg * (HANDSHAKE_HEADER_LEN + 1)));
+    for (unsigned i = 0; i < nmsgs; i++)
+        for (unsigned j = 0; j < per_msg; j++) {
+            wr_u8(&w, HT_CLIENT_KEY_EXCHANGE);
+            wr_u24(&w, mlen);
+            wr_u16(&w, (uint16_t)(first_seq + i));
+            wr_u24(&w, (base + j * stride) % mlen);
+            wr_u24(&w, 1);
+            wr_u8(&w, 0xAA);
+        }
+    CHECK(wr_ok(&w));
+    return w.len;
+}
+
+/* Issue 12.1: memory amplification in reassembly. The issue's datagram:
+ * 949 bytes, 72 one-byte fragments, one per 4 KiB page of nine 32 KiB
+ * messages (message_seq next..next+8). Before: ~330 KB per association
+ * (the claimed lengths), then ~48 KB (512-byte chunks for every page);
+ * the target is at most 20 KB for the whole association. Then the same at
+ * full MTU, datagram after datagram: the association stays within
+ * MAX_REASM_BYTES, messages not yet due within MAX_FUTURE_REASM_BYTES,
+ * and the real flight still completes the handshake. */
 static void test_reassembly_memory(void)
 {
     pair p;
     setup_held(&p, false, server_waits_for_cke);
-    uint16_t next = p.server.conn->next_recv_seq;
-    uint8_t rec[13 + 9 * 13];
-    dtls_wr w = wr_init(rec, sizeof rec);
-    wr_u8(&w, CT_HANDSHAKE);
-    wr_u16(&w, DTLS1_2_VERSION);
-    wr_u16(&w, 0);
-    wr_u48(&w, 500);
-    wr_u16(&w, 9 * 13);
-    for (uint16_t i = 0; i <= MAX_FUTURE_MESSAGES; i++) {
-        wr_u8(&w, HT_CLIENT_KEY_EXCHANGE);
-        wr_u24(&w, MAX_HANDSHAKE_MESSAGE);
-        wr_u16(&w, (uint16_t)(next + i));
-        wr_u24(&w, (uint32_t)(i * 3000));
-        wr_u24(&w, 1);
-        wr_u8(&w, 0xAA);
-    }
-    CHECK(wr_ok(&w));
-    size_t before = dtls_conn_memory(p.server.conn);
-    dtls_conn_recv(p.server.conn, p.now, rec, w.len);
-    size_t after = dtls_conn_memory(p.server.conn);
-    fprintf(stderr, "reassembly attack: %zu -> %zu bytes per association\n", before, after);
+    dtls_conn *s = p.server.conn;
+    uint16_t next = s->next_recv_seq;
+    uint8_t rec[1500];
+    size_t len = one_byte_fragments(rec, sizeof rec, 500, next, MAX_HANDSHAKE_MESSAGE,
+                                    MAX_FUTURE_MESSAGES + 1, 8, 4096, 0);
+    CHECK(len == 949);
+    size_t before = dtls_conn_memory(s);
+    dtls_conn_recv(s, p.now, rec, len);
+    size_t after = dtls_conn_memory(s);
+    fprintf(stderr, "reassembly attack, one 949-byte datagram: %zu -> %zu bytes per association\n",
+            before, after);
     CHECK(after <= 20 * 1024);
-    CHECK(dtls_conn_state(p.server.conn) == DTLS_STATE_HANDSHAKING);
-    /* The real flight still completes the handshake. */
+    CHECK(s->hs->reasm_bytes > 0); /* it did buffer: the next message, at least */
+    CHECK(dtls_conn_state(s) == DTLS_STATE_HANDSHAKING);
+
+    /* 40 full-MTU datagrams (1396 bytes: 107 fragments), 512 bytes apart. */
+    size_t peak = 0;
+    for (unsigned d = 0; d < 40; d++) {
+        len = one_byte_fragments(rec, sizeof rec, 501 + d, (uint16_t)(next + d % 9),
+                                 MAX_HANDSHAKE_MESSAGE, 1, 107, 512, d * 7);
+        dtls_conn_recv(s, p.now, rec, len);
+        CHECK(s->hs->reasm_bytes <= MAX_REASM_BYTES);
+        CHECK(reasm_future_bytes(s) <= MAX_FUTURE_REASM_BYTES);
+        CHECK(p.scfg->reasm_in_use == s->hs->reasm_bytes);
+        if (dtls_conn_memory(s) > peak)
+            peak = dtls_conn_memory(s);
+    }
+    fprintf(stderr, "reassembly attack, 40 full datagrams: peak %zu bytes per association\n", peak);
+    CHECK(peak <= before + MAX_REASM_BYTES);
+    CHECK(dtls_conn_state(s) == DTLS_STATE_HANDSHAKING);
+    /* The real flight still completes the handshake, and every byte of
+     * reassembly is given back to the server's budget. */
     p.tap = NULL;
     CHECK(pair_run(&p, pair_both_established, 10000));
+    CHECK(p.scfg->reasm_in_use == 0);
     teardown(&p);
+}
+
+/* Issue 12.1, the server's cap (dtls_config_set_max_reassembly): with it
+ * at its minimum, one association holding what one may cannot make another
+ * take more; what the first gives back, the second can use; neither
+ * association is lost, and the budget returns to 0. */
+static void test_reassembly_server_budget(void)
+{
+    pair a, b;
+    setup(&a, false);
+    CHECK(dtls_config_set_max_reassembly(a.scfg, DTLS_REASSEMBLY_MIN - 1) == DTLS_ERR_ARG);
+    CHECK(dtls_config_set_max_reassembly(a.scfg, DTLS_REASSEMBLY_MIN) == DTLS_OK);
+    a.tap = drop_client_flight_tap;
+    dtls_conn_start(a.client.conn, a.now);
+    pair_run(&a, server_waits_for_cke, 5000);
+    CHECK(server_waits_for_cke(&a));
+
+    /* b: another client of the same server configuration */
+    char err[256];
+    dtls_config *bc = dtls_config_new();
+    dtls_config_add_ca_pem(bc, srv_cert, strlen(srv_cert), err, sizeof err);
+    pair_init(&b, bc, a.scfg, 1);
+    memcpy(b.peer_addr, "\x7f\0\0\1\x56\x78", 6);
+    dtls_conn_set_servername(b.client.conn, "localhost");
+    b.tap = drop_client_flight_tap;
+    dtls_conn_start(b.client.conn, b.now);
+    pair_run(&b, server_waits_for_cke, 5000);
+    CHECK(server_waits_for_cke(&b));
+
+    /* a holds what one association's messages may: its next message a
+     * chunk for every 512 bytes of 32 KiB, and the next but one its share */
+    dtls_conn *sa = a.server.conn, *sb = b.server.conn;
+    uint8_t rec[1500];
+    size_t len = one_byte_fragments(rec, sizeof rec, 500, sa->next_recv_seq, MAX_HANDSHAKE_MESSAGE,
+                                    1, 64, 512, 0);
+    dtls_conn_recv(sa, a.now, rec, len);
+    len = one_byte_fragments(rec, sizeof rec, 501, (uint16_t)(sa->next_recv_seq + 1),
+                             MAX_HANDSHAKE_MESSAGE, 1, 64, 512, 0);
+    dtls_conn_recv(sa, a.now, rec, len);
+    size_t a_holds = sa->hs->reasm_bytes;
+    CHECK(a_holds > 40000);
+    CHECK(a.scfg->reasm_in_use == a_holds);
+
+    /* b asks as much for its next message and gets only what is left */
+    uint64_t dropped = sb->stats.dropped_unexpected;
+    len = one_byte_fragments(rec, sizeof rec, 500, sb->next_recv_seq, MAX_HANDSHAKE_MESSAGE, 1, 64,
+                             512, 0);
+    dtls_conn_recv(sb, b.now, rec, len);
+    size_t b_holds = sb->hs->reasm_bytes;
+    fprintf(stderr, "server budget %u: a holds %zu, b gets %zu\n", DTLS_REASSEMBLY_MIN, a_holds,
+            b_holds);
+    CHECK(b_holds <= DTLS_REASSEMBLY_MIN - a_holds);
+    CHECK(b_holds > 0 && b_holds < a_holds);
+    CHECK(sb->stats.dropped_unexpected > dropped);
+    CHECK(a.scfg->reasm_in_use == a_holds + b_holds);
+    CHECK(a.scfg->reasm_in_use <= DTLS_REASSEMBLY_MIN);
+    CHECK(dtls_conn_state(sb) == DTLS_STATE_HANDSHAKING);
+
+    /* a completes with its real flight and gives its memory back: b's
+     * resent fragments now all find room */
+    a.tap = NULL;
+    CHECK(pair_run(&a, pair_both_established, 10000));
+    CHECK(a.scfg->reasm_in_use == b_holds);
+    rec[9] = 2; /* a new record sequence number: 0x2F4 */
+    dtls_conn_recv(sb, b.now, rec, len);
+    CHECK(sb->hs->reasm_bytes > b_holds);
+    CHECK(a.scfg->reasm_in_use == sb->hs->reasm_bytes);
+    b.tap = NULL;
+    CHECK(pair_run(&b, pair_both_established, 10000));
+    CHECK(a.scfg->reasm_in_use == 0);
+    pair_free(&b);
+    dtls_config_free(bc);
+    teardown(&a);
 }
 
 static bool server_waits_for_certificate(pair *p)
@@ -957,6 +1070,7 @@ int main(void)
     test_mtu_sweep();
     test_own_hello();
     test_reassembly_memory();
+    test_reassembly_server_budget();
     test_spoofed_first_fragment();
     test_junk_before_finished();
     test_non_dtls_hello_version();

@@ -1,7 +1,8 @@
 /* test_rt_tables.c — randomized checks of the runtime's peer table
  * (backward-shift deletion, growth, lookups) and deadline heap (ordering,
- * moves, removal) against a brute-force model, plus SipHash-2-4's published
- * test vector. Touches no sockets and no engine state.
+ * moves, removal) against a brute-force model, SipHash-2-4's published
+ * test vector, and the per-address handshake budget's counting (IPv4
+ * addresses, IPv6 /64s). Touches no sockets and no engine state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,11 +126,57 @@ static void test_deadline_heap(void)
     rt_heap_free(&h);
 }
 
+/* The per-address handshake budget (issue 12.2): IPv6 addresses count by
+ * /64, IPv4 by address, an IPv4-mapped IPv6 address as its IPv4 address,
+ * ports never. Fixed SipHash keys: the addresses below land on distinct
+ * counters under them, so the result does not depend on a random key. */
+static rt_addr addr(int family, const char *ip, int port)
+{
+    rt_addr a;
+    CHECK(rt_addr_parse(&a, family, ip, port) == 0);
+    return a;
+}
+
+static void test_addr_budget(void)
+{
+    rt_addr_budget b;
+    CHECK(rt_addr_budget_init(&b, 3, 10000) == 0);
+    b.k0 = 0x0123456789abcdefULL;
+    b.k1 = 0xfedcba9876543210ULL;
+    /* three hosts of one /64, from any port: one budget of 3 */
+    rt_addr v6[4] = { addr(6, "2001:db8:1:2::1", 1000), addr(6, "2001:db8:1:2::1", 1001),
+                      addr(6, "2001:db8:1:2:ffff:ffff:ffff:fffe", 2000),
+                      addr(6, "2001:db8:1:2:abcd::7", 3000) };
+    for (int i = 0; i < 3; i++)
+        CHECK(rt_addr_budget_take(&b, &v6[i]) == 0);
+    CHECK(rt_addr_budget_take(&b, &v6[3]) == -1);
+    /* the neighbouring /64s have their own */
+    rt_addr next64 = addr(6, "2001:db8:1:3::1", 1000), prev64 = addr(6, "2001:db8:1:1::1", 1000);
+    CHECK(rt_addr_budget_take(&b, &next64) == 0);
+    CHECK(rt_addr_budget_take(&b, &prev64) == 0);
+    /* a handshake that ends gives its slot back to the whole /64 */
+    rt_addr_budget_release(&b, &v6[0]);
+    CHECK(rt_addr_budget_take(&b, &v6[3]) == 0);
+    CHECK(rt_addr_budget_take(&b, &v6[1]) == -1);
+
+    /* IPv4: by address, whatever the port; ::ffff:a.b.c.d is a.b.c.d */
+    rt_addr v4[3] = { addr(4, "192.0.2.7", 1), addr(4, "192.0.2.7", 2), addr(4, "192.0.2.7", 3) };
+    rt_addr mapped = addr(6, "::ffff:192.0.2.7", 4), other = addr(4, "192.0.2.8", 1);
+    for (int i = 0; i < 3; i++)
+        CHECK(rt_addr_budget_take(&b, &v4[i]) == 0);
+    CHECK(rt_addr_budget_take(&b, &mapped) == -1);
+    CHECK(rt_addr_budget_take(&b, &other) == 0);
+    rt_addr_budget_release(&b, &mapped);
+    CHECK(rt_addr_budget_take(&b, &v4[0]) == 0);
+    rt_addr_budget_free(&b);
+}
+
 int main(void)
 {
     test_siphash_vector();
     test_peer_table();
     test_deadline_heap();
+    test_addr_budget();
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;

@@ -187,6 +187,15 @@ int dtls_config_set_psk(dtls_config *cfg, const uint8_t *identity, size_t identi
 int dtls_config_set_psk_hint(dtls_config *cfg, const char *hint);
 /* Datagram size limit for everything we send (default 1400). */
 int dtls_config_set_mtu(dtls_config *cfg, size_t mtu);
+/* Memory for reassembling fragmented handshake messages, all of this
+ * config's handshakes together (one handshake never holds more than
+ * DTLS_REASSEMBLY_MIN, 64 KiB). Past it, fragments that would need more
+ * are dropped until memory is released; their peers resend (RFC 6347
+ * 4.2.4). Messages that arrive whole take none. Default 16 MiB;
+ * DTLS_ERR_ARG below DTLS_REASSEMBLY_MIN. */
+#define DTLS_REASSEMBLY_MIN (64u * 1024)
+#define DTLS_REASSEMBLY_DEFAULT (16u * 1024 * 1024)
+int dtls_config_set_max_reassembly(dtls_config *cfg, size_t bytes);
 /* Give up a handshake after this long (default 60000 ms). */
 void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
 /* The flight retransmission timer: it starts at initial_ms and doubles on
