@@ -5,8 +5,8 @@
  * mode and prefix and is the decrypted fragment; the harness encrypts it
  * and, when asked, gives it a valid MAC for the plaintext length its last
  * byte claims, so the fuzzer works at the accept/reject line.
- * Not in scripts/fuzz's smoke pass; by hand:
- *   build-fuzz/bin/fuzz_cbc -max_total_time=60
+ * In scripts/fuzz's smoke pass with the others; alone:
+ *   scripts/fuzz 60 cbc
  */
 #include <stdint.h>
 #include <stdlib.h>
