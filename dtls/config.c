@@ -222,6 +222,11 @@ int dtls_config_set_mtu(dtls_config *cfg, size_t mtu)
 /* One association's worst case must fit in any server's budget. */
 _Static_assert(MAX_REASM_BYTES <= DTLS_REASSEMBLY_MIN, "reassembly budgets");
 
+size_t dtls_config_reassembly_memory(const dtls_config *cfg)
+{
+    return cfg->reasm_in_use;
+}
+
 int dtls_config_set_max_reassembly(dtls_config *cfg, size_t bytes)
 {
     if (bytes < DTLS_REASSEMBLY_MIN)

@@ -430,22 +430,38 @@ size_t reasm_future_bytes(const dtls_conn *c)
 {
     size_t n = 0;
     for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
-        if (c->hs->reasm[i].used && c->hs->reasm[i].seq != c->next_recv_seq)
+        if (c->hs->reasm[i].used && c->hs->reasm[i].seq > c->next_recv_seq)
             n += c->hs->reasm[i].bytes;
     return n;
 }
 
+/* Messages numbered below the next expected one can never be used (only
+ * that one is drained); they are left behind when the numbering jumps (the
+ * server learning it from a ClientHello, a renegotiation). */
+static void reasm_drop_stale(dtls_conn *c)
+{
+    for (size_t i = 0; i <= MAX_FUTURE_MESSAGES; i++)
+        if (c->hs->reasm[i].used && c->hs->reasm[i].seq < c->next_recv_seq)
+            reasm_clear(c, &c->hs->reasm[i]);
+}
+
 /* Whether m may take need more bytes: within the association's budget and
  * the config's, and for a message not yet due within the share of those
- * (MAX_FUTURE_REASM_BYTES). Only the next expected message makes room, by
- * evicting later ones of its own association; never another's. */
+ * (MAX_FUTURE_REASM_BYTES; RFC 6347 4.2.2 lets a receiver discard such
+ * messages). The message an association waits for always gets its first
+ * REASM_DUE_RESERVE bytes, whatever the others hold, so handshakes holding
+ * the config's budget cannot starve everyone else's. Only the next
+ * expected message makes room, by evicting later ones of its own
+ * association; never another's. */
 static bool reasm_make_room(dtls_conn *c, const reasm_msg *m, size_t need)
 {
+    reasm_drop_stale(c);
     bool due = m->seq == c->next_recv_seq;
     if (!due && reasm_future_bytes(c) + need > MAX_FUTURE_REASM_BYTES)
         return false;
+    bool reserved = due && m->bytes + need <= REASM_DUE_RESERVE;
     while (c->hs->reasm_bytes + need > MAX_REASM_BYTES
-           || c->cfg->reasm_in_use + need > c->cfg->max_reasm)
+           || (!reserved && c->cfg->reasm_in_use + need > c->cfg->max_reasm))
         if (!due || !reasm_evict_furthest(c, m))
             return false;
     return true;

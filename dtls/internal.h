@@ -74,11 +74,14 @@ enum {
  * accept, a 32 KiB certificate chain, with room for the rest of its flight
  * and a rival candidate). The next expected message may evict later ones.
  * Messages not yet due share MAX_FUTURE_REASM_BYTES of that: buffering them
- * only saves the peer a resend (RFC 6347 4.2.4), so a peer scattering
- * fragments over many future messages gets little for it. */
+ * only saves the peer a resend (RFC 6347 4.2.2 lets us discard them), so a
+ * peer scattering fragments over many future messages gets little for it.
+ * The message due gets REASM_DUE_RESERVE even past the config's cap
+ * (dtls_config_set_max_reassembly): six chunks, a 3 KB message. */
 #define REASM_CHUNK 512
 #define MAX_REASM_BYTES (64 * 1024)
 #define MAX_FUTURE_REASM_BYTES (8 * 1024)
+#define REASM_DUE_RESERVE DTLS_REASSEMBLY_RESERVE
 #define REASM_CANDIDATES 2              /* rival versions kept per message_seq */
 #define MAX_EARLY_RECORDS 8             /* next-epoch records held before CCS */
 #define MAX_EARLY_BYTES 8192

@@ -312,8 +312,10 @@ int lb_read_options(lua_State *L, int idx, bool server, lb_options *out, char *e
             return -1;
         out->tls.max_handshakes_per_address = (size_t)n;
         n = 0;
-        if (get_count(L, t, "maxReassemblyBytes", RT_MIN_REASSEMBLY_BYTES, (lua_Integer)1 << 40, &n,
-                      err, errlen))
+        /* up to 1 TiB, or what a size_t holds where that is less */
+        const lua_Integer most = SIZE_MAX < ((uint64_t)1 << 40) ? (lua_Integer)SIZE_MAX
+                                                                 : (lua_Integer)1 << 40;
+        if (get_count(L, t, "maxReassemblyBytes", RT_MIN_REASSEMBLY_BYTES, most, &n, err, errlen))
             return -1;
         out->tls.max_reassembly_bytes = (size_t)n;
         return 0;

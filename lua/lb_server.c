@@ -411,9 +411,10 @@ static int server_stats(lua_State *L)
     }
     rt_server_stats st;
     rt_server_stats_get(srv->rt, &st);
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     set_count(L, "sessions", st.sessions);
     set_count(L, "handshaking", st.handshaking);
+    set_count(L, "reassemblyBytes", st.reassembly_bytes);
     set_count(L, "handshakesDone", st.handshakes_done);
     set_count(L, "helloVerifyRequests", st.hello_verify_requests);
     lua_newtable(L); /* by alert name, "timeout", "other" */

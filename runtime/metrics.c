@@ -121,6 +121,8 @@ static char *render(rt_loop *loop, size_t *len)
     FAMILY(&t, &all, "sessions", "gauge", "Established DTLS sessions.", sessions);
     FAMILY(&t, &all, "handshakes_in_progress", "gauge", "Handshakes under way.", handshaking);
     FAMILY(&t, &all, "handshakes_total", "counter", "Handshakes completed.", handshakes_done);
+    FAMILY(&t, &all, "reassembly_bytes", "gauge",
+           "Memory held for fragmented handshake messages (maxReassemblyBytes).", reassembly_bytes);
     add(&t, "# HELP dtlsrun_handshake_failures_total Handshakes that ended without a session, "
             "by the alert that ended them, timeout or other.\n"
             "# TYPE dtlsrun_handshake_failures_total counter\n");

@@ -302,6 +302,8 @@ size_t rt_server_connection_count(const rt_server *server);
 typedef struct rt_server_stats {
     uint64_t sessions;          /* established and live now */
     uint64_t handshaking;       /* handshakes in progress now */
+    uint64_t reassembly_bytes;  /* held now for fragmented handshake
+                                   messages (maxReassemblyBytes) */
     uint64_t handshakes_done;
     /* HelloVerifyRequests sent: ClientHellos without a cookie this server
      * (or a holder of its cookie secret) made (RFC 6347 4.2.1) */

@@ -49,6 +49,12 @@ void rt_server_stats_get(const rt_server *s, rt_server_stats *out)
         else
             out->handshaking++;
     }
+    /* the current configuration's handshakes and those still running on
+     * one that setSecureContext replaced */
+    if (s->config)
+        out->reassembly_bytes = dtls_config_reassembly_memory(s->config);
+    for (size_t i = 0; i < s->nretired; i++)
+        out->reassembly_bytes += dtls_config_reassembly_memory(s->retired[i]);
     out->handshakes_done = t.handshakes_done;
     out->hello_verify_requests = s->hello_verify_sent;
     memcpy(out->failed_by_alert, t.failed_by_alert, sizeof out->failed_by_alert);

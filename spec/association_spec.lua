@@ -138,9 +138,11 @@ end)
 
 describe("maxReassemblyBytes", function()
   -- What the cap does when spent (fragments dropped, their peers resend,
-  -- nobody else's memory taken) is shown by the engine's test_hostile
-  -- (test_reassembly_server_budget); here: the option and a real
-  -- fragmented handshake through a server at the minimum.
+  -- nobody else's memory taken, each handshake's reserve) is shown by the
+  -- engine's test_hostile (test_reassembly_server_budget) and, through a
+  -- server, by unit.test_rt_reassembly (many ::1 sources, which a spec
+  -- cannot make); here: the option's checks, and a real fragmented
+  -- handshake through a server at the minimum.
   it("is checked: at least 65536 bytes, an integer", function()
     local bad, err = dtls.createServer(H.server_options({ maxReassemblyBytes = 65535 }))
     assert.is_nil(bad)

@@ -49,6 +49,8 @@ describe("server:stats()", function()
     assert.is_true(live.bytesIn > 0 and live.bytesOut > 0)
 
     assert.equal(0, after.sessions)
+    assert.equal(0, live.reassemblyBytes) -- every message came whole
+    assert.equal(0, after.reassemblyBytes)
     assert.equal(1, after.handshakesDone)
     assert.equal(2, after.helloVerifyRequests)
     assert.same({ unknown_ca = 1 }, after.handshakesFailed)
@@ -121,6 +123,7 @@ except urllib.error.HTTPError as e:
     has("counter dtlsrun_handshake_failures_total reason=timeout," .. server .. " 0")
     has("gauge dtlsrun_sessions " .. server .. " 0")
     has("gauge dtlsrun_handshakes_in_progress " .. server .. " 0")
+    has("gauge dtlsrun_reassembly_bytes " .. server .. " 0")
     has("counter dtlsrun_records_dropped_total reason=auth," .. server .. " 0")
     assert.matches("counter dtlsrun_datagrams_received_total " .. server:gsub("%.", "%%.") .. " [1-9]", out)
     assert.matches("counter dtlsrun_sent_bytes_total " .. server:gsub("%.", "%%.") .. " [1-9]", out)

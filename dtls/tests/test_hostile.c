@@ -667,13 +667,42 @@ static void test_reassembly_memory(void)
     teardown(&p);
 }
 
+/* Another client of the server configuration scfg, from another port,
+ * held with its second flight lost (as setup_held). */
+static void held_client_of(pair *p, dtls_config *scfg, uint64_t seed, uint8_t port)
+{
+    char err[256];
+    dtls_config *cc = dtls_config_new();
+    dtls_config_add_ca_pem(cc, srv_cert, strlen(srv_cert), err, sizeof err);
+    pair_init(p, cc, scfg, seed);
+    p->peer_addr[5] = port;
+    dtls_conn_set_servername(p->client.conn, "localhost");
+    p->tap = drop_client_flight_tap;
+    dtls_conn_start(p->client.conn, p->now);
+    pair_run(p, server_waits_for_cke, 5000);
+    CHECK(server_waits_for_cke(p));
+}
+
+/* Sends the server of p one datagram of 1-byte fragments: count of them,
+ * 512 bytes apart, for message next_recv_seq + ahead. */
+static void scatter(pair *p, uint64_t rseq, unsigned ahead, unsigned count)
+{
+    uint8_t rec[1500];
+    dtls_conn *s = p->server.conn;
+    size_t len = one_byte_fragments(rec, sizeof rec, rseq, (uint16_t)(s->next_recv_seq + ahead),
+                                    MAX_HANDSHAKE_MESSAGE, 1, count, 512, 0);
+    dtls_conn_recv(s, p->now, rec, len);
+}
+
 /* Issue 12.1, the server's cap (dtls_config_set_max_reassembly): with it
- * at its minimum, one association holding what one may cannot make another
- * take more; what the first gives back, the second can use; neither
- * association is lost, and the budget returns to 0. */
+ * at its minimum, one association holding what one may leaves another only
+ * the rest; a third still gets DTLS_REASSEMBLY_RESERVE for the message it
+ * waits for; a message not yet due never makes room by evicting; what one
+ * gives back, the others can use; no association is lost, and the budget
+ * returns to 0. */
 static void test_reassembly_server_budget(void)
 {
-    pair a, b;
+    pair a, b, c;
     setup(&a, false);
     CHECK(dtls_config_set_max_reassembly(a.scfg, DTLS_REASSEMBLY_MIN - 1) == DTLS_ERR_ARG);
     CHECK(dtls_config_set_max_reassembly(a.scfg, DTLS_REASSEMBLY_MIN) == DTLS_OK);
@@ -681,62 +710,65 @@ static void test_reassembly_server_budget(void)
     dtls_conn_start(a.client.conn, a.now);
     pair_run(&a, server_waits_for_cke, 5000);
     CHECK(server_waits_for_cke(&a));
-
-    /* b: another client of the same server configuration */
-    char err[256];
-    dtls_config *bc = dtls_config_new();
-    dtls_config_add_ca_pem(bc, srv_cert, strlen(srv_cert), err, sizeof err);
-    pair_init(&b, bc, a.scfg, 1);
-    memcpy(b.peer_addr, "\x7f\0\0\1\x56\x78", 6);
-    dtls_conn_set_servername(b.client.conn, "localhost");
-    b.tap = drop_client_flight_tap;
-    dtls_conn_start(b.client.conn, b.now);
-    pair_run(&b, server_waits_for_cke, 5000);
-    CHECK(server_waits_for_cke(&b));
+    held_client_of(&b, a.scfg, 1, 0x78);
+    held_client_of(&c, a.scfg, 2, 0x79);
+    const dtls_config *server = a.scfg;
+    dtls_conn *sa = a.server.conn, *sb = b.server.conn, *sc = c.server.conn;
 
     /* a holds what one association's messages may: its next message a
      * chunk for every 512 bytes of 32 KiB, and the next but one its share */
-    dtls_conn *sa = a.server.conn, *sb = b.server.conn;
-    uint8_t rec[1500];
-    size_t len = one_byte_fragments(rec, sizeof rec, 500, sa->next_recv_seq, MAX_HANDSHAKE_MESSAGE,
-                                    1, 64, 512, 0);
-    dtls_conn_recv(sa, a.now, rec, len);
-    len = one_byte_fragments(rec, sizeof rec, 501, (uint16_t)(sa->next_recv_seq + 1),
-                             MAX_HANDSHAKE_MESSAGE, 1, 64, 512, 0);
-    dtls_conn_recv(sa, a.now, rec, len);
+    scatter(&a, 500, 0, 64);
+    scatter(&a, 501, 1, 64);
     size_t a_holds = sa->hs->reasm_bytes;
     CHECK(a_holds > 40000);
-    CHECK(a.scfg->reasm_in_use == a_holds);
+    CHECK(dtls_config_reassembly_memory(server) == a_holds);
 
     /* b asks as much for its next message and gets only what is left */
     uint64_t dropped = sb->stats.dropped_unexpected;
-    len = one_byte_fragments(rec, sizeof rec, 500, sb->next_recv_seq, MAX_HANDSHAKE_MESSAGE, 1, 64,
-                             512, 0);
-    dtls_conn_recv(sb, b.now, rec, len);
+    scatter(&b, 500, 0, 64);
     size_t b_holds = sb->hs->reasm_bytes;
     fprintf(stderr, "server budget %u: a holds %zu, b gets %zu\n", DTLS_REASSEMBLY_MIN, a_holds,
             b_holds);
     CHECK(b_holds <= DTLS_REASSEMBLY_MIN - a_holds);
-    CHECK(b_holds > 0 && b_holds < a_holds);
+    CHECK(b_holds > DTLS_REASSEMBLY_RESERVE && b_holds < a_holds);
     CHECK(sb->stats.dropped_unexpected > dropped);
-    CHECK(a.scfg->reasm_in_use == a_holds + b_holds);
-    CHECK(a.scfg->reasm_in_use <= DTLS_REASSEMBLY_MIN);
+    CHECK(dtls_config_reassembly_memory(server) == a_holds + b_holds);
     CHECK(dtls_conn_state(sb) == DTLS_STATE_HANDSHAKING);
+
+    /* the budget spent, c still gets its reserve for the message it waits
+     * for (a client certificate of a few KB would complete)... */
+    scatter(&c, 500, 0, 64);
+    size_t c_holds = sc->hs->reasm_bytes;
+    fprintf(stderr, "server budget spent: c gets %zu\n", c_holds);
+    CHECK(c_holds > DTLS_REASSEMBLY_RESERVE - REASM_CHUNK - 200 && c_holds <= DTLS_REASSEMBLY_RESERVE);
+    CHECK(dtls_config_reassembly_memory(server) > DTLS_REASSEMBLY_MIN);
+    /* ...and nothing for a later one; nor does b's later one find room or
+     * make any by evicting the message b waits for */
+    scatter(&c, 501, 1, 1);
+    CHECK(sc->hs->reasm_bytes == c_holds);
+    scatter(&b, 501, 1, 1);
+    CHECK(sb->hs->reasm_bytes == b_holds);
+    CHECK(dtls_config_reassembly_memory(server) == a_holds + b_holds + c_holds);
+    CHECK(dtls_config_reassembly_memory(server) <= DTLS_REASSEMBLY_MIN + DTLS_REASSEMBLY_RESERVE);
 
     /* a completes with its real flight and gives its memory back: b's
      * resent fragments now all find room */
     a.tap = NULL;
     CHECK(pair_run(&a, pair_both_established, 10000));
-    CHECK(a.scfg->reasm_in_use == b_holds);
-    rec[9] = 2; /* a new record sequence number: 0x2F4 */
-    dtls_conn_recv(sb, b.now, rec, len);
+    CHECK(dtls_config_reassembly_memory(server) == b_holds + c_holds);
+    scatter(&b, 502, 0, 64);
     CHECK(sb->hs->reasm_bytes > b_holds);
-    CHECK(a.scfg->reasm_in_use == sb->hs->reasm_bytes);
+    CHECK(dtls_config_reassembly_memory(server) == sb->hs->reasm_bytes + c_holds);
     b.tap = NULL;
+    c.tap = NULL;
     CHECK(pair_run(&b, pair_both_established, 10000));
-    CHECK(a.scfg->reasm_in_use == 0);
+    CHECK(pair_run(&c, pair_both_established, 10000));
+    CHECK(dtls_config_reassembly_memory(server) == 0);
+    dtls_config *bc = b.ccfg, *cc = c.ccfg;
     pair_free(&b);
+    pair_free(&c);
     dtls_config_free(bc);
+    dtls_config_free(cc);
     teardown(&a);
 }
 

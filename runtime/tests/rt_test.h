@@ -102,4 +102,46 @@ static inline rt_server *rt_test_server(rt_loop *loop, const rt_tls_options *o,
     return s;
 }
 
+/* A real PSK client ("legit") from 127.0.0.1 to server's port: true when
+ * its handshake completes within 3 s. Runs the loop; closes the server. */
+static rt_server *rt_test_legit_server;
+static rt_timer *rt_test_legit_deadline;
+static bool rt_test_legit_secure;
+
+static inline void rt_test_legit_secured(void *host, rt_conn *conn)
+{
+    (void)host;
+    rt_test_legit_secure = true;
+    rt_conn_close(conn);
+    rt_server_close(rt_test_legit_server);
+    rt_timer_stop(rt_test_legit_deadline);
+}
+
+static inline void rt_test_legit_give_up(void *arg)
+{
+    (void)arg;
+    rt_server_close(rt_test_legit_server);
+}
+
+static inline bool rt_test_legit_client_connects(rt_loop *loop, rt_server *server, int port)
+{
+    char err[256];
+    rt_tls_options co;
+    rt_test_psk_options(&co, "legit");
+    rt_handlers ch = { .conn_secure = rt_test_legit_secured };
+    rt_test_legit_server = server;
+    rt_test_legit_secure = false;
+    rt_conn *legit = rt_client_connect(loop, 4, "127.0.0.1", port, &co, &ch, NULL, err, sizeof err);
+    if (legit == NULL) {
+        fprintf(stderr, "client: %s\n", err);
+        return false;
+    }
+    rt_test_legit_deadline = rt_timer_new(loop, rt_test_legit_give_up, NULL);
+    rt_timer_start(rt_test_legit_deadline, 3000, 0);
+    if (rt_conn_start_handshake(legit) == 0)
+        rt_loop_run(loop);
+    rt_timer_free(rt_test_legit_deadline);
+    return rt_test_legit_secure;
+}
+
 #endif

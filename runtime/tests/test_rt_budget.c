@@ -13,37 +13,16 @@
 #include "rt_internal.h"
 #include "rt_test.h"
 
-static rt_loop *loop;
-static rt_server *server;
-static rt_timer *deadline_timer;
-static bool legit_secure;
-
-static void legit_secured(void *host, rt_conn *conn)
-{
-    (void)host;
-    legit_secure = true;
-    rt_conn_close(conn);
-    rt_server_close(server);
-    rt_timer_stop(deadline_timer);
-}
-
-static void give_up(void *arg)
-{
-    (void)arg;
-    rt_server_close(server);
-}
-
 int main(void)
 {
-    char err[256];
-    loop = rt_loop_new();
+    rt_loop *loop = rt_loop_new();
     rt_tls_options so;
     rt_test_psk_options(&so, NULL);
     so.max_handshakes = 8;
     so.max_handshakes_per_address = 4;
     rt_handlers sh = { .psk_lookup = rt_test_psk_lookup };
     int port = 0;
-    server = rt_test_server(loop, &so, &sh, &port);
+    rt_server *server = rt_test_server(loop, &so, &sh, &port);
 
     for (int i = 0; i < 20; i++) {
         rt_addr from;
@@ -54,18 +33,7 @@ int main(void)
             server->handshake_count);
     CHECK(server->handshake_count == 4);
 
-    rt_tls_options co;
-    rt_test_psk_options(&co, "legit");
-    rt_handlers ch = { .conn_secure = legit_secured };
-    rt_conn *legit = rt_client_connect(loop, 4, "127.0.0.1", port, &co, &ch, NULL, err, sizeof err);
-    CHECK(legit != NULL);
-    deadline_timer = rt_timer_new(loop, give_up, NULL);
-    rt_timer_start(deadline_timer, 3000, 0);
-    if (legit)
-        CHECK(rt_conn_start_handshake(legit) == 0);
-    rt_loop_run(loop);
-    CHECK(legit_secure);
-    rt_timer_free(deadline_timer);
+    CHECK(rt_test_legit_client_connects(loop, server, port));
     rt_loop_free(loop);
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures ? 1 : 0;

@@ -191,11 +191,16 @@ int dtls_config_set_mtu(dtls_config *cfg, size_t mtu);
  * config's handshakes together (one handshake never holds more than
  * DTLS_REASSEMBLY_MIN, 64 KiB). Past it, fragments that would need more
  * are dropped until memory is released; their peers resend (RFC 6347
- * 4.2.4). Messages that arrive whole take none. Default 16 MiB;
- * DTLS_ERR_ARG below DTLS_REASSEMBLY_MIN. */
+ * 4.2.4). Each handshake still gets DTLS_REASSEMBLY_RESERVE for the
+ * message it waits for, so the worst case is the cap plus that much per
+ * handshake in progress. Messages that arrive whole and in order take
+ * none. Default 16 MiB; DTLS_ERR_ARG below DTLS_REASSEMBLY_MIN. */
 #define DTLS_REASSEMBLY_MIN (64u * 1024)
 #define DTLS_REASSEMBLY_DEFAULT (16u * 1024 * 1024)
+#define DTLS_REASSEMBLY_RESERVE (4u * 1024)
 int dtls_config_set_max_reassembly(dtls_config *cfg, size_t bytes);
+/* What this config's handshakes hold for reassembly now. */
+size_t dtls_config_reassembly_memory(const dtls_config *cfg);
 /* Give up a handshake after this long (default 60000 ms). */
 void dtls_config_set_handshake_timeout(dtls_config *cfg, uint64_t ms);
 /* The flight retransmission timer: it starts at initial_ms and doubles on
