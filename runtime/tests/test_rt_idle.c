@@ -1,11 +1,13 @@
 /* test_rt_idle.c — the idle timer follows authenticated records only
- * (issue 12.5): a PSK server with idleTimeout 300 ms and a client on
+ * (issue 12.5): a PSK server with idleTimeout 1 s and a client on
  * 127.0.0.1, whose socket then sends unauthenticated junk every 20 ms from
  * the client's own address. The server must still close the association
- * for idleness (well before the 3 s deadline; junk counted as activity
+ * for idleness (well before the 8 s deadline; junk counted as activity
  * would keep it open until then); junk must not keep it alive. The junk
- * only has to be flowing: 5 datagrams in the 300 ms (15 expected; on a
- * loaded machine libuv's timers run late, and 50 ms ticks once gave 4).
+ * only has to be flowing: 10 datagrams in the second (50 expected). The
+ * margins are for a loaded machine, where libuv's timers run late: with a
+ * 300 ms idle timeout, 50 ms ticks once gave 4 datagrams, and 20 ms ticks
+ * failed once beside `ctest -j2` and four fuzzers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +78,7 @@ int main(void)
     loop = rt_loop_new();
     rt_tls_options so;
     rt_test_psk_options(&so, NULL);
-    so.idle_timeout_ms = 300;
+    so.idle_timeout_ms = 1000;
     rt_handlers sh = { .conn_closed = server_conn_closed, .psk_lookup = rt_test_psk_lookup };
     int port = 0;
     server = rt_test_server(loop, &so, &sh, &port);
@@ -91,7 +93,7 @@ int main(void)
         return 1;
     junk_timer = rt_timer_new(loop, send_junk, NULL);
     deadline_timer = rt_timer_new(loop, give_up, NULL);
-    rt_timer_start(deadline_timer, 3000, 0);
+    rt_timer_start(deadline_timer, 8000, 0);
     CHECK(rt_conn_start_handshake(client) == 0);
     rt_loop_run(loop);
 
@@ -107,12 +109,12 @@ int main(void)
     rt_server_close(never);
 
     CHECK(secure_at != 0);
-    CHECK(junk_sent >= 5);
+    CHECK(junk_sent >= 10);
     CHECK(server_closed_at != 0);
     uint64_t lived = server_closed_at - secure_at;
     fprintf(stderr, "junk datagrams: %d; server closed the association %llu ms after the handshake\n",
             junk_sent, (unsigned long long)lived);
-    CHECK(lived >= 250 && lived < 1500);
+    CHECK(lived >= 950 && lived < 4000);
     rt_timer_free(junk_timer);
     rt_timer_free(deadline_timer);
     rt_loop_free(loop);
