@@ -134,6 +134,7 @@ static inline bool rt_test_legit_client_connects(rt_loop *loop, rt_server *serve
     rt_conn *legit = rt_client_connect(loop, 4, "127.0.0.1", port, &co, &ch, NULL, err, sizeof err);
     if (legit == NULL) {
         fprintf(stderr, "client: %s\n", err);
+        rt_server_close(server);
         return false;
     }
     rt_test_legit_deadline = rt_timer_new(loop, rt_test_legit_give_up, NULL);
