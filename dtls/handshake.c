@@ -459,7 +459,11 @@ static bool reasm_make_room(dtls_conn *c, const reasm_msg *m, size_t need)
     bool due = m->seq == c->next_recv_seq;
     if (!due && reasm_future_bytes(c) + need > MAX_FUTURE_REASM_BYTES)
         return false;
-    bool reserved = due && m->bytes + need <= REASM_DUE_RESERVE;
+    size_t due_bytes = 0; /* every version of the due message, together */
+    for (size_t i = 0; due && i <= MAX_FUTURE_MESSAGES; i++)
+        if (c->hs->reasm[i].used && c->hs->reasm[i].seq == m->seq)
+            due_bytes += c->hs->reasm[i].bytes;
+    bool reserved = due && due_bytes + need <= REASM_DUE_RESERVE;
     while (c->hs->reasm_bytes + need > MAX_REASM_BYTES
            || (!reserved && c->cfg->reasm_in_use + need > c->cfg->max_reasm))
         if (!due || !reasm_evict_furthest(c, m))
